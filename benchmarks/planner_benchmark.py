@@ -1,0 +1,510 @@
+"""Benchmark of the experiment planner on real lab datasets (../shared/benchmarks/README.md).
+
+    python benchmarks/planner_benchmark.py            # full run
+    python benchmarks/planner_benchmark.py --quick    # CI: few seeds, small budgets
+
+Prints a table, writes JSON (default benchmarks/results/planner.json) and a PNG
+of best-so-far curves next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.quasirandom import SobolEngine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.planner_datasets import ALL, Dataset, DatasetResponse, load
+from smartlab_kernel.planner import Objective, Planner, Real
+
+CONTINUOUS = ["crossed_barrel", "hplc", "photo_pce10"]
+
+
+def signed_values(ds: Dataset) -> np.ndarray:
+    return ds.frame[ds.objective_names].to_numpy(float) * ds.signs()
+
+
+def row_key(params: dict[str, Any], names: list[str]) -> tuple:
+    return tuple(params[n] if isinstance(params[n], str) else float(params[n]) for n in names)
+
+
+# ---------------------------------------------------------------- pool mode
+def pool_lookup(ds: Dataset) -> dict[tuple, np.ndarray]:
+    groups: dict[tuple, list[np.ndarray]] = {}
+    Y = signed_values(ds)
+    for row, y in zip(ds.frame[ds.parameter_names].to_dict("records"), Y, strict=True):
+        groups.setdefault(row_key(row, ds.parameter_names), []).append(y)
+    return {k: np.mean(v, axis=0) for k, v in groups.items()}
+
+
+def pool_planner_run(ds: Dataset, seed: int, budget: int) -> np.ndarray:
+    lookup = pool_lookup(ds)
+    planner = Planner(
+        ds.parameters(), ds.objectives(), candidates=ds.frame[ds.parameter_names], seed=seed
+    )
+    chosen = []
+    while len(chosen) < budget:
+        suggestions = planner.suggest(1)
+        if not suggestions:
+            break
+        s = suggestions[0]
+        y = lookup[row_key(s.params, ds.parameter_names)]
+        planner.observe(
+            s,
+            {
+                o: float(v) * sgn
+                for o, v, sgn in zip(ds.objective_names, y, ds.signs(), strict=True)
+            },
+        )
+        chosen.append(y)
+    return np.array(chosen)
+
+
+def pool_random_run(ds: Dataset, seed: int, budget: int) -> np.ndarray:
+    values = np.array(list(pool_lookup(ds).values()))
+    order = np.random.default_rng(10_000 + seed).permutation(len(values))
+    return values[order[:budget]]
+
+
+def first_hit(trace: np.ndarray, threshold: float) -> int:
+    hits = np.flatnonzero(trace >= threshold - 1e-12)
+    return int(hits[0]) + 1 if len(hits) else len(trace) + 1
+
+
+def percentile(value: float, all_values: np.ndarray) -> float:
+    return float((all_values <= value + 1e-12).mean() * 100)
+
+
+def pool_single(ds: Dataset, seeds: list[int], budget: int) -> dict[str, Any]:
+    values = np.array(list(pool_lookup(ds).values()))[:, 0]
+    n = len(values)
+    k = max(1, round(0.01 * n))
+    threshold = float(np.sort(values)[::-1][k - 1])
+    n_top = int((values >= threshold - 1e-12).sum())
+    out: dict[str, Any] = {"rows": n, "unique_rows": n, "top_rows": n_top, "threshold": threshold}
+    random_hits = []
+    for s in range(2000):  # the random baseline's distribution (cheap, exact permutations)
+        order = np.random.default_rng(50_000 + s).permutation(n)
+        random_hits.append(int(np.flatnonzero(values[order] >= threshold - 1e-12)[0]) + 1)
+    curves = {}
+    for method, run in (("planner", pool_planner_run), ("random", pool_random_run)):
+        hits, best20, best50, traces = [], [], [], []
+        for seed in seeds:
+            t0 = time.perf_counter()
+            trace = run(ds, seed, budget)[:, 0]
+            hits.append(first_hit(trace, threshold))
+            best = np.maximum.accumulate(trace)
+            traces.append([percentile(b, values) for b in best])
+            best20.append(percentile(best[min(20, len(best)) - 1], values))
+            best50.append(percentile(best[min(50, len(best)) - 1], values))
+            if method == "planner":
+                print(
+                    f"  {ds.name} seed {seed}: first top-1% at {hits[-1]} "
+                    f"({time.perf_counter() - t0:.0f} s)",
+                    flush=True,
+                )
+        out[method] = {
+            "experiments_to_top1pct": hits,
+            "median": float(np.median(hits)),
+            "iqr": [float(np.percentile(hits, 25)), float(np.percentile(hits, 75))],
+            "censored_at": budget + 1,
+            "best_percentile_20": float(np.median(best20)),
+            "best_percentile_50": float(np.median(best50)),
+        }
+        curves[method] = np.median(np.array(traces), axis=0).tolist()
+    out["random_expected_mean"] = (n + 1) / (n_top + 1)
+    out["random_simulated_median"] = float(np.median(random_hits))
+    out["random_simulated_mean"] = float(np.mean(random_hits))
+    planner_median = out["planner"]["median"]
+    out["acceleration_vs_mean"] = out["random_expected_mean"] / planner_median
+    out["acceleration_vs_median"] = out["random_simulated_median"] / planner_median
+    out["curves_percentile"] = curves
+    return out
+
+
+def hypervolume(Y: np.ndarray, ref: np.ndarray) -> float:
+    from botorch.utils.multi_objective.hypervolume import Hypervolume
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    T = torch.tensor(Y, dtype=torch.float64)
+    front = T[is_non_dominated(T)]
+    return float(Hypervolume(torch.tensor(ref, dtype=torch.float64)).compute(front))
+
+
+def pool_multi(ds: Dataset, seeds: list[int], budget: int) -> dict[str, Any]:
+    values = np.array(list(pool_lookup(ds).values()))
+    ref = values.min(axis=0)
+    total = hypervolume(values, ref)
+    out: dict[str, Any] = {"rows": len(values), "reference_point_signed": ref.tolist()}
+    for method, run in (("planner", pool_planner_run), ("random", pool_random_run)):
+        fractions, f20 = [], []
+        for seed in seeds:
+            t0 = time.perf_counter()
+            trace = run(ds, seed, budget)
+            fractions.append(hypervolume(trace[:50], ref) / total)
+            f20.append(hypervolume(trace[:20], ref) / total)
+            if method == "planner":
+                print(
+                    f"  {ds.name} seed {seed}: HV fraction {fractions[-1]:.3f} "
+                    f"({time.perf_counter() - t0:.0f} s)",
+                    flush=True,
+                )
+        out[method] = {
+            "hv_fraction_50": float(np.median(fractions)),
+            "hv_fraction_50_iqr": [float(np.percentile(fractions, q)) for q in (25, 75)],
+            "hv_fraction_20": float(np.median(f20)),
+            "per_seed": fractions,
+        }
+    return out
+
+
+# ---------------------------------------------------------------- continuous mode
+def simplex_from_unit(U: np.ndarray) -> np.ndarray:
+    E = -np.log(np.clip(U, 1e-12, 1.0))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def box_rows(ds: Dataset, U: np.ndarray) -> list[dict[str, float]]:
+    if ds.simplex:
+        U = simplex_from_unit(U)
+    rows = []
+    for u in U:
+        row = {}
+        for p, v in zip(ds.spec["parameters"], u, strict=True):
+            row[p["name"]] = (
+                float(v) if ds.simplex else p["low"] + float(v) * (p["high"] - p["low"])
+            )
+        rows.append(row)
+    return rows
+
+
+def continuous_run(
+    ds: Dataset, response: DatasetResponse, method: str, seed: int, budget: int
+) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    sign = ds.signs()[0]
+    objective = ds.objective_names[0]
+    d = len(ds.parameter_names)
+    if method == "sobol":
+        rows = box_rows(ds, SobolEngine(d, scramble=True, seed=seed).draw(budget).double().numpy())
+        return response.true(rows) * sign
+    if method == "random":
+        return response.true(box_rows(ds, rng.uniform(size=(budget, d)))) * sign
+    if method == "ax":
+        return ax_run(ds, response, seed, budget, rng)
+    planner = Planner(ds.parameters(), ds.objectives(), ds.constraints(), seed=seed)
+    true_values = []
+    while len(true_values) < budget:
+        [s] = planner.suggest(1)
+        planner.observe(s, {objective: float(response.measure([s.params], rng)[0])})
+        true_values.append(float(response.true([s.params])[0]) * sign)
+    return np.array(true_values)
+
+
+def ax_run(
+    ds: Dataset, response: DatasetResponse, seed: int, budget: int, rng: np.random.Generator
+) -> np.ndarray:
+    from ax.api.client import Client
+    from ax.api.configs import RangeParameterConfig
+
+    names = ds.parameter_names
+    free = names[:-1] if ds.simplex else names
+    params = [
+        RangeParameterConfig(
+            name=p["name"], parameter_type="float", bounds=(float(p["low"]), float(p["high"]))
+        )
+        for p in ds.spec["parameters"]
+        if p["name"] in free
+    ]
+    client = Client(random_seed=seed)
+    constraints = [" + ".join(free) + " <= 1"] if ds.simplex else []
+    client.configure_experiment(parameters=params, parameter_constraints=constraints)
+    objective = ds.objective_names[0]
+    client.configure_optimization(objective=("" if ds.signs()[0] > 0 else "-") + objective)
+    true_values = []
+    while len(true_values) < budget:
+        for index, trial in client.get_next_trials(max_trials=1).items():
+            row = {n: float(trial[n]) for n in free}
+            if ds.simplex:
+                row[names[-1]] = max(0.0, 1.0 - sum(row.values()))
+            client.complete_trial(
+                trial_index=index, raw_data={objective: float(response.measure([row], rng)[0])}
+            )
+            true_values.append(float(response.true([row])[0]) * ds.signs()[0])
+    return np.array(true_values)
+
+
+def continuous(
+    ds: Dataset, seeds: list[int], ax_seeds: list[int], budget: int, ax_ok: bool
+) -> dict[str, Any]:
+    response = DatasetResponse(ds)
+    sign = ds.signs()[0]
+    out: dict[str, Any] = {
+        "noise_std": response.noise_std,
+        "budget": budget,
+        "dataset_best": float(signed_values(ds)[:, 0].max() * sign),
+    }
+    methods = ["planner", "sobol", "random"] + (["ax"] if ax_ok else [])
+    for method in methods:
+        run_seeds = ax_seeds if method == "ax" else seeds
+        best, curves, times = [], [], []
+        for seed in run_seeds:
+            t0 = time.perf_counter()
+            trace = continuous_run(ds, response, method, seed, budget)
+            times.append(time.perf_counter() - t0)
+            acc = np.maximum.accumulate(trace)
+            best.append(float(acc[-1] * sign))
+            curves.append((acc * sign).tolist())
+        print(
+            f"  {ds.name} {method}: median best {np.median(best):.4g} "
+            f"({np.mean(times):.0f} s/seed)",
+            flush=True,
+        )
+        out[method] = {
+            "seeds": run_seeds,
+            "best_true": best,
+            "median_best_true": float(np.median(best)),
+            "curve_median": np.median(np.array(curves), axis=0).tolist(),
+        }
+    if ax_ok:
+        same = [out["planner"]["best_true"][seeds.index(s)] for s in ax_seeds]
+        planner_median = float(np.median(same))
+        ax_median = out["ax"]["median_best_true"]
+        out["planner_on_ax_seeds_median"] = planner_median
+        out["planner_at_least_as_good_as_ax"] = bool(planner_median * sign >= ax_median * sign)
+    return out
+
+
+# ---------------------------------------------------------------- latency
+def latency(sizes: list[int], qs: list[int], reps: int) -> dict[str, Any]:
+    from botorch.test_functions import Hartmann
+
+    hartmann = Hartmann(dim=6)
+    out: dict[str, Any] = {}
+    for n in sizes:
+        for q in qs:
+            planner = Planner(
+                [Real(f"x{i}", 0.0, 1.0) for i in range(6)], [Objective("y")], seed=n + q
+            )
+            gen = torch.Generator().manual_seed(n)
+            X = torch.rand(n, 6, generator=gen, dtype=torch.float64)
+            Y = -hartmann(X) + 0.05 * torch.randn(n, generator=gen, dtype=torch.float64)
+            for x, y in zip(X.tolist(), Y.tolist(), strict=True):
+                planner.observe({f"x{i}": v for i, v in enumerate(x)}, {"y": y})
+            t0 = time.perf_counter()
+            first = planner.suggest(q)
+            cold = time.perf_counter() - t0
+            for s in first:
+                planner.reject(s)
+            times = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                batch = planner.suggest(q)
+                times.append(time.perf_counter() - t0)
+                for s in batch:  # keep n fixed: the batch is not run
+                    planner.reject(s)
+            p50, p95 = float(np.percentile(times, 50)), float(np.percentile(times, 95))
+            out[f"n={n},q={q}"] = {
+                "n": n,
+                "q": q,
+                "p50_s": p50,
+                "p95_s": p95,
+                "cold_first_s": cold,
+                "reps": reps,
+                "meets_target": p50 <= 0.5 and p95 <= 1.5,
+            }
+            print(
+                f"  latency n={n} q={q}: p50 {p50:.3f} s, p95 {p95:.3f} s "
+                f"(cold first {cold:.2f} s)",
+                flush=True,
+            )
+    return out
+
+
+# ---------------------------------------------------------------- report
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pool = {k: v for k, v in results["pool"].items() if "curves_percentile" in v}
+    cont = results.get("continuous", {})
+    panels = len(pool) + len(cont)
+    if panels == 0:
+        return
+    cols = 4
+    rows = math.ceil(panels / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    flat = list(axes.flat)
+    for ax, (name, res) in zip(flat, pool.items(), strict=False):
+        for method, curve in res["curves_percentile"].items():
+            ax.plot(range(1, len(curve) + 1), curve, label=method)
+        ax.set_title(f"pool: {name}")
+        ax.set_xlabel("experiments")
+        ax.set_ylabel("best percentile (median)")
+        ax.legend()
+    for ax, (name, res) in zip(flat[len(pool) :], cont.items(), strict=False):
+        for method in ("planner", "sobol", "random", "ax"):
+            if method in res:
+                curve = res[method]["curve_median"]
+                ax.plot(range(1, len(curve) + 1), curve, label=method)
+        ax.set_title(f"continuous: {name}")
+        ax.set_xlabel("experiments")
+        ax.set_ylabel("best true value (median)")
+        ax.legend()
+    for ax in flat[panels:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print("\n== pool mode (experiments to first top-1% row; median [IQR]) ==")
+    for name, res in results["pool"].items():
+        if "acceleration_vs_mean" in res:
+            p, r = res["planner"], res["random"]
+            print(
+                f"{name:15s} planner {p['median']:5.1f} [{p['iqr'][0]:.0f}-{p['iqr'][1]:.0f}]  "
+                f"random(sim) {r['median']:5.1f}  random E={res['random_expected_mean']:5.1f}  "
+                f"accel {res['acceleration_vs_mean']:5.1f}x "
+                f"(vs median {res['acceleration_vs_median']:.1f}x)  "
+                f"best pct@20 {p['best_percentile_20']:.1f} @50 {p['best_percentile_50']:.1f}"
+            )
+        else:
+            print(
+                f"{name:15s} HV fraction @50: planner {res['planner']['hv_fraction_50']:.3f}  "
+                f"random {res['random']['hv_fraction_50']:.3f}"
+            )
+    if results.get("continuous"):
+        print("\n== continuous mode (median best true value after budget) ==")
+        for name, res in results["continuous"].items():
+            line = "  ".join(
+                f"{m} {res[m]['median_best_true']:.4g}"
+                for m in ("planner", "sobol", "random", "ax")
+                if m in res
+            )
+            extra = (
+                f"  planner on Ax seeds {res['planner_on_ax_seeds_median']:.4g}"
+                if "ax" in res
+                else ""
+            )
+            print(f"{name:15s} {line}{extra}")
+    if results.get("latency"):
+        print("\n== latency (one suggestion, seconds) ==")
+        for key, res in results["latency"].items():
+            print(
+                f"{key:12s} p50 {res['p50_s']:.3f}  p95 {res['p95_s']:.3f}  "
+                f"target met: {res['meets_target']}"
+            )
+
+
+def merge(paths: list[Path], out: Path) -> int:
+    """Combine partial runs (e.g. ``--parts pool`` and ``--parts continuous``) into one file."""
+    merged: dict[str, Any] = {"merged_from": [str(p) for p in paths]}
+    for path in paths:
+        part = json.loads(path.read_text())
+        for key, value in part.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key].update(value)
+            elif key not in merged or value:
+                merged[key] = value
+    out.write_text(json.dumps(merged, indent=1))
+    plot(merged, out.with_suffix(".png"))
+    print_table(merged)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="few seeds, small budgets (CI)")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "planner.json"
+    )
+    parser.add_argument("--parts", default="pool,continuous,latency")
+    parser.add_argument("--datasets", default=",".join(ALL))
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--ax-seeds", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--merge", nargs="+", type=Path, help="combine JSON files of partial runs into --out"
+    )
+    args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore")
+    logging.getLogger("ax").setLevel(logging.ERROR)
+    quick = args.quick
+    seeds = list(range(args.seeds if args.seeds else (2 if quick else 20)))
+    cont_seeds = seeds if not quick else seeds[:2]
+    ax_seeds = list(range(args.ax_seeds if args.ax_seeds is not None else (1 if quick else 5)))
+    pool_budget = 30 if quick else 50
+    cont_budget = 20 if quick else 50
+    parts = set(args.parts.split(","))
+    datasets = [d for d in args.datasets.split(",") if d]
+    try:
+        import ax  # noqa: F401
+
+        ax_ok, ax_note = True, f"ax-platform {__import__('ax').__version__}"
+    except Exception as error:  # the report says why Ax is missing
+        ax_ok, ax_note = False, f"Ax not available: {error}"
+    results: dict[str, Any] = {
+        "mode": "quick" if quick else "full",
+        "seeds": seeds,
+        "ax_seeds": ax_seeds if ax_ok else [],
+        "ax": ax_note,
+        "budgets": {"pool": pool_budget, "continuous": cont_budget},
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "processor": platform.processor(),
+        },
+        "pool": {},
+        "continuous": {},
+        "latency": {},
+    }
+    started = time.perf_counter()
+    if "pool" in parts:
+        for name in datasets:
+            print(f"pool: {name}", flush=True)
+            ds = load(name)
+            if len(ds.objective_names) > 1:
+                results["pool"][name] = pool_multi(ds, seeds, pool_budget)
+            else:
+                results["pool"][name] = pool_single(ds, seeds, pool_budget)
+    if "continuous" in parts:
+        for name in [d for d in CONTINUOUS if d in datasets]:
+            print(f"continuous: {name}", flush=True)
+            results["continuous"][name] = continuous(
+                load(name), cont_seeds, [s for s in ax_seeds if s in cont_seeds], cont_budget, ax_ok
+            )
+    if "latency" in parts:
+        print("latency", flush=True)
+        results["latency"] = latency([20, 100, 300], [1, 4], 4 if quick else 12)
+    results["wall_time_s"] = time.perf_counter() - started
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    plot(results, args.out.with_suffix(".png"))
+    print_table(results)
+    print(f"\nwrote {args.out} and {args.out.with_suffix('.png')} ({results['wall_time_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

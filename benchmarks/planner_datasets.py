@@ -1,0 +1,111 @@
+"""Benchmark datasets (../shared/benchmarks/datasets) and a dataset-fitted response model.
+
+``DatasetResponse`` is a GP regression fitted to a whole dataset: its posterior
+mean is the "true" response of a simulated instrument and its fitted noise
+level the measurement noise. It is reusable by any simulated instrument.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from smartlab_kernel.planner import Categorical, Objective, Real, SumConstraint
+from smartlab_kernel.planner.model import fit_gp
+
+DATASETS_DIR = Path(
+    os.environ.get("SMARTLAB_DATASETS", "/work/shared/benchmarks/datasets")
+).expanduser()
+ALL = ["buchwald_a", "crossed_barrel", "hplc", "photo_pce10", "redoxmers"]
+
+
+@dataclass
+class Dataset:
+    """One benchmark dataset: rows plus its parameter and objective description."""
+
+    name: str
+    frame: pd.DataFrame
+    spec: dict[str, Any]
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p["name"] for p in self.spec["parameters"]]
+
+    @property
+    def objective_names(self) -> list[str]:
+        return [o["name"] for o in self.spec["objectives"]]
+
+    @property
+    def simplex(self) -> bool:
+        return bool(self.spec.get("simplex"))
+
+    def parameters(self) -> list[Real | Categorical]:
+        out: list[Real | Categorical] = []
+        for p in self.spec["parameters"]:
+            if p["type"] == "categorical":
+                out.append(Categorical(p["name"], p["options"]))
+            else:
+                out.append(Real(p["name"], float(p["low"]), float(p["high"])))
+        return out
+
+    def objectives(self) -> list[Objective]:
+        return [Objective(o["name"], o["goal"]) for o in self.spec["objectives"]]
+
+    def constraints(self) -> list[SumConstraint]:
+        return [SumConstraint(self.parameter_names, 1.0)] if self.simplex else []
+
+    def signs(self) -> np.ndarray:
+        return np.array([1.0 if o["goal"] == "maximize" else -1.0 for o in self.spec["objectives"]])
+
+
+def load(name: str) -> Dataset:
+    folder = DATASETS_DIR / name
+    spec = json.loads((folder / "dataset.json").read_text())
+    frame = pd.read_csv(folder / "data.csv")
+    for p in spec["parameters"]:
+        if p["type"] == "categorical":
+            frame[p["name"]] = frame[p["name"]].astype(str)
+    return Dataset(name, frame, spec)
+
+
+class DatasetResponse:
+    """A GP fitted to a continuous dataset: ``true(X)`` and noisy ``measure(X, rng)``.
+
+    Args:
+        dataset: A dataset with real parameters and one objective.
+        max_rows: Rows used for the fit (a seeded subsample if larger).
+    """
+
+    def __init__(self, dataset: Dataset, max_rows: int = 1000, seed: int = 0) -> None:
+        frame = dataset.frame
+        if len(frame) > max_rows:
+            frame = frame.sample(max_rows, random_state=seed)
+        self.names = dataset.parameter_names
+        self.objective = dataset.objective_names[0]
+        X = torch.tensor(frame[self.names].to_numpy(float), dtype=torch.float64)
+        Y = torch.tensor(frame[[self.objective]].to_numpy(float), dtype=torch.float64)
+        lows = [p["low"] for p in dataset.spec["parameters"]]
+        highs = [p["high"] for p in dataset.spec["parameters"]]
+        bounds = torch.tensor([lows, highs], dtype=torch.float64)
+        fitted = fit_gp(X, Y, bounds)
+        self.model = fitted.model
+        noise_var = float(self.model.likelihood.noise.mean())
+        # the likelihood's noise is in standardised units; convert back
+        self.noise_std = float(np.sqrt(noise_var) * float(Y.std()))
+        self.data_max = float(Y.max())
+        self.data_min = float(Y.min())
+
+    def true(self, rows: list[dict[str, Any]]) -> np.ndarray:
+        X = torch.tensor([[r[n] for n in self.names] for r in rows], dtype=torch.float64)
+        with torch.no_grad():
+            return self.model.posterior(X).mean.squeeze(-1).numpy()
+
+    def measure(self, rows: list[dict[str, Any]], rng: np.random.Generator) -> np.ndarray:
+        return self.true(rows) + rng.normal(0.0, self.noise_std, len(rows))

@@ -1,0 +1,52 @@
+"""Ophyd devices: the simulated lab bench and its response models."""
+
+from .base import SimulatedDevice
+from .bench import DEFAULT_STOCKS, SimulatedBench, build_bench
+from .clock import SimClock
+from .dataset_response import DatasetResponse
+from .dispenser import Dispenser, SyringePump, make_dispenser_class
+from .errors import (
+    DeviceDisconnectedError,
+    DeviceTimeoutError,
+    LimitError,
+    NoVialError,
+    ReservoirEmptyError,
+    StationOccupiedError,
+    UnknownStationError,
+)
+from .faults import FAULT_KINDS, FaultInjector
+from .reactor import ReactionTimer, Reactor
+from .response import AnalyticResponse, ResponseModel
+from .robot import Robot
+from .spectrometer import Spectrometer
+from .vial import Vial
+from .world import BenchWorld
+
+__all__ = [
+    "DEFAULT_STOCKS",
+    "FAULT_KINDS",
+    "AnalyticResponse",
+    "BenchWorld",
+    "DatasetResponse",
+    "DeviceDisconnectedError",
+    "DeviceTimeoutError",
+    "Dispenser",
+    "FaultInjector",
+    "LimitError",
+    "NoVialError",
+    "ReactionTimer",
+    "Reactor",
+    "ReservoirEmptyError",
+    "ResponseModel",
+    "Robot",
+    "SimClock",
+    "SimulatedBench",
+    "SimulatedDevice",
+    "Spectrometer",
+    "StationOccupiedError",
+    "SyringePump",
+    "UnknownStationError",
+    "Vial",
+    "build_bench",
+    "make_dispenser_class",
+]

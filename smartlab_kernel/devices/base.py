@@ -1,0 +1,143 @@
+"""Shared behaviour of simulated devices: the bench they live on, faults, timed statuses."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ophyd import Device
+from ophyd.status import DeviceStatus
+
+from .errors import DeviceDisconnectedError, DeviceTimeoutError
+from .faults import FaultInjector
+
+if TYPE_CHECKING:
+    from .world import BenchWorld
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class SimulatedDevice(Device):
+    """Base class of every simulated instrument.
+
+    A simulated device lives on a :class:`~smartlab_kernel.devices.world.BenchWorld`
+    (shared clock, random generator, vials and stations). Top-level devices are
+    given the world; their child devices find it through their parent.
+
+    Args:
+        prefix: Ophyd prefix (unused by simulated devices; kept for ophyd).
+        world: The bench this device belongs to (top-level devices only).
+        timeout: Real seconds an operation may take before it fails with
+            :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError`.
+        **kwargs: Passed to :class:`ophyd.Device`.
+    """
+
+    fault_kinds: tuple[str, ...] = ("timeout", "disconnect")
+
+    def __init__(
+        self,
+        prefix: str = "",
+        *,
+        world: BenchWorld | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        self._world = world
+        self.timeout = timeout
+        self._pending: set[threading.Timer] = set()
+        self._pending_lock = threading.Lock()
+        super().__init__(prefix, **kwargs)
+        self.faults = FaultInjector(self.name, self.fault_kinds)
+
+    @property
+    def world(self) -> BenchWorld:
+        """The bench this device lives on."""
+        node: Any = self
+        while node is not None:
+            if getattr(node, "_world", None) is not None:
+                return node._world
+            node = node.parent
+        raise RuntimeError(f"device {self.name!r} is not attached to a bench world")
+
+    def check_connected(self) -> None:
+        """Raise if a disconnect fault is active on this device or its parent."""
+        node: Any = self
+        while isinstance(node, SimulatedDevice):
+            if node.faults.active("disconnect"):
+                raise DeviceDisconnectedError(
+                    f"device {node.name!r} is not answering (disconnected); "
+                    "check its cable/connection and try again"
+                )
+            node = node.parent
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """Read the device, raising :class:`DeviceDisconnectedError` if it is disconnected."""
+        self.check_connected()
+        return super().read()
+
+    def timed_status(
+        self,
+        simulated_seconds: float,
+        action: Callable[[], None],
+        description: str,
+        never_finishes: bool = False,
+    ) -> DeviceStatus:
+        """Return a status that runs ``action`` and finishes after a simulated duration.
+
+        With a ``timeout`` fault active, or ``never_finishes`` (a stuck axis),
+        the action never runs and the status fails after ``self.timeout`` real
+        seconds with a :class:`DeviceTimeoutError` naming the device.
+
+        Args:
+            simulated_seconds: How long the operation takes on the bench.
+            action: Called (on a timer thread) when the operation completes.
+            description: What the operation is, for error messages.
+            never_finishes: True when the device is stuck and cannot finish.
+        """
+        self.check_connected()
+        status = DeviceStatus(self)
+        if self.faults.active("timeout") or never_finishes:
+            reason = "stuck" if never_finishes else "not answering"
+
+            def fail() -> None:
+                status.set_exception(
+                    DeviceTimeoutError(
+                        f"{self.name} did not finish {description} within its timeout of "
+                        f"{self.timeout:g} s ({reason})"
+                    )
+                )
+
+            self._start_timer(self.timeout, fail)
+            return status
+
+        def finish() -> None:
+            try:
+                action()
+            except Exception as exc:  # reported through the status, never swallowed
+                status.set_exception(exc)
+            else:
+                status.set_finished()
+
+        self._start_timer(self.world.clock.real_seconds(simulated_seconds), finish)
+        return status
+
+    def _start_timer(self, delay: float, callback: Callable[[], None]) -> None:
+        def run() -> None:
+            with self._pending_lock:
+                self._pending.discard(timer)
+            callback()
+
+        timer = threading.Timer(delay, run)
+        timer.daemon = True
+        with self._pending_lock:
+            self._pending.add(timer)
+        timer.start()
+
+    def stop(self, *, success: bool = False) -> None:
+        """Cancel operations in progress (their statuses never finish)."""
+        with self._pending_lock:
+            timers, self._pending = self._pending, set()
+        for timer in timers:
+            timer.cancel()
+        super().stop(success=success)

@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the LIMS schema, run by :meth:`LimsStore.open`."""

@@ -1,0 +1,1 @@
+"""Revisions of the LIMS schema, oldest first."""

@@ -1,0 +1,74 @@
+"""Space-filling initial design: scrambled Sobol points (polytope samples under constraints)."""
+
+from __future__ import annotations
+
+import torch
+from botorch.utils.sampling import get_polytope_samples
+from torch import Tensor
+from torch.quasirandom import SobolEngine
+
+from smartlab_kernel.planner.parameters import Choice
+from smartlab_kernel.planner.space import DTYPE, SearchSpace
+
+
+def default_design_size(space: SearchSpace) -> int:
+    """``max(4, 2 * number of parameters)``, capped at 16."""
+    return min(16, max(4, 2 * len(space.parameters)))
+
+
+def initial_design(space: SearchSpace, seed: int, start: int, n: int) -> list[dict[str, Choice]]:
+    """Points ``start .. start + n - 1`` of the seeded space-filling sequence.
+
+    The sequence depends only on ``seed``, so point ``i`` is the same whatever
+    the batch sizes were, which keeps resumed campaigns reproducible.
+
+    Args:
+        space: The search space.
+        seed: Seed of the scrambled Sobol sequence.
+        start: Index of the first point.
+        n: Number of points.
+    """
+    sobol = SobolEngine(len(space.parameters), scramble=True, seed=seed)
+    U = sobol.draw(start + n, dtype=DTYPE)[start:]
+    rows = space.from_unit(U)
+    if space.constraints:
+        inequality, equality = space.botorch_constraints()
+        samples = get_polytope_samples(
+            n=start + n,
+            bounds=space.bounds,
+            inequality_constraints=inequality or None,
+            equality_constraints=equality or None,
+            seed=seed,
+            n_burnin=2000,
+            n_thinning=8,
+        )[start:]
+        decoded = space.decode(samples)
+        for row, sample in zip(rows, decoded, strict=True):
+            for name in space.real_names:
+                row[name] = sample[name]
+    return rows
+
+
+def nearest_unused(points: Tensor, choices: Tensor, available: Tensor, bounds: Tensor) -> list[int]:
+    """For each point, the index of the nearest still-available choice (greedy).
+
+    Args:
+        points: A ``n x d`` tensor of encoded design points.
+        choices: A ``k x d`` tensor of encoded allowed points.
+        available: A ``k`` boolean tensor; chosen indices are not reused.
+        bounds: A ``2 x d`` tensor used to scale columns to the unit cube.
+    """
+    scale = (bounds[1] - bounds[0]).clamp_min(1e-12)
+    distances = torch.cdist((points - bounds[0]) / scale, (choices - bounds[0]) / scale)
+    free = available.clone()
+    picks: list[int] = []
+    for row in distances:
+        if not bool(free.any()):
+            break
+        index = int(torch.where(free, row, torch.full_like(row, torch.inf)).argmin())
+        picks.append(index)
+        free[index] = False
+    return picks
+
+
+__all__ = ["default_design_size", "initial_design", "nearest_unused"]

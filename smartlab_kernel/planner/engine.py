@@ -1,0 +1,217 @@
+"""Computing a batch of suggestions from a snapshot of the campaign.
+
+The engine is pure given its inputs (seeded), so the same configuration and
+history always give the same suggestions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from smartlab_kernel.planner.acquisition import build_acquisition
+from smartlab_kernel.planner.design import initial_design, nearest_unused
+from smartlab_kernel.planner.model import RawState, fit_gp, posterior_mean_std, recorded_warnings
+from smartlab_kernel.planner.objectives import Objective
+from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
+from smartlab_kernel.planner.parameters import Choice
+from smartlab_kernel.planner.space import DTYPE, SearchSpace
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the engine needs from the campaign state (copied under the planner's lock).
+
+    Attributes:
+        X_observed: A ``n x d`` tensor of executed inputs of successful experiments.
+        Y_observed: A ``n x m`` tensor of their outcomes, signed so larger is better.
+        X_failed: A ``f x d`` tensor of executed inputs of failed experiments.
+        X_pending: A ``p x d`` tensor of open suggestions.
+        X_rejected: A ``r x d`` tensor of rejected suggestions.
+        n_batches: Suggest calls so far (seeds this call).
+        n_design: Initial-design points suggested so far.
+        warm_start: Outcome-GP hyperparameters of the last fit.
+        feasibility_warm_start: Success-GP hyperparameters of the last fit.
+    """
+
+    X_observed: Tensor
+    Y_observed: Tensor
+    X_failed: Tensor
+    X_pending: Tensor
+    X_rejected: Tensor
+    n_batches: int
+    n_design: int
+    warm_start: RawState | None
+    feasibility_warm_start: RawState | None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One proposed point before it becomes a ``Suggestion`` record."""
+
+    params: dict[str, Choice]
+    predicted: dict[str, tuple[float, float]] | None
+    reason: str
+    model: dict[str, Any]
+
+
+class Engine:
+    """Initial design, then GP + log-acquisition optimisation.
+
+    Args:
+        space: The search space.
+        objectives: The objectives.
+        seed: Campaign seed.
+        design_size: Size of the initial design.
+        choices: A ``k x d`` tensor of allowed points (pool or grid), or ``None``.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        objectives: list[Objective],
+        seed: int,
+        design_size: int,
+        choices: Tensor | None,
+    ) -> None:
+        self.space = space
+        self.objectives = objectives
+        self.seed = seed
+        self.design_size = design_size
+        self.choices = choices
+
+    def propose(self, snap: Snapshot, n: int) -> list[Proposal]:
+        """Propose ``n`` points: initial-design slots first, then model slots."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed * 100_003 + snap.n_batches)
+            n_started = len(snap.X_observed) + len(snap.X_failed) + len(snap.X_pending)
+            n_design = n if len(snap.X_observed) < 2 else max(0, self.design_size - n_started)
+            proposals = self._design(snap, min(n, n_design))
+            if len(proposals) < n:
+                with recorded_warnings() as messages:
+                    model_proposals = self._model(snap, n - len(proposals), proposals)
+                for proposal in model_proposals:
+                    proposal.model["warnings"] = messages
+                proposals += model_proposals
+            return proposals
+
+    def available(self, snap: Snapshot, extra: Tensor | None = None) -> Tensor:
+        """Boolean mask over ``choices`` of points not yet observed, pending, failed or rejected."""
+        assert self.choices is not None
+        used = [snap.X_observed, snap.X_failed, snap.X_pending, snap.X_rejected]
+        used_X = torch.cat(used + ([extra] if extra is not None else []))
+        if len(used_X) == 0:
+            return torch.ones(len(self.choices), dtype=torch.bool)
+        scale = (self.space.bounds[1] - self.space.bounds[0]).clamp_min(1e-12)
+        distance = torch.cdist(self.choices / scale, used_X / scale)
+        return ~(distance < 1e-9).any(dim=-1)
+
+    def _design(self, snap: Snapshot, n: int) -> list[Proposal]:
+        if n == 0:
+            return []
+        rows = initial_design(self.space, self.seed, snap.n_design, n)
+        if self.choices is not None:
+            picks = nearest_unused(
+                self.space.encode(rows), self.choices, self.available(snap), self.space.bounds
+            )
+            rows = self.space.decode(self.choices[picks])
+        total = max(self.design_size, snap.n_design + n)
+        return [
+            Proposal(
+                params=row,
+                predicted=None,
+                reason=f"Sobol initial design {snap.n_design + i + 1}/{total}",
+                model={"kind": "initial_design", "n_observations": len(snap.X_observed)},
+            )
+            for i, row in enumerate(rows)
+        ]
+
+    def _model(self, snap: Snapshot, q: int, design: list[Proposal]) -> list[Proposal]:
+        X_new = self.space.encode([p.params for p in design]) if design else None
+        X_pending = torch.cat([snap.X_pending] + ([X_new] if X_new is not None else []))
+        n = len(snap.X_observed)
+        fitted = fit_gp(snap.X_observed, snap.Y_observed, self.space.bounds, snap.warm_start)
+        feasibility = None
+        if len(snap.X_failed):
+            X_all = torch.cat([snap.X_observed, snap.X_failed])
+            labels = torch.cat([torch.ones(n, 1), torch.zeros(len(snap.X_failed), 1)]).to(DTYPE)
+            feasibility = fit_gp(
+                X_all, labels, self.space.bounds, snap.feasibility_warm_start, standardize=False
+            )
+        ref_point = self._ref_point(snap.Y_observed) if len(self.objectives) > 1 else None
+        acquisition = build_acquisition(
+            fitted.model,
+            snap.X_observed,
+            X_pending if len(X_pending) else None,
+            seed=self.seed + snap.n_batches,
+            ref_point=ref_point,
+            feasibility_model=feasibility.model if feasibility else None,
+            mc_samples=128 if len(self.objectives) == 1 and q == 1 and n < 150 else 64,
+        )
+        choices = None
+        if self.choices is not None:
+            choices = self.choices[self.available(snap, X_new)]
+            q = min(q, len(choices))
+            if q == 0:
+                return []
+        X, value, optimizer_warnings = optimize(
+            acquisition, self.space, q, settings_for(n, q), choices
+        )
+        mean, std = posterior_mean_std(fitted.model, X)
+        name = "qLogNEI" if len(self.objectives) == 1 else "qLogNEHVI"
+        weighted = " x P(success)" if feasibility else ""
+        state = {
+            "kind": "SingleTaskGP",
+            "acquisition": name + weighted,
+            "acquisition_value": value,
+            "n_observations": n,
+            "n_failed": len(snap.X_failed),
+            "n_pending": len(X_pending),
+            "hyperparameters": fitted.summary,
+            "fit_warnings": fitted.warnings,
+            "optimizer_warnings": optimizer_warnings,
+            "raw_state": fitted.raw_state,
+            "feasibility_raw_state": feasibility.raw_state if feasibility else None,
+            "ref_point": ref_point.tolist() if ref_point is not None else None,
+        }
+        what = "expected improvement" if name == "qLogNEI" else "expected hypervolume improvement"
+        proposals = []
+        for i, row in enumerate(self.space.decode(X)):
+            predicted = {
+                o.name: (float(mean[i, j]) * o.sign, float(std[i, j]))
+                for j, o in enumerate(self.objectives)
+            }
+            reason = f"{name}{weighted} = {value:.4g}, max {what} (point {i + 1}/{len(X)} of batch)"
+            proposals.append(Proposal(row, predicted, reason, state))
+        return proposals
+
+    def _ref_point(self, Y: Tensor) -> Tensor:
+        low, high = Y.min(dim=0).values, Y.max(dim=0).values
+        ref = low - 0.1 * (high - low).clamp_min(1e-9)
+        for j, objective in enumerate(self.objectives):
+            if objective.threshold is not None:
+                ref[j] = objective.threshold * objective.sign
+        return ref
+
+
+def settings_for(n_observations: int, q: int) -> OptimizerSettings:
+    """Optimiser effort: less for large models and joint batches, so latency stays bounded.
+
+    Args:
+        n_observations: Training points of the model.
+        q: Batch size (the joint problem has ``q x d`` variables).
+    """
+    restarts = 8 if n_observations < 60 else (6 if n_observations < 150 else 4)
+    if q > 1:
+        restarts = max(2, restarts // 2)
+    return OptimizerSettings(
+        num_restarts=restarts,
+        raw_samples=256 if n_observations < 150 else 128,
+        maxiter=100 if q == 1 else 60,
+    )
+
+
+__all__ = ["Engine", "Proposal", "Snapshot", "settings_for"]

@@ -1,0 +1,155 @@
+"""Surrogate models: a GP of the objectives and a GP of experiment success.
+
+Both are BoTorch ``SingleTaskGP`` models with inputs normalised to the unit
+cube over the space's fixed bounds. Fits warm-start from the hyperparameters
+of the previous fit, which makes refits fast and (since those
+hyperparameters are stored in every suggestion record) reproducible after a
+restart.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms import Normalize, Standardize
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from torch import Tensor
+
+#: Raw GP hyperparameters by parameter name (JSON-safe nested lists).
+RawState = dict[str, Any]
+
+
+@dataclass
+class FittedModel:
+    """A fitted GP with the provenance the planner records.
+
+    Attributes:
+        model: The fitted BoTorch model.
+        raw_state: Raw hyperparameters, to warm-start the next fit.
+        summary: Readable hyperparameters (lengthscales, noise, ...).
+        warnings: Messages of numerical warnings raised while fitting.
+    """
+
+    model: SingleTaskGP
+    raw_state: RawState
+    summary: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def fit_gp(
+    train_X: Tensor,
+    train_Y: Tensor,
+    bounds: Tensor,
+    warm_start: RawState | None = None,
+    standardize: bool = True,
+    maxiter: int | None = None,
+) -> FittedModel:
+    """Fit a ``SingleTaskGP`` by maximising the marginal likelihood.
+
+    Args:
+        train_X: A ``n x d`` tensor of encoded inputs.
+        train_Y: A ``n x m`` tensor of outcomes (larger is better).
+        bounds: A ``2 x d`` tensor of input bounds for ``Normalize``.
+        warm_start: Raw hyperparameters of an earlier fit of the same shape.
+        standardize: Standardise outcomes (``Standardize``); off for 0/1 labels.
+        maxiter: Maximum L-BFGS-B iterations (default 75 warm-started, else 200).
+
+    Returns:
+        The fitted model and its hyperparameter summary.
+    """
+    d, m = train_X.shape[-1], train_Y.shape[-1]
+    with recorded_warnings() as caught:
+        model = SingleTaskGP(
+            train_X,
+            train_Y,
+            input_transform=Normalize(d=d, bounds=bounds),
+            outcome_transform=Standardize(m=m) if standardize else None,
+        )
+        if warm_start:
+            _load_raw_state(model, warm_start)
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        iterations = maxiter or (75 if warm_start else 200)
+        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
+    model.eval()
+    raw = {name: p.detach().tolist() for name, p in model.named_parameters()}
+    return FittedModel(
+        model=model,
+        raw_state=raw,
+        summary=summarize(model),
+        warnings=caught,
+    )
+
+
+@contextmanager
+def recorded_warnings() -> Iterator[list[str]]:
+    """Collect warnings (numerical jitter, optimiser stops) as messages for provenance.
+
+    Yields:
+        A list that receives ``"Category: message"`` strings when the block exits.
+    """
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield messages
+    messages.extend(sorted({f"{w.category.__name__}: {w.message}"[:200] for w in caught}))
+
+
+def _load_raw_state(model: SingleTaskGP, raw_state: RawState) -> None:
+    own = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in raw_state.items():
+            if name in own:
+                tensor = torch.as_tensor(value, dtype=own[name].dtype)
+                if tensor.shape == own[name].shape:
+                    own[name].copy_(tensor)
+
+
+def summarize(model: SingleTaskGP) -> dict[str, Any]:
+    """Readable hyperparameters: lengthscales (unit-cube inputs), noise, mean, scale.
+
+    Noise and mean are on the standardised outcome scale.
+    """
+    covar = model.covar_module
+    base = getattr(covar, "base_kernel", covar)
+    summary: dict[str, Any] = {"kernel": type(base).__name__}
+    if getattr(base, "lengthscale", None) is not None:
+        summary["lengthscale"] = [round(v, 6) for v in base.lengthscale.detach().flatten().tolist()]
+    if hasattr(covar, "outputscale"):
+        summary["outputscale"] = [
+            round(v, 6) for v in covar.outputscale.detach().flatten().tolist()
+        ]
+    summary["noise"] = [round(v, 8) for v in model.likelihood.noise.detach().flatten().tolist()]
+    summary["mean"] = [round(v, 6) for v in model.mean_module.constant.detach().flatten().tolist()]
+    return summary
+
+
+def posterior_mean_std(model: SingleTaskGP, X: Tensor) -> tuple[Tensor, Tensor]:
+    """Posterior mean and standard deviation of the latent function.
+
+    Args:
+        model: A fitted model with ``m`` outputs.
+        X: A ``n x d`` tensor.
+
+    Returns:
+        Two ``n x m`` tensors (mean, std) in the outcome units of ``train_Y``.
+    """
+    with torch.no_grad():
+        posterior = model.posterior(X)
+        return posterior.mean, posterior.variance.clamp_min(0.0).sqrt()
+
+
+__all__ = [
+    "FittedModel",
+    "RawState",
+    "fit_gp",
+    "posterior_mean_std",
+    "recorded_warnings",
+    "summarize",
+]

@@ -1,0 +1,321 @@
+"""The planner: suggest experiments, record human decisions, learn from results."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pandas as pd
+import torch
+
+from smartlab_kernel.planner.constraints import LinearConstraint
+from smartlab_kernel.planner.design import default_design_size
+from smartlab_kernel.planner.engine import Engine, Snapshot
+from smartlab_kernel.planner.errors import InvalidConfigError, PlannerStateError
+from smartlab_kernel.planner.history import make_record
+from smartlab_kernel.planner.objectives import Objective
+from smartlab_kernel.planner.parameters import Parameter
+from smartlab_kernel.planner.pool import validate_candidates
+from smartlab_kernel.planner.prediction import Predictor
+from smartlab_kernel.planner.results import best_rows, observations_frame, validate_outcomes
+from smartlab_kernel.planner.space import DTYPE, SearchSpace
+from smartlab_kernel.planner.state import CampaignState
+from smartlab_kernel.planner.suggestion import Suggestion
+
+#: Largest fully discrete space that is enumerated instead of relaxed.
+MAX_GRID = 20_000
+
+
+class Planner:
+    """Bayesian-optimisation planner with human review and full provenance.
+
+    Args:
+        parameters: Search-space parameters (``Real``, ``Integer``, ``Categorical``).
+        objectives: One objective (qLogNEI) or several (qLogNEHVI).
+        constraints: ``SumConstraint`` / ``LinearConstraint`` over real parameters.
+        candidates: Allowed parameter rows (pool mode), or ``None`` for the whole space.
+        seed: Seed of the initial design and of every random draw.
+        initial_design: Number of initial-design points (default ``max(4, 2 * k)``, capped at 16).
+    """
+
+    def __init__(
+        self,
+        parameters: Sequence[Parameter],
+        objectives: Sequence[Objective],
+        constraints: Sequence[LinearConstraint] = (),
+        candidates: pd.DataFrame | None = None,
+        seed: int = 0,
+        initial_design: int | None = None,
+    ) -> None:
+        names = [o.name for o in objectives]
+        if not objectives or len(set(names)) != len(names):
+            raise InvalidConfigError(f"need at least one objective, names unique; got {names}")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise InvalidConfigError(f"seed must be a non-negative int, got {seed!r}")
+        self.space = SearchSpace(parameters, constraints or ())
+        self.objectives = list(objectives)
+        self.seed = seed
+        size = default_design_size(self.space) if initial_design is None else initial_design
+        if not isinstance(size, int) or size < 1:
+            raise InvalidConfigError(f"initial_design must be an int >= 1, got {initial_design!r}")
+        self.initial_design = size
+        self.candidate_rows = (
+            None if candidates is None else validate_candidates(self.space, candidates)
+        )
+        choices = None
+        if self.candidate_rows is not None:
+            choices = self.space.encode(self.candidate_rows)
+        elif self.space.grid_size() <= MAX_GRID:
+            choices = self.space.encode(self.space.grid())
+        self._engine = Engine(self.space, self.objectives, seed, size, choices)
+        self._state = CampaignState()
+        self._lock = threading.RLock()
+        self._suggest_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._predictor = Predictor(self.space, self.objectives)
+        self.campaign_id = uuid.uuid4().hex[:8]
+
+    # -- suggestions ---------------------------------------------------------------
+    def suggest(self, n: int = 1) -> list[Suggestion]:
+        """Propose ``n`` experiments; open suggestions are pending and not proposed again.
+
+        Args:
+            n: Number of suggestions (the batch size ``q``).
+
+        Returns:
+            The suggestions (fewer only when a pool is exhausted).
+        """
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise InvalidConfigError(f"n must be an int >= 1, got {n!r}")
+        with self._suggest_lock:
+            with self._lock:
+                snap = self._snapshot()
+            proposals = self._engine.propose(snap, n)
+            with self._lock:
+                batch = self._state.n_batches
+                start = len(self._state.suggestions)
+                for i, proposal in enumerate(proposals):
+                    record = make_record(
+                        "suggest",
+                        id=f"{self.campaign_id}-{start + i + 1:04d}",
+                        batch=batch,
+                        params=proposal.params,
+                        predicted=proposal.predicted,
+                        reason=proposal.reason,
+                        model=proposal.model,
+                    )
+                    self._state.apply(record)
+                ids = list(self._state.suggestions)[start:]
+                return [self._state.suggestions[i] for i in ids]
+
+    def suggest_async(self, n: int = 1) -> Future[list[Suggestion]]:
+        """Like :meth:`suggest`, computed on a worker thread; returns at once."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="planner")
+            return self._executor.submit(self.suggest, n)
+
+    def _snapshot(self) -> Snapshot:
+        state, signs = self._state, torch.tensor([o.sign for o in self.objectives], dtype=DTYPE)
+        observed = state.observed
+        Y = torch.tensor(
+            [[out[o.name] for o in self.objectives] for _, out in observed], dtype=DTYPE
+        )
+        return Snapshot(
+            X_observed=self.space.encode([p for p, _ in observed]),
+            Y_observed=Y.reshape(len(observed), len(self.objectives)) * signs,
+            X_failed=self.space.encode(state.failed),
+            X_pending=self.space.encode(state.pending),
+            X_rejected=self.space.encode(state.rejected),
+            n_batches=state.n_batches,
+            n_design=state.n_design,
+            warm_start=state.warm_start,
+            feasibility_warm_start=state.feasibility_warm_start,
+        )
+
+    # -- decisions -----------------------------------------------------------------
+    def observe(
+        self,
+        target: Suggestion | str | Mapping[str, Any],
+        outcomes: Mapping[str, float],
+        suggestion: Suggestion | str | None = None,
+        *,
+        decision: str | None = None,
+    ) -> dict[str, Any]:
+        """Record the outcomes of an executed experiment.
+
+        Args:
+            target: The suggestion (or its id) run as suggested, or the executed params.
+            outcomes: ``{objective name: value}`` for every objective.
+            suggestion: The suggestion the executed params were edited from.
+            decision: ``"auto"`` for a campaign that ran without human review.
+
+        Returns:
+            The stored record.
+        """
+        with self._lock:
+            suggested, executed, sid = self._resolve(target, suggestion)
+            kind = "manual" if sid is None else ("accept" if executed == suggested else "edit")
+            if decision is not None:
+                if decision != "auto" or kind != "accept":
+                    raise InvalidConfigError(
+                        f"decision={decision!r}: only 'auto' is allowed, for an unedited suggestion"
+                    )
+                kind = "auto"
+            record = make_record(
+                "observe",
+                decision=kind,
+                suggestion_id=sid,
+                suggested=suggested,
+                executed=executed,
+                outcomes=validate_outcomes(self.objectives, outcomes),
+            )
+            self._state.apply(record)
+            return copy.deepcopy(record)
+
+    def reject(self, suggestion: Suggestion | str, reason: str = "") -> dict[str, Any]:
+        """Record that a suggestion will not be run (it is no longer pending)."""
+        with self._lock:
+            found = self._state.lookup(suggestion if isinstance(suggestion, str) else suggestion.id)
+            record = make_record(
+                "reject",
+                decision="reject",
+                suggestion_id=found.id,
+                suggested=found.params,
+                reason=str(reason),
+            )
+            self._state.apply(record)
+            return copy.deepcopy(record)
+
+    def fail(
+        self,
+        target: Suggestion | str | Mapping[str, Any],
+        reason: str = "",
+        suggestion: Suggestion | str | None = None,
+    ) -> dict[str, Any]:
+        """Record a failed experiment; the planner learns to avoid similar ones."""
+        with self._lock:
+            suggested, executed, sid = self._resolve(target, suggestion)
+            record = make_record(
+                "fail",
+                decision="fail",
+                suggestion_id=sid,
+                suggested=suggested,
+                executed=executed,
+                reason=str(reason),
+            )
+            self._state.apply(record)
+            return copy.deepcopy(record)
+
+    def _resolve(
+        self, target: Suggestion | str | Mapping[str, Any], suggestion: Suggestion | str | None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
+        if isinstance(target, Suggestion | str):
+            if suggestion is not None:
+                raise InvalidConfigError("give either a suggestion as target or `suggestion=`")
+            suggestion, target = target, None  # type: ignore[assignment]
+        found = None
+        if suggestion is not None:
+            found = self._state.lookup(suggestion if isinstance(suggestion, str) else suggestion.id)
+        if target is None and found is None:
+            raise InvalidConfigError("observe/fail need a suggestion or a parameter dict")
+        executed = self.space.validate(found.params if found and target is None else target)  # type: ignore[arg-type]
+        return (found.params if found else None), executed, (found.id if found else None)
+
+    # -- results -------------------------------------------------------------------
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Every record (suggestions and decisions), JSON-safe, oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._state.records)
+
+    @property
+    def pending(self) -> list[Suggestion]:
+        """Suggestions neither observed, rejected nor failed."""
+        with self._lock:
+            return [self._state.suggestions[i] for i in self._state.open_ids]
+
+    @property
+    def observations(self) -> pd.DataFrame:
+        """Executed experiments: params, outcomes (NaN if failed), decision, suggestion_id."""
+        with self._lock:
+            objectives = [o.name for o in self.objectives]
+            return observations_frame(self._state.records, self.space.names, objectives)
+
+    def best(self) -> dict[str, Any]:
+        """The best observation: ``{"params", "outcomes", "decision", "suggestion_id"}``.
+
+        With several objectives: the Pareto-optimal observation with the best
+        sum of range-scaled objectives (see :meth:`pareto_front` for all).
+        """
+        with self._lock:
+            return best_rows(self._state.records, self.objectives)[0]
+
+    def pareto_front(self) -> list[dict[str, Any]]:
+        """Non-dominated observations (one objective: just the best)."""
+        with self._lock:
+            return best_rows(self._state.records, self.objectives)
+
+    def predict(self, params: Mapping[str, Any] | pd.DataFrame) -> Any:
+        """Model mean and std per objective, in the objectives' units.
+
+        Args:
+            params: One parameter dict, or a DataFrame with a column per parameter.
+
+        Returns:
+            ``{objective: (mean, std)}`` for a dict; for a DataFrame, a DataFrame
+            with columns ``<objective>_mean`` and ``<objective>_std``.
+        """
+        with self._lock:
+            snap = self._snapshot()
+        if len(snap.X_observed) < 2:
+            raise PlannerStateError("predict needs at least two successful observations")
+        return self._predictor.predict(snap, params)
+
+    # -- persistence -----------------------------------------------------------------
+    def to_config(self, include_candidates: bool = True) -> dict[str, Any]:
+        """JSON-safe settings from which :meth:`from_config` rebuilds this planner."""
+        from smartlab_kernel.planner.persistence import planner_config
+
+        return planner_config(self, include_candidates)
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], candidates: pd.DataFrame | None = None
+    ) -> Planner:
+        """A new planner (no history) from :meth:`to_config` output."""
+        from smartlab_kernel.planner.persistence import planner_from_config
+
+        return planner_from_config(cls, config, candidates)
+
+    def replay(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Rebuild the state of a planner with no history from its stored records."""
+        from smartlab_kernel.planner.persistence import replay_records
+
+        with self._suggest_lock, self._lock:
+            self._state = replay_records(self.space, self._state, records)
+
+    @classmethod
+    def restore(
+        cls,
+        config: Mapping[str, Any],
+        records: Sequence[Mapping[str, Any]],
+        candidates: pd.DataFrame | None = None,
+    ) -> Planner:
+        """``from_config(config)`` then ``replay(records)``: resume a campaign."""
+        planner = cls.from_config(config, candidates)
+        planner.replay(records)
+        return planner
+
+    def close(self) -> None:
+        """Stop the worker thread of :meth:`suggest_async` (waits for running work)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
+__all__ = ["Planner"]

@@ -1,0 +1,56 @@
+"""Model predictions for the UI (e.g. the model along one parameter)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from smartlab_kernel.planner.engine import Snapshot
+from smartlab_kernel.planner.model import FittedModel, fit_gp, posterior_mean_std, recorded_warnings
+from smartlab_kernel.planner.objectives import Objective
+from smartlab_kernel.planner.space import SearchSpace
+
+
+class Predictor:
+    """Fits (and caches) the outcome GP for the current observations.
+
+    Args:
+        space: The search space.
+        objectives: The objectives.
+    """
+
+    def __init__(self, space: SearchSpace, objectives: list[Objective]) -> None:
+        self.space = space
+        self.objectives = objectives
+        self._cache: tuple[int, FittedModel] | None = None
+
+    def predict(self, snap: Snapshot, params: Mapping[str, Any] | pd.DataFrame) -> Any:
+        """Mean and std per objective at ``params`` (a dict or a DataFrame of rows)."""
+        if isinstance(params, pd.DataFrame):
+            records = params[self.space.names].to_dict("records")
+            rows = [self.space.validate({str(k): v for k, v in r.items()}) for r in records]
+        else:
+            rows = [self.space.validate(params)]
+        n = len(snap.X_observed)
+        with recorded_warnings():
+            if self._cache is None or self._cache[0] != n:
+                fitted = fit_gp(
+                    snap.X_observed, snap.Y_observed, self.space.bounds, snap.warm_start
+                )
+                self._cache = (n, fitted)
+            mean, std = posterior_mean_std(self._cache[1].model, self.space.encode(rows))
+        if not isinstance(params, pd.DataFrame):
+            return {
+                o.name: (float(mean[0, j]) * o.sign, float(std[0, j]))
+                for j, o in enumerate(self.objectives)
+            }
+        columns: dict[str, Any] = {}
+        for j, o in enumerate(self.objectives):
+            columns[f"{o.name}_mean"] = (mean[:, j] * o.sign).numpy()
+            columns[f"{o.name}_std"] = std[:, j].numpy()
+        return pd.DataFrame(columns, index=params.index)
+
+
+__all__ = ["Predictor"]

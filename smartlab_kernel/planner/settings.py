@@ -1,0 +1,27 @@
+"""Effort settings of the acquisition optimiser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """Effort of the acquisition optimiser.
+
+    Attributes:
+        num_restarts: Multi-start count for gradient optimisation.
+        raw_samples: Random points scored to choose the starts.
+        maxiter: Maximum optimiser iterations per start.
+        max_combinations: Category combinations optimised in mixed spaces.
+        timeout_sec: Wall-time cap of the gradient optimisation (``None``: no cap).
+    """
+
+    num_restarts: int = 8
+    raw_samples: int = 256
+    maxiter: int = 100
+    max_combinations: int = 12
+    timeout_sec: float | None = None
+
+
+__all__ = ["OptimizerSettings"]

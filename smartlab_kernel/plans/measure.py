@@ -1,0 +1,165 @@
+"""Bluesky plans that prepare and measure recipes on the bench."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Mapping
+from typing import Any
+
+import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
+from bluesky.utils import Msg
+from ophyd import Device
+
+from .recipe import Recipe
+
+Plan = Generator[Msg, Any, Any]
+
+
+def prepare_vial(
+    recipe: Recipe,
+    *,
+    dispenser: Device,
+    reactor: Device,
+    robot: Device,
+) -> Plan:
+    """Fetch an empty vial, dispense, and react it; leave it in the reactor.
+
+    Args:
+        recipe: What to make.
+        dispenser: Has one settable pump per stock (``dispenser.<stock>``).
+        reactor: Settable to a temperature; has ``stir_rpm`` and ``hold``.
+        robot: Settable to ``(source, destination)`` station pairs.
+    """
+    unknown = [s for s in recipe.volumes_ml if s not in dispenser.component_names]
+    if unknown:
+        raise ValueError(
+            f"recipe uses stocks {unknown} the dispenser does not have; "
+            f"stocks: {list(dispenser.component_names)}"
+        )
+    yield from bps.mv(robot, ("supply", "dispense"))
+    moves: list[Any] = []
+    for stock, volume in recipe.volumes_ml.items():
+        if volume > 0:
+            moves += [getattr(dispenser, stock), volume]
+    yield from bps.mv(*moves)
+    yield from bps.mv(robot, ("dispense", "reactor"))
+    yield from bps.mv(reactor.stir_rpm, recipe.stir_rpm, reactor, recipe.temperature_c)
+    yield from bps.checkpoint()
+    yield from bps.mv(reactor.hold, recipe.hold_s)
+
+
+def measure_recipe(
+    recipe: Recipe,
+    *,
+    dispenser: Device,
+    reactor: Device,
+    robot: Device,
+    spectrometer: Device,
+    md: Mapping[str, Any] | None = None,
+    dispose: bool = True,
+) -> Plan:
+    """Prepare and measure one recipe as one run: dispense -> heat -> hold -> move -> read.
+
+    The run's start document carries the recipe (and its ``params``); the
+    primary stream has one event with the spectrometer, reactor and
+    dispenser readings, including the vial id.
+
+    Args:
+        recipe: What to make.
+        dispenser: The stock dispenser.
+        reactor: The reactor / hotplate.
+        robot: The sample-handling robot.
+        spectrometer: The detector.
+        md: Extra start-document metadata (e.g. campaign or suggestion ids).
+        dispose: Move the vial to ``waste`` after measuring (else it stays).
+
+    Returns:
+        The run's uid (as ``yield from`` value).
+    """
+    metadata = {
+        "plan_name": "measure_recipe",
+        "recipe": recipe.as_dict(),
+        "num_points": 1,
+        **dict(md or {}),
+    }
+
+    @bpp.run_decorator(md=metadata)
+    def inner() -> Plan:
+        yield from prepare_vial(recipe, dispenser=dispenser, reactor=reactor, robot=robot)
+        yield from bps.mv(robot, ("reactor", "spectrometer"))
+        yield from bps.trigger_and_read([spectrometer, reactor, dispenser, robot])
+        if dispose:
+            yield from bps.mv(robot, ("spectrometer", "waste"))
+
+    return (yield from inner())
+
+
+def recipe_scan(
+    recipes: Iterable[Recipe],
+    *,
+    dispenser: Device,
+    reactor: Device,
+    robot: Device,
+    spectrometer: Device,
+    md: Mapping[str, Any] | None = None,
+) -> Plan:
+    """Measure a list of recipes, one run each, with per-point metadata.
+
+    Each run's start document holds ``scan_index`` and ``scan_length`` so a
+    browser can group them, plus ``md``.
+
+    Returns:
+        The list of run uids.
+    """
+    recipe_list = list(recipes)
+    uids = []
+    for index, recipe in enumerate(recipe_list):
+        point_md = {**dict(md or {}), "scan_index": index, "scan_length": len(recipe_list)}
+        uid = yield from measure_recipe(
+            recipe,
+            dispenser=dispenser,
+            reactor=reactor,
+            robot=robot,
+            spectrometer=spectrometer,
+            md=point_md,
+        )
+        uids.append(uid)
+    return uids
+
+
+def recipe_grid(base: Recipe, **axes: Iterable[float]) -> list[Recipe]:
+    """Return every combination of ``axes`` applied to ``base``.
+
+    Axis names are recipe conditions (``temperature_c``, ``hold_s``,
+    ``stir_rpm``) or ``<stock>_ml`` for a stock volume.
+
+    Raises:
+        ValueError: If an axis name is none of those.
+    """
+    import itertools
+
+    names = list(axes)
+    allowed = ["temperature_c", "hold_s", "stir_rpm", *(f"{s}_ml" for s in base.volumes_ml)]
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise ValueError(f"unknown grid axes {bad}; allowed: {allowed}")
+    grid = []
+    for values in itertools.product(*(list(axes[n]) for n in names)):
+        conditions = base.as_dict()
+        volumes = dict(base.volumes_ml)
+        point = dict(zip(names, values, strict=True))
+        for name, value in point.items():
+            if name.endswith("_ml"):
+                volumes[name[:-3]] = value
+            else:
+                conditions[name] = value
+        grid.append(
+            Recipe(
+                volumes_ml=volumes,
+                temperature_c=conditions["temperature_c"],
+                hold_s=conditions["hold_s"],
+                stir_rpm=conditions["stir_rpm"],
+                params=point,
+            )
+        )
+    return grid

@@ -1,0 +1,348 @@
+"""The Lab: devices, a non-blocking RunEngine, contextual metadata and a durable catalog."""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import bluesky.preprocessors as bpp
+from bluesky import RunEngine
+from bluesky.utils import DuringTask, Msg
+from ophyd import Device
+
+from ..devices import ResponseModel, SimulatedBench, build_bench
+from ..storage import DurableCapture, EmbeddedCatalog, ServedCatalog
+from ..storage.run_journal import Durability
+from . import context
+from .errors import SessionError, UnknownDeviceError
+from .run import Run
+from .worker import RunWorker
+
+DocumentCallback = Callable[[str, dict[str, Any]], None]
+
+
+class DeviceRegistry(dict[str, Device]):
+    """``{name: device}`` that names the devices there are when a name is wrong."""
+
+    def __missing__(self, key: str) -> Device:
+        raise UnknownDeviceError(f"no device named {key!r}; devices in this lab: {sorted(self)}")
+
+
+class Lab:
+    """A lab session: devices, plans running in the background, and every run stored.
+
+    Use :meth:`Lab.simulated` for the simulated bench. Plans submitted with
+    :meth:`submit` run on a worker thread, so the notebook stays responsive;
+    :meth:`pause`, :meth:`resume` and :meth:`abort` control them from any thread.
+    Every document is journaled (crash-safe) and shipped to the catalog.
+
+    Args:
+        devices: Device name -> ophyd device.
+        directory: Folder for the journal and (embedded mode) the catalog.
+        catalog_uri: A served tiled server's API address; ``None`` runs one embedded.
+        api_key: Key for a served catalog.
+        operator: Who runs the experiments (default: ``SMARTLAB_OPERATOR`` or login name).
+        seed: The seed the devices were built with, recorded in every run.
+        bench: The simulated bench the devices belong to, if any.
+        durability: Journal durability (see :class:`~smartlab_kernel.storage.RunJournal`).
+    """
+
+    def __init__(
+        self,
+        devices: Mapping[str, Device],
+        directory: str | Path = "./lab-data",
+        *,
+        catalog_uri: str | None = None,
+        api_key: str | None = None,
+        operator: str | None = None,
+        seed: int | None = None,
+        bench: SimulatedBench | None = None,
+        durability: Durability = "window",
+    ) -> None:
+        self.directory = Path(directory).resolve()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.devices = DeviceRegistry(devices)
+        self.bench = bench
+        self.seed = seed
+        self.operator = operator or context.default_operator()
+        self.md: dict[str, Any] = {}
+        self.session_id = uuid.uuid4().hex[:12]
+        self._catalog: EmbeddedCatalog | ServedCatalog = (
+            ServedCatalog(catalog_uri, api_key)
+            if catalog_uri
+            else EmbeddedCatalog(self.directory / "catalog")
+        )
+        self.storage = DurableCapture(self._catalog, self.directory / "journal", durability)
+        self.engine = RunEngine({}, context_managers=[], during_task=DuringTask())
+        # Dispensing and moving vials cannot be undone, so a pause never rewinds
+        # to a checkpoint and replays steps: it holds after the current step.
+        self.engine.rewindable = False
+        self.engine.subscribe(self.storage)
+        self._numbers = itertools.count(1)
+        self.runs: list[Run] = []
+        self._current_run: Run | None = None
+        self.engine.subscribe(self._route_to_run)
+        self._worker = RunWorker(self.engine, self._prepare)
+        self._closed = False
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    @classmethod
+    def simulated(
+        cls,
+        seed: int = 0,
+        directory: str | Path = "./lab-data",
+        *,
+        time_scale: float = 100.0,
+        response: ResponseModel | None = None,
+        stocks: Mapping[str, float] | None = None,
+        operator: str | None = None,
+        durability: Durability = "window",
+        device_timeout: float = 30.0,
+    ) -> Lab:
+        """Start a lab on the simulated bench (dispenser, reactor, spectrometer, robot).
+
+        Args:
+            seed: Seed of every random draw (same seed, same data).
+            directory: Folder for the journal and the embedded catalog.
+            time_scale: Simulated seconds per real second.
+            response: What the spectrometer measures (default: analytic reaction model).
+            stocks: Stock name -> reservoir capacity in mL.
+            operator: Who runs the experiments.
+            durability: Journal durability.
+            device_timeout: Real seconds before a stuck device operation fails.
+        """
+        bench = build_bench(
+            seed=seed,
+            time_scale=time_scale,
+            stocks=stocks,
+            response=response,
+            device_timeout=device_timeout,
+        )
+        return cls(
+            bench.devices,
+            directory,
+            operator=operator,
+            seed=seed,
+            bench=bench,
+            durability=durability,
+        )
+
+    # -- running plans --------------------------------------------------------
+
+    def submit(
+        self,
+        plan: Iterable[Msg],
+        *,
+        md: Mapping[str, Any] | None = None,
+        sample_ids: Iterable[str] | None = None,
+        campaign_id: str | None = None,
+    ) -> Run:
+        """Start ``plan`` on the worker thread and return at once.
+
+        Args:
+            plan: A Bluesky plan (generator of messages).
+            md: Extra start-document metadata (reserved keys refused).
+            sample_ids: Samples the plan touches, recorded in every run it opens.
+            campaign_id: Campaign the runs belong to.
+
+        Raises:
+            TypeError: If ``plan`` is not a plan, or ``md`` is not a dict of str keys.
+            ValueError: If ``md`` sets a reserved key.
+            SessionError: If the lab is closed.
+        """
+        if self._closed:
+            raise SessionError("this lab is closed; start a new one with Lab.simulated(...)")
+        if not hasattr(plan, "__iter__") or isinstance(plan, str | bytes | Mapping):
+            raise TypeError(
+                f"submit() needs a Bluesky plan (a generator of Msg), got {type(plan).__name__}; "
+                "call the plan function, e.g. lab.submit(count([det]))"
+            )
+        user_md = {**context.check_user_md(self.md), **context.check_user_md(md)}
+        extra: dict[str, Any] = {}
+        if sample_ids is not None:
+            ids = list(sample_ids)
+            if not all(isinstance(i, str) for i in ids):
+                raise TypeError(f"sample_ids must be strings, got {ids!r}")
+            extra["sample_ids"] = ids
+        if campaign_id is not None:
+            extra["campaign_id"] = str(campaign_id)
+        name = getattr(plan, "__name__", type(plan).__name__)
+        run = Run(name, next(self._numbers))
+        run._md = {**user_md, **extra}  # type: ignore[attr-defined]
+        self.runs.append(run)
+        self._worker.submit(plan, run)
+        return run
+
+    run = submit
+
+    def _prepare(self, plan: Iterable[Msg], run: Run) -> Iterable[Msg]:
+        self._current_run = run
+        per_run: dict[str, Any] = run._md  # type: ignore[attr-defined]
+
+        def add_context(msg: Msg) -> Msg:
+            if msg.command == "close_run":
+                # bluesky closes an aborted run with an empty reason; give the operator's.
+                if msg.kwargs.get("exit_status") == "abort" and not msg.kwargs.get("reason"):
+                    return msg._replace(kwargs={**msg.kwargs, "reason": run.reason})
+                return msg
+            if msg.command != "open_run":
+                return msg
+            md = {**self.context(), **per_run}
+            md.update(msg.kwargs)
+            return msg._replace(kwargs=md)
+
+        return bpp.msg_mutator(plan, add_context)
+
+    def context(self) -> dict[str, Any]:
+        """The contextual metadata a run started now would carry."""
+        md: dict[str, Any] = {
+            "operator": self.operator,
+            "devices": context.device_configuration(self.devices),
+            "environment": self.environment_snapshot(),
+            "versions": context.package_versions(),
+            "lab_directory": str(self.directory),
+            "lab_session": self.session_id,
+        }
+        if self.seed is not None:
+            md["seed"] = self.seed
+        if self.bench is not None:
+            md["bench"] = self.bench.settings
+        notebook = context.notebook_path()
+        if notebook:
+            md["notebook"] = notebook
+        commit = context.git_commit(context.working_directory())
+        if commit:
+            md["git_commit"] = commit
+        return md
+
+    def environment_snapshot(self) -> dict[str, Any]:
+        """Readings of the room and bench conditions now."""
+        snapshot: dict[str, Any] = {"time": time.time()}
+        if self.bench is not None:
+            snapshot["simulated_time_s"] = self.bench.world.clock.now()
+            reactor = self.devices.get("reactor")
+            if reactor is not None:
+                try:
+                    snapshot["reactor_temperature_c"] = float(reactor.temperature.get())
+                except Exception as exc:
+                    snapshot["reactor_temperature_c"] = f"unreadable: {exc}"
+        return snapshot
+
+    def _route_to_run(self, name: str, doc: dict[str, Any]) -> None:
+        run = self._current_run
+        if run is not None:
+            run._document(name, doc)
+
+    # -- control --------------------------------------------------------------
+
+    @property
+    def current(self) -> Run | None:
+        """The run on the worker now (running or paused), if any."""
+        return self._worker.current
+
+    @property
+    def state(self) -> str:
+        """The RunEngine's state: ``"idle"``, ``"running"``, ``"paused"``, ..."""
+        return str(self.engine.state)
+
+    def pause(self, defer: bool = False) -> None:
+        """Pause the running plan (at once, or at its next checkpoint with ``defer=True``).
+
+        Raises:
+            SessionError: If no plan is running.
+        """
+        if self.engine.state != "running":
+            raise SessionError(f"nothing to pause: the RunEngine is {self.engine.state}")
+        self.engine.request_pause(defer=defer)
+
+    def resume(self) -> None:
+        """Resume the paused plan.
+
+        Raises:
+            SessionError: If no plan is paused.
+        """
+        self._worker.command("resume")
+
+    def abort(self, reason: str = "aborted by the operator") -> None:
+        """Abort the running or paused plan and drop queued ones.
+
+        The aborted runs end with ``exit_status="abort"`` and ``reason``.
+        """
+        for run in self.runs:
+            if run.state == "queued":
+                run._set_state("aborted", reason)
+        current = self._worker.current
+        if current is None or current.done:
+            return
+        self._worker._commands.put(("abort", reason))
+        if self.engine.state == "running":
+            try:
+                self.engine.request_pause(defer=False)
+            except Exception as exc:  # it finished meanwhile: nothing to abort
+                self._worker._commands.get_nowait()
+                if current.state not in ("finished", "failed"):
+                    raise SessionError(f"could not abort: {exc}") from exc
+
+    def subscribe(self, callback: DocumentCallback) -> int:
+        """Call ``callback(name, doc)`` for every document (on the RunEngine's thread)."""
+        return int(self.engine.subscribe(callback))
+
+    def unsubscribe(self, token: int) -> None:
+        """Undo :meth:`subscribe`."""
+        self.engine.unsubscribe(token)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every submitted plan has ended and its data is in the catalog."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for run in list(self.runs):
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            run._done.wait(remaining)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self.storage.wait_shipped(remaining):
+            raise TimeoutError(f"{self.storage.backlog} documents still not in the catalog")
+
+    # -- data -----------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Any:
+        """The tiled catalog of every stored run (a ``CatalogOfBlueskyRuns`` node)."""
+        return self._catalog.runs
+
+    def status(self) -> dict[str, Any]:
+        """A summary for ``%lab``: devices, run state, storage backlog, recovery reports."""
+        current = self._worker.current
+        return {
+            "devices": sorted(self.devices),
+            "state": self.state,
+            "current": repr(current) if current else None,
+            "queued": sum(r.state == "queued" for r in self.runs),
+            "storage_backlog": self.storage.backlog,
+            "storage_error": self.storage.shipper.last_error,
+            "recovery": list(self.storage.reports),
+            "directory": str(self.directory),
+        }
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Abort what runs, ship what is pending, and stop the catalog (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        atexit.unregister(self.close)
+        self.abort("lab closed")
+        self._worker.close()
+        self.storage.close(timeout)
+        self._catalog.close()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

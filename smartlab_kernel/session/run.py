@@ -1,0 +1,126 @@
+"""A handle on a submitted plan: its state, progress, uids and outcome."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+RunState = Literal["queued", "running", "paused", "finished", "failed", "aborted"]
+FINAL_STATES: frozenset[str] = frozenset({"finished", "failed", "aborted"})
+
+
+class Run:
+    """A plan submitted to the lab; returned at once by :meth:`Lab.submit`.
+
+    Attributes:
+        plan_name: Name of the plan (from its generator).
+        uids: Start-document uids of the Bluesky runs it opened so far.
+        error: The exception that failed it, if any.
+        reason: Why it was aborted or failed, in words.
+        events: Events recorded so far.
+        expected_events: Events it will record, when the plan says (``num_points``).
+        submitted, started, ended: Wall-clock times (``time.time()``), or ``None``.
+    """
+
+    def __init__(self, plan_name: str, number: int) -> None:
+        self.plan_name = plan_name
+        self.number = number
+        self.uids: list[str] = []
+        self.error: BaseException | None = None
+        self.reason: str = ""
+        self.events = 0
+        self.expected_events: int | None = None
+        self.submitted = time.time()
+        self.started: float | None = None
+        self.ended: float | None = None
+        self._state: RunState = "queued"
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[Run], None]] = []
+
+    def __repr__(self) -> str:
+        return f"<Run #{self.number} {self.plan_name} {self._state} uids={self.uids}>"
+
+    @property
+    def state(self) -> RunState:
+        """One of queued, running, paused, finished, failed, aborted."""
+        return self._state
+
+    @property
+    def done(self) -> bool:
+        """True once the run has finished, failed or been aborted."""
+        return self._done.is_set()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since it started (0 while queued)."""
+        if self.started is None:
+            return 0.0
+        return (self.ended or time.time()) - self.started
+
+    @property
+    def remaining(self) -> float | None:
+        """Estimated seconds left, from the event rate so far (``None`` if unknown)."""
+        if not self.expected_events or not self.events or self.done:
+            return None if not self.done else 0.0
+        rate = self.events / max(self.elapsed, 1e-9)
+        return max(0.0, (self.expected_events - self.events) / rate)
+
+    def on_change(self, callback: Callable[[Run], None]) -> None:
+        """Call ``callback(run)`` whenever the state or progress changes.
+
+        It is called on the thread that made the change (often the RunEngine's).
+        """
+        self._listeners.append(callback)
+
+    def wait(self, timeout: float | None = None) -> list[str]:
+        """Block until the run ends; return its uids.
+
+        Raises:
+            TimeoutError: If it has not ended within ``timeout`` seconds.
+            Exception: The plan's own error, if it failed.
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError(
+                f"run #{self.number} ({self.plan_name}) still {self._state} after {timeout} s"
+            )
+        if self._state == "failed" and self.error is not None:
+            raise self.error
+        return list(self.uids)
+
+    # -- updated by the session --------------------------------------------
+
+    def _set_state(self, state: RunState, reason: str = "") -> None:
+        with self._lock:
+            self._state = state
+            if reason:
+                self.reason = reason
+            if state == "running" and self.started is None:
+                self.started = time.time()
+            if state in FINAL_STATES:
+                self.ended = time.time()
+        if state in FINAL_STATES:
+            self._done.set()
+        self._notify()
+
+    def _document(self, name: str, doc: dict[str, Any]) -> None:
+        if name == "start":
+            self.uids.append(str(doc["uid"]))
+            points = doc.get("num_points")
+            scan_length = doc.get("scan_length")
+            if isinstance(points, int):
+                per_run = points * (scan_length if isinstance(scan_length, int) else 1)
+                self.expected_events = max(self.expected_events or 0, per_run)
+        elif name == "event":
+            self.events += 1
+        elif name == "event_page":
+            self.events += len(doc.get("seq_num", ()))
+        else:
+            return
+        self._notify()
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            callback(self)

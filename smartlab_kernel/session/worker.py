@@ -1,0 +1,106 @@
+"""The RunEngine on a worker thread, so a running plan never blocks the notebook."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from bluesky import RunEngine
+from bluesky.utils import RunEngineInterrupted
+
+from .errors import SessionError
+from .run import Run
+
+Command = tuple[str, Any]
+
+
+class RunWorker:
+    """Runs submitted plans one after another on its own thread.
+
+    The calling thread (the notebook's) only queues work and sends control
+    commands, so it stays free. When a plan pauses, ``RunEngine.__call__``
+    returns on the worker thread; the worker then waits for ``resume``,
+    ``abort`` or ``stop`` and calls the matching RunEngine method there.
+
+    Args:
+        engine: The RunEngine (created with ``context_managers=[]``).
+        prepare: Turns ``(plan, run)`` into the plan actually run (adds metadata).
+    """
+
+    def __init__(self, engine: RunEngine, prepare: Callable[[Any, Run], Any]) -> None:
+        self.engine = engine
+        self._prepare = prepare
+        self._plans: queue.Queue[tuple[Any, Run] | None] = queue.Queue()
+        self._commands: queue.Queue[Command] = queue.Queue()
+        self.current: Run | None = None
+        self._thread = threading.Thread(target=self._loop, name="smartlab-runengine", daemon=True)
+        self._thread.start()
+
+    def submit(self, plan: Any, run: Run) -> None:
+        """Queue a plan; it starts when the ones before it have ended."""
+        self._plans.put((plan, run))
+
+    def command(self, name: str, argument: Any = None) -> None:
+        """Send ``resume``, ``abort`` (argument: reason) or ``stop`` to a paused plan."""
+        if self.current is None or self.current.state != "paused":
+            state = self.current.state if self.current else "idle"
+            raise SessionError(f"cannot {name}: no plan is paused (the session is {state})")
+        self._commands.put((name, argument))
+
+    def close(self) -> None:
+        """Stop the worker after the queued plans (call ``abort`` first to cut them short)."""
+        self._plans.put(None)
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._plans.get()
+            if item is None:
+                return
+            plan, run = item
+            if run.done:  # aborted while queued
+                continue
+            self.current = run
+            try:
+                self._execute(plan, run)
+            finally:
+                self.current = None
+
+    def _execute(self, plan: Any, run: Run) -> None:
+        run._set_state("running")
+        call: Callable[[], Any] = lambda: self.engine(self._prepare(plan, run))  # noqa: E731
+        last_command = ""
+        while True:
+            try:
+                call()
+            except RunEngineInterrupted:
+                if self.engine.state == "paused":
+                    run._set_state("paused")
+                    last_command, argument = self._commands.get()
+                    call = self._resumer(last_command, argument, run)
+                    continue
+                run._set_state("aborted", run.reason or "interrupted")
+                return
+            except BaseException as exc:
+                if last_command == "abort":
+                    run._set_state("aborted", run.reason)
+                else:
+                    run.error = exc
+                    run._set_state("failed", f"{type(exc).__name__}: {exc}")
+                return
+            if last_command == "abort":
+                run._set_state("aborted", run.reason)
+            else:
+                run._set_state("finished")
+            return
+
+    def _resumer(self, name: str, argument: Any, run: Run) -> Callable[[], Any]:
+        if name == "resume":
+            run._set_state("running")
+            return self.engine.resume
+        if name == "abort":
+            run.reason = str(argument or "aborted by the operator")
+            return lambda: self.engine.abort(run.reason)
+        return self.engine.stop

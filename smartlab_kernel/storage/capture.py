@@ -1,0 +1,60 @@
+"""Durable capture: journal first (crash-safe), then ship to tiled in the background."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .run_journal import Durability, RunJournal
+from .shipper import RunsCatalog, Shipper
+
+
+class DurableCapture:
+    """Subscribe this to a RunEngine: nothing the plan records is lost.
+
+    Each document is appended to its run's journal file before the
+    RunEngine goes on, then shipped to the catalog by a background thread
+    (see :class:`Shipper`). On construction, journal files left by an
+    earlier process (a crash, a kill) are recovered: an unfinished run is
+    closed with ``exit_status="fail"`` and shipped.
+
+    Args:
+        catalog: Where runs go (embedded or served tiled).
+        journal_dir: Folder of journal files.
+        durability: See :class:`RunJournal`.
+        retry_interval: Seconds between re-ship attempts while the catalog fails.
+    """
+
+    def __init__(
+        self,
+        catalog: RunsCatalog,
+        journal_dir: str | Path,
+        durability: Durability = "window",
+        retry_interval: float = 1.0,
+    ) -> None:
+        self.shipper = Shipper(catalog, journal_dir, retry_interval=retry_interval)
+        self.journal = RunJournal(journal_dir, durability=durability, listener=self.shipper.submit)
+        self.shipper.start()
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> None:
+        """Journal and queue one document (the RunEngine calls this)."""
+        self.journal(name, doc)
+
+    @property
+    def backlog(self) -> int:
+        """Documents journaled but not yet in the catalog."""
+        return self.shipper.backlog
+
+    @property
+    def reports(self) -> list[str]:
+        """What recovery found and did (damaged journals, runs closed as failed)."""
+        return self.shipper.reports
+
+    def wait_shipped(self, timeout: float | None = None) -> bool:
+        """Block until every journaled document is in the catalog; False on timeout."""
+        return self.shipper.wait_idle(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Ship what is pending (up to ``timeout`` seconds), then stop."""
+        self.shipper.close(timeout)
+        self.journal.close()

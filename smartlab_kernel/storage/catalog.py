@@ -1,0 +1,74 @@
+"""Where runs are stored: an embedded tiled server, or a served one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tiled.client import from_uri
+from tiled.client.base import BaseClient
+from tiled.structures.core import Spec
+
+RUNS_KEY = "runs"
+
+
+def _runs_container(root: BaseClient) -> BaseClient:
+    if RUNS_KEY not in root:
+        root.create_container(RUNS_KEY, specs=[Spec("CatalogOfBlueskyRuns", version="3.0")])
+    return root[RUNS_KEY]
+
+
+class EmbeddedCatalog:
+    """A tiled server run in this process, storing into ``directory`` (no set-up needed).
+
+    A later :class:`EmbeddedCatalog` on the same directory sees the runs stored before.
+
+    Args:
+        directory: Folder for tiled's database and data files.
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        from tiled.server import SimpleTiledServer
+
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._server = SimpleTiledServer(self.directory)
+        self.uri: str = self._server.uri
+        self.root = from_uri(self.uri)
+        self.runs = _runs_container(self.root)
+
+    def reconnect(self) -> BaseClient:
+        """Return a fresh client on the runs container (one per thread is safest)."""
+        return _runs_container(from_uri(self.uri))
+
+    def close(self) -> None:
+        """Stop the embedded server."""
+        self._server.close()
+
+
+class ServedCatalog:
+    """A tiled server run elsewhere (for example with a PostgreSQL catalog for a class).
+
+    Args:
+        uri: The server's API address, e.g. ``http://127.0.0.1:8000/api/v1``.
+        api_key: The user's key.
+    """
+
+    def __init__(self, uri: str, api_key: str | None = None) -> None:
+        self.uri = uri
+        self._api_key = api_key
+        self.root = from_uri(uri, api_key=api_key)
+        self.runs = _runs_container(self.root)
+
+    def reconnect(self) -> BaseClient:
+        """Return a fresh client on the runs container."""
+        return _runs_container(from_uri(self.uri, api_key=self._api_key))
+
+    def close(self) -> None:
+        """Nothing to stop: the server is not ours."""
+
+
+def run_summary(run: Any) -> dict[str, Any]:
+    """Return the start/stop metadata of a stored run as a plain dict."""
+    metadata = dict(run.metadata)
+    return {"start": dict(metadata.get("start", {})), "stop": dict(metadata.get("stop") or {})}

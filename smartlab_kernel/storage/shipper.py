@@ -1,0 +1,282 @@
+"""The background half of capture: ship journaled documents into tiled, verify, retry."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tiled.client.base import BaseClient
+
+from .errors import VerificationError
+from .journal import JournalFile, read_journal
+from .tiled_sink import RunSink
+from .verify import verify_run
+
+log = logging.getLogger(__name__)
+
+DIED_REASON = "process died before the run finished (closed on recovery from the journal)"
+
+
+class RunsCatalog(Protocol):
+    """What the shipper needs of a catalog: a fresh client on the runs container."""
+
+    def reconnect(self) -> BaseClient:
+        """Return a new client (the shipper uses its own, on its own thread)."""
+        ...
+
+
+@dataclass
+class _RunState:
+    path: Path
+    sink: RunSink | None = None
+    next_seq: int = 0
+    journaled: int = 0
+    broken: str | None = None
+    event_times: list[float] = field(default_factory=list)
+
+
+class Shipper:
+    """Ships each run's documents from its journal file into the catalog, in the background.
+
+    Documents arrive through :meth:`submit` right after they are journaled.
+    The shipper writes whatever has arrived, then flushes, so events reach
+    the catalog in about one request time when the stream is slow and in
+    large batches when it is fast. A run whose writing fails (catalog
+    unreachable, slow, restarted) is marked broken; every ``retry_interval``
+    the shipper deletes its partial copy and ships it again, in full, from
+    the journal file. A run is finished when its stop document is shipped and
+    :func:`verify_run` finds every event of the journal in the catalog; its
+    journal file then moves from ``pending/`` to ``shipped/``.
+
+    Args:
+        catalog: Where runs go.
+        journal_dir: The journal folder (``pending/`` and ``shipped/`` inside).
+        retry_interval: Seconds between attempts to re-ship a broken run.
+    """
+
+    def __init__(self, catalog: RunsCatalog, journal_dir: str | Path, retry_interval: float = 1.0):
+        self.catalog = catalog
+        self.pending_dir = Path(journal_dir) / "pending"
+        self.shipped_dir = Path(journal_dir) / "shipped"
+        self.pending_dir.mkdir(parents=True, exist_ok=True)
+        self.shipped_dir.mkdir(parents=True, exist_ok=True)
+        self.retry_interval = retry_interval
+        self.reports: list[str] = []
+        self.last_error: str | None = None
+        self.latencies: deque[float] = deque(maxlen=100_000)
+        self._queue: queue.Queue[tuple[str, int, str, dict[str, Any]] | None] = queue.Queue()
+        self._runs: dict[str, _RunState] = {}
+        self._recover: list[Path] = []
+        self._lock = threading.Condition()
+        self._busy = False
+        self._stopping = False
+        self._client: BaseClient | None = None
+        self._thread = threading.Thread(target=self._loop, name="tiled-shipper", daemon=True)
+
+    def start(self, live_runs: set[str] | None = None) -> None:
+        """Queue the recovery of pending journal files, then start shipping."""
+        live = live_runs or set()
+        self._recover = sorted(p for p in self.pending_dir.glob("*.jnl") if p.stem not in live)
+        self._thread.start()
+
+    def submit(self, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
+        """Hand over one journaled document (called on the RunEngine thread)."""
+        with self._lock:
+            state = self._runs.setdefault(run, _RunState(self.pending_dir / f"{run}.jnl"))
+            state.journaled = seq + 1
+            self._busy = True
+        self._queue.put((run, seq, name, doc))
+
+    @property
+    def backlog(self) -> int:
+        """Documents journaled but not yet in the catalog (plus runs awaiting recovery)."""
+        with self._lock:
+            waiting = sum(s.journaled - s.next_seq for s in self._runs.values())
+            return waiting + len(self._recover)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until everything journaled so far is in the catalog; return False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while self._busy or self._recover or any(s.broken for s in self._runs.values()):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._lock.wait(0.05 if remaining is None else min(remaining, 0.05))
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Ship what is queued (up to ``timeout``), then stop the thread."""
+        self.wait_idle(timeout)
+        self._stopping = True
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    # -- the shipping thread ------------------------------------------------
+
+    def _loop(self) -> None:
+        last_retry = 0.0
+        while not self._stopping:
+            if self._recover:
+                self._recover_one(self._recover[0])
+                with self._lock:
+                    self._recover.pop(0)
+                    self._lock.notify_all()
+                continue
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                item = None
+            while item is not None:
+                self._ship(*item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            self._flush_all()
+            if time.monotonic() - last_retry > self.retry_interval:
+                last_retry = time.monotonic()
+                for run, state in list(self._runs.items()):
+                    if state.broken:
+                        self._reship(run, state)
+            with self._lock:
+                self._busy = not self._queue.empty() or any(
+                    s.sink is not None and s.sink.pending_events for s in self._runs.values()
+                )
+                self._lock.notify_all()
+
+    def _client_or_connect(self) -> BaseClient:
+        if self._client is None:
+            self._client = self.catalog.reconnect()
+        return self._client
+
+    def _ship(self, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
+        state = self._runs[run]
+        if state.broken or seq < state.next_seq:
+            return  # a broken run is re-shipped whole from its file
+        if seq > state.next_seq:
+            self._mark_broken(run, state, f"documents {state.next_seq}-{seq - 1} missing in order")
+            return
+        try:
+            if state.sink is None:
+                state.sink = RunSink(self._client_or_connect())
+            state.sink(name, doc)
+            if name == "event":
+                state.event_times.append(float(doc["time"]))
+            state.next_seq = seq + 1
+            if name == "stop":
+                self._record_latencies(state)
+                self._finish(run, state)
+        except Exception as exc:  # the catalog failed; the journal still has everything
+            self._mark_broken(run, state, f"{type(exc).__name__}: {exc}")
+
+    def _record_latencies(self, state: _RunState) -> None:
+        now = time.time()
+        self.latencies.extend(now - t for t in state.event_times)
+        state.event_times.clear()
+
+    def _flush_all(self) -> None:
+        for run, state in list(self._runs.items()):
+            if state.sink is not None and state.sink.pending_events and not state.broken:
+                try:
+                    state.sink.flush()
+                    self._record_latencies(state)
+                except Exception as exc:
+                    self._mark_broken(run, state, f"{type(exc).__name__}: {exc}")
+
+    def _mark_broken(self, run: str, state: _RunState, reason: str) -> None:
+        state.broken = reason
+        state.sink = None
+        state.event_times.clear()
+        self._client = None
+        self.last_error = f"run {run}: {reason}"
+        log.warning("shipping run %s failed (%s); will re-ship it from the journal", run, reason)
+
+    def _reship(self, run: str, state: _RunState) -> bool:
+        try:
+            client = self._client_or_connect()
+            if run in client:
+                client.delete_contents(run, recursive=True, external_only=False)
+            contents = read_journal(state.path)
+            state.sink = RunSink(client)
+            for _seq, name, doc in contents.records:
+                state.sink(name, doc)
+            state.sink.flush()
+        except Exception as exc:
+            self._client = None
+            state.sink = None
+            self.last_error = f"run {run}: re-ship failed: {type(exc).__name__}: {exc}"
+            return False
+        with self._lock:
+            state.broken = None
+            state.next_seq = len(contents.records)
+            state.journaled = max(state.journaled, state.next_seq)
+        if contents.records and contents.records[-1][1] == "stop":
+            self._finish(run, state)
+        return True
+
+    def _finish(self, run: str, state: _RunState) -> None:
+        contents = read_journal(state.path)
+        try:
+            verify_run(self._client_or_connect()[run], contents.records)
+        except VerificationError as exc:
+            self._mark_broken(run, state, str(exc))
+            return
+        shutil.move(state.path, self.shipped_dir / state.path.name)
+        with self._lock:
+            self._runs.pop(run, None)
+            self._lock.notify_all()
+
+    def _recover_one(self, path: Path) -> None:
+        run = path.stem
+        contents = read_journal(path)
+        if contents.damage:
+            torn = path.with_suffix(f".torn-{contents.good_bytes}")
+            data = path.read_bytes()
+            torn.write_bytes(data[contents.good_bytes :])
+            with open(path, "r+b") as handle:
+                handle.truncate(contents.good_bytes)
+            self.reports.append(
+                f"run {run}: journal damaged at byte {contents.good_bytes} ({contents.damage}); "
+                f"{len(contents.records)} records recovered, damaged tail saved to {torn.name}"
+            )
+        if not contents.records:
+            self.reports.append(f"run {run}: journal holds no intact record; left in {path}")
+            return
+        if contents.records[-1][1] != "stop":
+            self._append_died_stop(path, contents.records)
+            self.reports.append(f"run {run}: closed as failed ({DIED_REASON})")
+        state = _RunState(path, broken="recovering")
+        with self._lock:
+            self._runs[run] = state
+        if not self._reship(run, state):
+            self.reports.append(f"run {run}: could not ship yet ({self.last_error}); will retry")
+
+    @staticmethod
+    def _append_died_stop(path: Path, records: list[tuple[int, str, dict[str, Any]]]) -> None:
+        start = records[0][2]
+        streams = {d["uid"]: d.get("name", "primary") for _, n, d in records if n == "descriptor"}
+        counts: dict[str, int] = {}
+        for _, name, doc in records:
+            if name == "event":
+                stream = streams.get(doc["descriptor"], "primary")
+                counts[stream] = counts.get(stream, 0) + 1
+        stop = {
+            "uid": str(uuid.uuid4()),
+            "run_start": start["uid"],
+            "time": max(float(d.get("time", 0)) for _, _, d in records),
+            "exit_status": "fail",
+            "reason": DIED_REASON,
+            "num_events": counts,
+        }
+        journal = JournalFile(path)
+        journal.append(records[-1][0] + 1, "stop", stop)
+        journal.close()
