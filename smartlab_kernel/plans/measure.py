@@ -127,6 +127,22 @@ def recipe_scan(
     return uids
 
 
+def clear_stations(
+    robot: Device, stations: Iterable[str] = ("dispense", "reactor", "spectrometer")
+) -> Plan:
+    """Move any vial left at ``stations`` (e.g. by a failed run) to ``waste``.
+
+    Works with robots on a simulated bench (they know which stations hold
+    vials); on other robots it does nothing.
+    """
+    world = getattr(robot, "world", None)
+    if world is None:
+        return
+    for station in stations:
+        if world.vial_at(station) is not None:
+            yield from bps.mv(robot, (station, "waste"))
+
+
 def recipe_grid(base: Recipe, **axes: Iterable[float]) -> list[Recipe]:
     """Return every combination of ``axes`` applied to ``base``.
 

@@ -72,6 +72,8 @@ class Lab:
         self.seed = seed
         self.operator = operator or context.default_operator()
         self.md: dict[str, Any] = {}
+        #: Called at every run start; each returns readings merged into ``environment``.
+        self.snapshot_providers: list[Callable[[], Mapping[str, Any]]] = []
         self.session_id = uuid.uuid4().hex[:12]
         self._catalog: EmbeddedCatalog | ServedCatalog = (
             ServedCatalog(catalog_uri, api_key)
@@ -233,7 +235,24 @@ class Lab:
                     snapshot["reactor_temperature_c"] = float(reactor.temperature.get())
                 except Exception as exc:
                     snapshot["reactor_temperature_c"] = f"unreadable: {exc}"
+        for provider in self.snapshot_providers:
+            try:
+                snapshot.update(provider())
+            except Exception as exc:  # a broken sensor must not stop a run from starting
+                snapshot[f"error:{getattr(provider, '__name__', 'provider')}"] = str(exc)
         return snapshot
+
+    def add_device(self, name: str, device: Device) -> None:
+        """Add a device to the lab (its configuration is then recorded in every run).
+
+        Raises:
+            ValueError: If the name is taken.
+        """
+        if name in self.devices:
+            raise ValueError(
+                f"a device named {name!r} exists already; devices: {sorted(self.devices)}"
+            )
+        self.devices[name] = device
 
     def _route_to_run(self, name: str, doc: dict[str, Any]) -> None:
         run = self._current_run

@@ -1,0 +1,250 @@
+"""Closed-loop campaigns: suggest -> (review) -> run the recipe -> read the result -> observe."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
+
+from ..planner import Objective, Planner, Real, Suggestion
+from ..plans import Plan, Recipe, clear_stations, measure_recipe
+
+if TYPE_CHECKING:
+    from .lab import Lab
+
+#: What an ``approve`` callback returns per suggestion: ``True`` runs it as
+#: suggested, a dict runs edited parameters, a string or ``False``/``None``
+#: rejects it (the string is the reason).
+Decision = bool | str | Mapping[str, Any] | None
+Approver = Callable[[list[Suggestion]], Sequence[Decision]]
+RecipeBuilder = Callable[[Mapping[str, Any]], Recipe]
+RECORD_PLAN = "planner_record"
+
+
+def bench_parameters() -> list[Real]:
+    """The search space of the simulated bench's reaction (see :func:`bench_recipe`)."""
+    return [
+        Real("a_fraction", 0.1, 0.9),
+        Real("temperature_c", 30.0, 110.0),
+        Real("hold_s", 120.0, 1800.0),
+        Real("stir_rpm", 100.0, 1500.0),
+    ]
+
+
+def bench_recipe(params: Mapping[str, Any]) -> Recipe:
+    """Turn bench parameters into a 5 mL recipe of stocks ``a`` and ``b``."""
+    fraction = float(params["a_fraction"])
+    return Recipe.from_fractions(
+        {"a": fraction, "b": 1.0 - fraction},
+        total_ml=5.0,
+        temperature_c=float(params["temperature_c"]),
+        hold_s=float(params["hold_s"]),
+        stir_rpm=float(params["stir_rpm"]),
+        params=dict(params),
+    )
+
+
+def bench_planner(seed: int = 0, initial_design: int | None = None) -> Planner:
+    """A planner for the simulated bench's yield (maximise)."""
+    return Planner(
+        parameters=bench_parameters(),
+        objectives=[Objective("yield", "maximize")],
+        seed=seed,
+        initial_design=initial_design,
+    )
+
+
+@dataclass
+class ExperimentResult:
+    """One executed (or failed) experiment of a campaign."""
+
+    suggestion: Suggestion
+    params: dict[str, Any]
+    outcomes: dict[str, float] | None
+    run_uid: str | None
+    decision: str
+    error: str | None = None
+
+
+def _normalise(decision: Decision, suggestion: Suggestion) -> tuple[str, dict[str, Any] | str]:
+    if decision is True:
+        return "accept", dict(suggestion.params)
+    if isinstance(decision, Mapping):
+        return "edit", {**suggestion.params, **dict(decision)}
+    if isinstance(decision, str):
+        return "reject", decision
+    if decision is None or decision is False:
+        return "reject", "rejected by the reviewer"
+    raise TypeError(
+        f"approve() returned {decision!r} for suggestion {suggestion.id}; allowed: True "
+        "(accept), a dict of parameters (edit), a string or False/None (reject)"
+    )
+
+
+def _record_decisions(planner: Planner, first: int, campaign_id: str) -> Plan:
+    records = planner.history[first:]
+    md = {
+        "plan_name": RECORD_PLAN,
+        "campaign_id": campaign_id,
+        "planner_records": records,
+        "planner_config": planner.to_config(include_candidates=False),
+    }
+    yield from bpp.run_wrapper(bps.null(), md=md)
+
+
+def campaign(
+    lab: Lab,
+    planner: Planner,
+    budget: int = 10,
+    batch: int = 1,
+    approve: Approver | None = None,
+    recipe: RecipeBuilder = bench_recipe,
+    objective_field: str = "spectrometer_readout",
+    campaign_id: str | None = None,
+    on_result: Callable[[ExperimentResult], None] | None = None,
+) -> Plan:
+    """A Bluesky plan for a closed-loop campaign of ``budget`` experiments.
+
+    Each round asks the planner for ``batch`` suggestions, lets ``approve``
+    accept, edit or reject them (no callback: all accepted, decision
+    ``"auto"``), runs each accepted recipe with :func:`measure_recipe`, reads
+    the objective from the stored run in the catalog, and tells the planner.
+    A run that fails or reads NaN is reported to the planner with
+    :meth:`Planner.fail`. After each round the planner's new records go into
+    the catalog as a small ``planner_record`` run, so :func:`resume_planner`
+    can rebuild the planner after a restart.
+
+    Args:
+        lab: The lab (its devices and catalog are used).
+        planner: The planner (its single objective is read from ``objective_field``).
+        budget: Experiments to run (rejected suggestions do not count).
+        batch: Suggestions per round.
+        approve: Human-in-the-loop review of each round's suggestions.
+        recipe: Turns parameters into a :class:`Recipe`.
+        objective_field: Event field holding the objective's value.
+        campaign_id: Recorded on every run (default: the planner's).
+        on_result: Called after each experiment (e.g. to advance a progress bar).
+
+    Returns:
+        The list of :class:`ExperimentResult`.
+    """
+    if not isinstance(budget, int) or budget < 1:
+        raise ValueError(f"budget must be an integer >= 1, got {budget!r}")
+    if not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    if len(planner.objectives) != 1:
+        raise ValueError("campaign() reads one objective; this planner has several")
+    objective = planner.objectives[0].name
+    cid = campaign_id or planner.campaign_id
+    devices = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
+    results: list[ExperimentResult] = []
+    while len(results) < budget:
+        first_record = len(planner.history)
+        suggestions = planner.suggest(min(batch, budget - len(results)))
+        if not suggestions:
+            break  # a candidate pool is used up
+        decisions: Sequence[Decision] = (
+            approve(suggestions) if approve else [True] * len(suggestions)
+        )
+        if len(decisions) != len(suggestions):
+            raise ValueError(
+                f"approve() returned {len(decisions)} decisions for {len(suggestions)} suggestions"
+            )
+        for suggestion, raw in zip(suggestions, decisions, strict=True):
+            kind, value = _normalise(raw, suggestion)
+            if kind == "reject":
+                planner.reject(suggestion, reason=str(value))
+                continue
+            params: dict[str, Any] = value  # type: ignore[assignment]
+            if kind == "edit":
+                planner.space.validate(params)  # a bad edit fails before anything moves
+            result = yield from _run_one(
+                lab,
+                planner,
+                suggestion,
+                params,
+                kind,
+                approve is None,
+                recipe,
+                devices,
+                objective,
+                objective_field,
+                cid,
+            )
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+        yield from _record_decisions(planner, first_record, cid)
+    return results
+
+
+def _run_one(
+    lab: Lab,
+    planner: Planner,
+    suggestion: Suggestion,
+    params: dict[str, Any],
+    kind: str,
+    auto: bool,
+    recipe: RecipeBuilder,
+    devices: Mapping[str, Any],
+    objective: str,
+    objective_field: str,
+    campaign_id: str,
+) -> Plan:
+    md = {
+        "campaign_id": campaign_id,
+        "suggestion": {
+            "id": suggestion.id,
+            "params": dict(suggestion.params),
+            "predicted": {k: list(v) for k, v in (suggestion.predicted or {}).items()},
+            "reason": suggestion.reason,
+            "decision": "auto" if auto and kind == "accept" else kind,
+        },
+        "executed": dict(params),
+    }
+    target: Any = suggestion if kind == "accept" else params
+    edited_from = None if kind == "accept" else suggestion
+    try:
+        uid = yield from measure_recipe(recipe(params), md=md, **devices)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        planner.fail(target, reason=reason, suggestion=edited_from)
+        yield from clear_stations(devices["robot"])
+        return ExperimentResult(suggestion, params, None, None, kind, reason)
+    lab.storage.wait_shipped(60)
+    value = float(lab.catalog[uid]["primary"].read()[objective_field].values[0])
+    if not math.isfinite(value):
+        planner.fail(target, reason=f"{objective_field} read {value}", suggestion=edited_from)
+        return ExperimentResult(suggestion, params, None, uid, kind, f"reading was {value}")
+    decision = "auto" if auto and kind == "accept" else None
+    if decision:
+        planner.observe(suggestion, {objective: value}, decision="auto")
+    else:
+        planner.observe(target, {objective: value}, suggestion=edited_from)
+    return ExperimentResult(suggestion, params, {objective: value}, uid, kind)
+
+
+def resume_planner(lab: Lab, campaign_id: str, candidates: Any = None) -> Planner:
+    """Rebuild a campaign's planner from the ``planner_record`` runs in the catalog.
+
+    Raises:
+        LookupError: If the catalog has no records of that campaign.
+    """
+    from tiled.queries import Key
+
+    found = lab.catalog.search(Key("start.campaign_id") == campaign_id).search(
+        Key("start.plan_name") == RECORD_PLAN
+    )
+    starts = sorted(
+        (dict(found[uid].metadata["start"]) for uid in found), key=lambda s: float(s["time"])
+    )
+    if not starts:
+        raise LookupError(f"no planner records of campaign {campaign_id!r} in the catalog")
+    records = [r for start in starts for r in start["planner_records"]]
+    planner = Planner.restore(starts[-1]["planner_config"], records, candidates)
+    planner.campaign_id = campaign_id
+    return planner
