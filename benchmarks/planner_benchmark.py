@@ -247,16 +247,26 @@ def ax_run(
 
 
 def continuous(
-    ds: Dataset, seeds: list[int], ax_seeds: list[int], budget: int, ax_ok: bool
+    ds: Dataset,
+    seeds: list[int],
+    ax_seeds: list[int],
+    budget: int,
+    ax_ok: bool,
+    methods: list[str] | None = None,
 ) -> dict[str, Any]:
     response = DatasetResponse(ds)
     sign = ds.signs()[0]
     out: dict[str, Any] = {
         "noise_std": response.noise_std,
         "budget": budget,
+        "sign": float(sign),
         "dataset_best": float(signed_values(ds)[:, 0].max() * sign),
     }
-    methods = ["planner", "sobol", "random"] + (["ax"] if ax_ok else [])
+    methods = [
+        m
+        for m in (methods or ["planner", "sobol", "random", "ax"])
+        if m != "ax" or ax_ok
+    ]
     for method in methods:
         run_seeds = ax_seeds if method == "ax" else seeds
         best, curves, times = [], [], []
@@ -278,13 +288,28 @@ def continuous(
             "median_best_true": float(np.median(best)),
             "curve_median": np.median(np.array(curves), axis=0).tolist(),
         }
-    if ax_ok:
-        same = [out["planner"]["best_true"][seeds.index(s)] for s in ax_seeds]
-        planner_median = float(np.median(same))
-        ax_median = out["ax"]["median_best_true"]
-        out["planner_on_ax_seeds_median"] = planner_median
-        out["planner_at_least_as_good_as_ax"] = bool(planner_median * sign >= ax_median * sign)
+    compare_with_ax(out)
     return out
+
+
+def compare_with_ax(out: dict[str, Any]) -> None:
+    """Planner vs Ax on the seeds both ran (median best true value after the budget)."""
+    if "planner" not in out or "ax" not in out:
+        return
+    sign = out.get("sign", 1.0 if out["dataset_best"] >= 0 else -1.0)
+    planner = dict(zip(out["planner"]["seeds"], out["planner"]["best_true"], strict=True))
+    ax = dict(zip(out["ax"]["seeds"], out["ax"]["best_true"], strict=True))
+    common = sorted(set(planner) & set(ax))
+    if not common:
+        return
+    planner_median = float(np.median([planner[s] for s in common]))
+    ax_median = float(np.median([ax[s] for s in common]))
+    out["common_seeds_with_ax"] = common
+    out["planner_on_ax_seeds_median"] = planner_median
+    out["ax_on_common_seeds_median"] = ax_median
+    out["planner_at_least_as_good_as_ax"] = bool(planner_median * sign >= ax_median * sign)
+    wins = sum(planner[s] * sign >= ax[s] * sign for s in common)
+    out["planner_wins_vs_ax_per_seed"] = f"{wins}/{len(common)}"
 
 
 # ---------------------------------------------------------------- latency
@@ -398,7 +423,7 @@ def print_table(results: dict[str, Any]) -> None:
             )
             extra = (
                 f"  planner on Ax seeds {res['planner_on_ax_seeds_median']:.4g}"
-                if "ax" in res
+                if "planner_on_ax_seeds_median" in res
                 else ""
             )
             print(f"{name:15s} {line}{extra}")
@@ -417,10 +442,15 @@ def merge(paths: list[Path], out: Path) -> int:
     for path in paths:
         part = json.loads(path.read_text())
         for key, value in part.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            if key == "continuous" and isinstance(merged.get(key), dict):
+                for name, res in value.items():  # methods may come from different runs
+                    merged[key].setdefault(name, {}).update(res)
+            elif isinstance(value, dict) and isinstance(merged.get(key), dict):
                 merged[key].update(value)
             elif key not in merged or value:
                 merged[key] = value
+    for res in merged.get("continuous", {}).values():
+        compare_with_ax(res)
     out.write_text(json.dumps(merged, indent=1))
     plot(merged, out.with_suffix(".png"))
     print_table(merged)
@@ -440,6 +470,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--ax-seeds", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--methods",
+        default="planner,sobol,random,ax",
+        help="continuous-mode methods to run (comma-separated)",
+    )
     parser.add_argument(
         "--merge", nargs="+", type=Path, help="combine JSON files of partial runs into --out"
     )
@@ -492,7 +527,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in [d for d in CONTINUOUS if d in datasets]:
             print(f"continuous: {name}", flush=True)
             results["continuous"][name] = continuous(
-                load(name), cont_seeds, [s for s in ax_seeds if s in cont_seeds], cont_budget, ax_ok
+                load(name),
+                cont_seeds,
+                [s for s in ax_seeds if s in cont_seeds],
+                cont_budget,
+                ax_ok,
+                args.methods.split(","),
             )
     if "latency" in parts:
         print("latency", flush=True)

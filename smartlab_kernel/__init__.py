@@ -1,6 +1,15 @@
 """smartlab_kernel: a Jupyter-native toolkit for smart and self-driving laboratories."""
 
+from typing import Any
+
 from ._version import __version__
 from .session import Lab
 
-__all__ = ["Lab", "__version__"]
+__all__ = ["Lab", "__version__", "load_ipython_extension"]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext smartlab_kernel``: connect the lab and register the magics."""
+    from .kernel import load_ipython_extension as load
+
+    load(ipython)

@@ -19,6 +19,7 @@ from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
+from smartlab_kernel.planner.warping import fit_warp
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Engine:
         seed: Campaign seed.
         design_size: Size of the initial design.
         choices: A ``k x d`` tensor of allowed points (pool or grid), or ``None``.
+        warp_outcomes: Model a power transform of a single objective (``warping``).
     """
 
     def __init__(
@@ -76,8 +78,10 @@ class Engine:
         seed: int,
         design_size: int,
         choices: Tensor | None,
+        warp_outcomes: bool = True,
     ) -> None:
         self.space = space
+        self.warp_outcomes = warp_outcomes
         self.objectives = objectives
         self.seed = seed
         self.design_size = design_size
@@ -133,7 +137,10 @@ class Engine:
         X_new = self.space.encode([p.params for p in design]) if design else None
         X_pending = torch.cat([snap.X_pending] + ([X_new] if X_new is not None else []))
         n = len(snap.X_observed)
-        fitted = fit_gp(snap.X_observed, snap.Y_observed, self.space.bounds, snap.warm_start)
+        warp = fit_warp(snap.Y_observed, self.warp_outcomes)
+        fitted = fit_gp(
+            snap.X_observed, warp.forward(snap.Y_observed), self.space.bounds, snap.warm_start
+        )
         feasibility = None
         if len(snap.X_failed):
             X_all = torch.cat([snap.X_observed, snap.X_failed])
@@ -160,7 +167,7 @@ class Engine:
         X, value, optimizer_warnings = optimize(
             acquisition, self.space, q, settings_for(n, q), choices
         )
-        mean, std = posterior_mean_std(fitted.model, X)
+        mean, std = warp.inverse_mean_std(*posterior_mean_std(fitted.model, X))
         name = "qLogNEI" if len(self.objectives) == 1 else "qLogNEHVI"
         weighted = " x P(success)" if feasibility else ""
         state = {
@@ -171,6 +178,7 @@ class Engine:
             "n_failed": len(snap.X_failed),
             "n_pending": len(X_pending),
             "hyperparameters": fitted.summary,
+            "outcome_warping": warp.summary(),
             "fit_warnings": fitted.warnings,
             "optimizer_warnings": optimizer_warnings,
             "raw_state": fitted.raw_state,

@@ -34,6 +34,7 @@ def planner_config(planner: Planner, include_candidates: bool) -> dict[str, Any]
         "constraints": [cfg.constraint_to_dict(c) for c in planner.space.constraints],
         "seed": planner.seed,
         "initial_design": planner.initial_design,
+        "outcome_warping": planner.outcome_warping,
         "candidates": candidates,
     }
     return dict(json_safe(config))
@@ -62,6 +63,7 @@ def planner_from_config(
         candidates=candidates,
         seed=int(config["seed"]),
         initial_design=int(config["initial_design"]),
+        outcome_warping=bool(config.get("outcome_warping", True)),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

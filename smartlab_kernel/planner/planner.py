@@ -39,7 +39,10 @@ class Planner:
         constraints: ``SumConstraint`` / ``LinearConstraint`` over real parameters.
         candidates: Allowed parameter rows (pool mode), or ``None`` for the whole space.
         seed: Seed of the initial design and of every random draw.
-        initial_design: Number of initial-design points (default ``max(4, 2 * k)``, capped at 16).
+        initial_design: Number of initial-design points (default: see
+            :func:`~smartlab_kernel.planner.design.default_design_size`).
+        outcome_warping: Model a Yeo-Johnson power transform of a single objective,
+            fitted to the observed values (see :mod:`smartlab_kernel.planner.warping`).
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class Planner:
         candidates: pd.DataFrame | None = None,
         seed: int = 0,
         initial_design: int | None = None,
+        outcome_warping: bool = True,
     ) -> None:
         names = [o.name for o in objectives]
         if not objectives or len(set(names)) != len(names):
@@ -71,12 +75,17 @@ class Planner:
             choices = self.space.encode(self.candidate_rows)
         elif self.space.grid_size() <= MAX_GRID:
             choices = self.space.encode(self.space.grid())
-        self._engine = Engine(self.space, self.objectives, seed, size, choices)
+        if not isinstance(outcome_warping, bool):
+            raise InvalidConfigError(f"outcome_warping must be a bool, got {outcome_warping!r}")
+        self.outcome_warping = outcome_warping
+        self._engine = Engine(
+            self.space, self.objectives, seed, size, choices, warp_outcomes=outcome_warping
+        )
         self._state = CampaignState()
         self._lock = threading.RLock()
         self._suggest_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        self._predictor = Predictor(self.space, self.objectives)
+        self._predictor = Predictor(self.space, self.objectives, warp_outcomes=outcome_warping)
         self.campaign_id = uuid.uuid4().hex[:8]
 
     # -- suggestions ---------------------------------------------------------------

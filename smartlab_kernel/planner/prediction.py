@@ -11,6 +11,7 @@ from smartlab_kernel.planner.engine import Snapshot
 from smartlab_kernel.planner.model import FittedModel, fit_gp, posterior_mean_std, recorded_warnings
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.space import SearchSpace
+from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
 
 
 class Predictor:
@@ -19,12 +20,16 @@ class Predictor:
     Args:
         space: The search space.
         objectives: The objectives.
+        warp_outcomes: Model the same outcome warping as the engine.
     """
 
-    def __init__(self, space: SearchSpace, objectives: list[Objective]) -> None:
+    def __init__(
+        self, space: SearchSpace, objectives: list[Objective], warp_outcomes: bool = True
+    ) -> None:
         self.space = space
         self.objectives = objectives
-        self._cache: tuple[int, FittedModel] | None = None
+        self.warp_outcomes = warp_outcomes
+        self._cache: tuple[int, FittedModel, OutcomeWarp] | None = None
 
     def predict(self, snap: Snapshot, params: Mapping[str, Any] | pd.DataFrame) -> Any:
         """Mean and std per objective at ``params`` (a dict or a DataFrame of rows)."""
@@ -36,11 +41,16 @@ class Predictor:
         n = len(snap.X_observed)
         with recorded_warnings():
             if self._cache is None or self._cache[0] != n:
+                warp = fit_warp(snap.Y_observed, self.warp_outcomes)
                 fitted = fit_gp(
-                    snap.X_observed, snap.Y_observed, self.space.bounds, snap.warm_start
+                    snap.X_observed, warp.forward(snap.Y_observed), self.space.bounds,
+                    snap.warm_start,
                 )
-                self._cache = (n, fitted)
-            mean, std = posterior_mean_std(self._cache[1].model, self.space.encode(rows))
+                self._cache = (n, fitted, warp)
+            _, fitted, warp = self._cache
+            mean, std = warp.inverse_mean_std(
+                *posterior_mean_std(fitted.model, self.space.encode(rows))
+            )
         if not isinstance(params, pd.DataFrame):
             return {
                 o.name: (float(mean[0, j]) * o.sign, float(std[0, j]))

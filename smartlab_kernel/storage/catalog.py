@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,12 @@ from tiled.client.base import BaseClient
 from tiled.structures.core import Spec
 
 RUNS_KEY = "runs"
+
+# tiled keeps the single-user API key in process-wide settings, so a second
+# embedded server with its own key would lock clients of the first one out.
+# Every embedded server of this process shares one key (they listen on
+# localhost only).
+_PROCESS_API_KEY = secrets.token_hex(16)
 
 
 def _runs_container(root: BaseClient) -> BaseClient:
@@ -32,7 +39,7 @@ class EmbeddedCatalog:
 
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._server = SimpleTiledServer(self.directory)
+        self._server = SimpleTiledServer(self.directory, api_key=_PROCESS_API_KEY)
         self.uri: str = self._server.uri
         self.root = from_uri(self.uri)
         self.runs = _runs_container(self.root)

@@ -1,0 +1,43 @@
+"""``smartlab reproduce``: re-run a stored campaign on the simulator and compare."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``reproduce`` subcommand."""
+    parser = subparsers.add_parser(
+        "reproduce",
+        help="re-run a stored campaign or run on the simulator and check the results match",
+        description=(
+            "Re-run the recipes of a stored campaign (or of one run) on a fresh simulated "
+            "lab built from the recorded seed and bench settings, and compare each readout "
+            "with the stored one. Exit code 0 when every result matches."
+        ),
+    )
+    parser.add_argument("target", help="a campaign id or a run uid")
+    parser.add_argument(
+        "--directory", default="./lab-data", help="lab data folder holding the catalog"
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.25,
+        help="largest allowed difference per readout (default: %(default)s, half the noise)",
+    )
+    parser.set_defaults(func=run_reproduce)
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    """Reproduce and print the report; return 0 on a match, 1 otherwise."""
+    from ..session import Lab
+    from ..session.reproduce import reproduce
+
+    with Lab(devices={}, directory=args.directory) as archive:
+        report = reproduce(archive.catalog, args.target, tolerance=args.tolerance)
+    for c in report.comparisons:
+        print(f"{c.uid}  recorded {c.recorded}  reproduced {c.reproduced}  diff {c.difference:.3g}")
+    print(report.summary())
+    return 0 if report.matches else 1

@@ -1,0 +1,43 @@
+"""The IPython extension: ``%load_ext smartlab_kernel`` (the Smart Lab kernel loads it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bluesky.plan_stubs as bps
+import bluesky.plans as bp
+
+from .. import plans
+from ..session.campaign import bench_planner, bench_recipe, campaign, resume_planner
+from .connect import connect
+from .magics import LabMagics
+
+
+def namespace(lab: Any) -> dict[str, Any]:
+    """What the extension puts in the user namespace."""
+    names: dict[str, Any] = {
+        "lab": lab,
+        "bp": bp,
+        "bps": bps,
+        "campaign": campaign,
+        "bench_planner": bench_planner,
+        "bench_recipe": bench_recipe,
+        "resume_planner": resume_planner,
+    }
+    names.update({name: getattr(plans, name) for name in plans.__all__})
+    names.update(lab.devices)
+    return names
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Connect the lab, fill the namespace, and register the magics."""
+    lab = connect()
+    ipython.push(namespace(lab))
+    ipython.register_magics(LabMagics(ipython, lab))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Close the lab (its data is shipped first)."""
+    lab = ipython.user_ns.get("lab")
+    if lab is not None:
+        lab.close()

@@ -1,0 +1,408 @@
+"""PlannerReview: review the planner's suggestions, edit, accept or reject them."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from smartlab_kernel.planner import Categorical, Integer, Planner, Real, Suggestion
+
+from . import _figure, _format
+from .marshal import KernelLoop, Throttle
+
+AcceptCallback = Callable[[dict[str, Any], Suggestion], Any]
+
+
+def _show(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+@dataclass
+class Accepted:
+    """A suggestion the user accepted: what ran and what ``on_accept`` returned.
+
+    Attributes:
+        suggestion: The planner's suggestion.
+        params: The parameters accepted (edited or not).
+        handle: What ``on_accept`` returned (e.g. a :class:`~smartlab_kernel.session.Run`).
+    """
+
+    suggestion: Suggestion
+    params: dict[str, Any]
+    handle: Any = None
+
+    @property
+    def edited(self) -> bool:
+        """True if any accepted value differs from the suggestion."""
+        return self.params != dict(self.suggestion.params)
+
+
+class SuggestionRow:
+    """The editable cells and buttons of one suggestion in the table."""
+
+    def __init__(self, review: PlannerReview, suggestion: Suggestion) -> None:
+        self.suggestion = suggestion
+        self.cells: dict[str, w.Text] = {}
+        for name, value in suggestion.params.items():
+            cell = w.Text(value=_show(value), layout=w.Layout(width="8em"))
+            cell.add_class(f"smartlab-cell-{name}")
+            self.cells[name] = cell
+        self.accept_button = w.Button(
+            description="Accept", button_style="success", layout=w.Layout(width="6em")
+        )
+        self.accept_button.add_class("smartlab-accept")
+        self.reject_button = w.Button(description="Reject", layout=w.Layout(width="6em"))
+        self.reject_button.add_class("smartlab-reject")
+        self.reason = w.Text(placeholder="reason to reject", layout=w.Layout(width="11em"))
+        self.accept_button.on_click(lambda _: review.accept(suggestion.id))
+        self.reject_button.on_click(lambda _: review.reject(suggestion.id, self.reason.value))
+
+    def widgets(self, objectives: list[str]) -> list[w.Widget]:
+        """The row's cells in table order."""
+        predicted = self.suggestion.predicted
+        if predicted:
+            text = ", ".join(
+                f"{predicted[o][0]:.3g} ± {predicted[o][1]:.2g}"
+                for o in objectives
+                if o in predicted
+            )
+        else:
+            text = "n/a (initial design)"
+        return [
+            w.HTML(f"<code>{html.escape(self.suggestion.id)}</code>"),
+            *self.cells.values(),
+            w.HTML(html.escape(text)),
+            w.HTML(f"<small>{html.escape(self.suggestion.reason)}</small>"),
+            w.HBox([self.accept_button, self.reject_button, self.reason]),
+        ]
+
+
+class PlannerReview(w.VBox):
+    """The planner's open suggestions in an editable table, for a human to decide.
+
+    Each suggestion shows its parameters (editable), the model's predicted mean
+    ± std, and why it was chosen. **Accept** checks the (edited) values with the
+    planner's own validation and, only if they pass, calls
+    ``on_accept(params, suggestion)``, which typically submits the recipe to the
+    lab and later calls ``planner.observe(...)``. **Reject** needs a reason and
+    calls ``planner.reject``. Below: best-so-far and the model's prediction
+    along a chosen parameter, and what was suggested versus what ran.
+
+    Args:
+        planner: The planner to review.
+        on_accept: Called with ``(params, suggestion)`` for each accepted
+            suggestion; what it returns is kept (a ``Run`` is followed live).
+        suggest_batch: Suggestions asked for by the **Suggest** button.
+    """
+
+    def __init__(
+        self,
+        planner: Planner,
+        on_accept: AcceptCallback | None = None,
+        *,
+        suggest_batch: int = 2,
+    ) -> None:
+        self.planner = planner
+        self.on_accept = on_accept
+        self.accepted: dict[str, Accepted] = {}
+        self.rows: dict[str, SuggestionRow] = {}
+        self._loop = KernelLoop()
+        self._throttle = Throttle(self._loop, self.refresh, 4.0)
+        self._objectives = [o.name for o in planner.objectives]
+        self._plotted: tuple[Any, ...] | None = None
+        self.batch = w.BoundedIntText(
+            value=suggest_batch, min=1, max=50, description="n", layout=w.Layout(width="8em")
+        )
+        self.suggest_button = w.Button(description="Suggest", icon="lightbulb-o")
+        self.suggest_button.add_class("smartlab-suggest")
+        self.suggest_button.on_click(lambda _: self.suggest())
+        self.accept_all_button = w.Button(description="Accept all", button_style="success")
+        self.accept_all_button.add_class("smartlab-accept-all")
+        self.accept_all_button.on_click(lambda _: self.accept_all())
+        self.message = w.HTML()
+        self.message.add_class("smartlab-planner-message")
+        self.table = w.GridBox(layout=w.Layout(grid_gap="2px 8px", align_items="center"))
+        self.table.add_class("smartlab-suggestions")
+        self.executed = w.HTML()
+        self.executed.add_class("smartlab-executed")
+        numeric = [p.name for p in planner.space.parameters if isinstance(p, Real | Integer)]
+        self.along = w.Dropdown(options=numeric, description="along", layout=w.Layout(width="16em"))
+        self.along.observe(lambda _: self.refresh_plot(force=True), names="value")
+        self.plot = w.Image(format="png", layout=w.Layout(max_width="900px"))
+        self.plot_note = w.HTML()
+        super().__init__(
+            [
+                w.HTML("<b>Planner suggestions</b>"),
+                w.HBox([self.batch, self.suggest_button, self.accept_all_button]),
+                self.table,
+                self.message,
+                w.HTML("<b>Suggested vs executed</b>"),
+                self.executed,
+                w.HBox([self.along, self.plot_note]),
+                self.plot,
+            ]
+        )
+        self.add_class("smartlab-planner-review")
+        self.refresh()
+
+    # -- decisions ------------------------------------------------------------
+
+    def edited_params(self, suggestion_id: str) -> dict[str, Any]:
+        """The parameters in the row's cells, checked by the planner.
+
+        Unchanged cells keep the suggestion's exact value; edited ones are
+        read as the parameter's type.
+
+        Raises:
+            ValueError, TypeError: The planner's validation errors (name, value, allowed range).
+        """
+        row = self.rows[suggestion_id]
+        params: dict[str, Any] = {}
+        for name, cell in row.cells.items():
+            original = row.suggestion.params[name]
+            text = cell.value.strip()
+            params[name] = original if text == _show(original) else self._read(name, text)
+        return dict(self.planner.space.validate(params))
+
+    def _read(self, name: str, text: str) -> Any:
+        parameter = self.planner.space.by_name[name]
+        if isinstance(parameter, Categorical):
+            for choice in parameter.choices:
+                if str(choice) == text:
+                    return choice
+            return text
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        if isinstance(parameter, Integer) and number.is_integer():
+            return int(number)
+        return number
+
+    def accept(self, suggestion_id: str) -> bool:
+        """Accept one suggestion (with its edits); False, with the error shown, if refused."""
+        try:
+            params = self.edited_params(suggestion_id)
+        except (ValueError, TypeError) as exc:
+            self._error(f"{suggestion_id} not accepted: {_format.exception(exc)}")
+            return False
+        accepted = self._accept(suggestion_id, params)
+        self.refresh()
+        return accepted
+
+    def accept_all(self) -> bool:
+        """Accept every suggestion shown, or none if any row has a bad value."""
+        checked: dict[str, dict[str, Any]] = {}
+        problems = []
+        for sid in list(self.rows):
+            try:
+                checked[sid] = self.edited_params(sid)
+            except (ValueError, TypeError) as exc:
+                problems.append(f"{sid}: {_format.exception(exc)}")
+        if problems:
+            self._error("nothing accepted: " + "; ".join(problems))
+            return False
+        if not checked:
+            self._error("no suggestions to accept: press Suggest first")
+            return False
+        ok = all([self._accept(sid, params) for sid, params in checked.items()])
+        self.refresh()
+        return ok
+
+    def _accept(self, suggestion_id: str, params: dict[str, Any]) -> bool:
+        suggestion = self.rows[suggestion_id].suggestion
+        handle = None
+        if self.on_accept is not None:
+            try:
+                handle = self.on_accept(params, suggestion)
+            except Exception as exc:
+                self._error(
+                    f"{suggestion_id}: on_accept raised {type(exc).__name__}: "
+                    f"{_format.exception(exc)}"
+                )
+                return False
+        self.accepted[suggestion_id] = Accepted(suggestion, params, handle)
+        if handle is not None and callable(getattr(handle, "on_change", None)):
+            handle.on_change(lambda _run: self._throttle.request())
+        edited = " (edited)" if self.accepted[suggestion_id].edited else ""
+        self.message.value = _format.note(f"accepted {suggestion_id}{edited}")
+        return True
+
+    def reject(self, suggestion_id: str, reason: str) -> bool:
+        """Reject a suggestion with a reason (required); False, with the error shown, if refused."""
+        if not reason or not reason.strip():
+            self._error(
+                f"{suggestion_id} not rejected: give a reason (it is kept with the decision)"
+            )
+            return False
+        try:
+            self.planner.reject(suggestion_id, reason=reason.strip())
+        except (ValueError, TypeError) as exc:
+            self._error(f"{suggestion_id} not rejected: {_format.exception(exc)}")
+            return False
+        self.message.value = _format.note(f"rejected {suggestion_id}: {reason.strip()}")
+        self.refresh()
+        return True
+
+    def suggest(self, n: int | None = None) -> Future[list[Suggestion]]:
+        """Ask the planner for ``n`` suggestions on its worker thread; shown when ready."""
+        count = int(n if n is not None else self.batch.value)
+        self.suggest_button.disabled = True
+        self.message.value = _format.note(f"computing {count} suggestion(s)...")
+        future = self.planner.suggest_async(count)
+        future.add_done_callback(lambda f: self._loop.call(self._suggested, f))
+        return future
+
+    def _suggested(self, future: Future[list[Suggestion]]) -> None:
+        self.suggest_button.disabled = False
+        error = future.exception()
+        if error is not None:
+            self._error(f"the planner could not suggest: {_format.exception(error)}")
+        else:
+            self.message.value = _format.note(f"{len(future.result())} new suggestion(s)")
+        self.refresh()
+
+    def _error(self, message: str) -> None:
+        self.message.value = _format.error(message)
+
+    # -- display --------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read the planner: open suggestions, decisions, plot (kernel thread)."""
+        pending = [s for s in self.planner.pending if s.id not in self.accepted]
+        if [s.id for s in pending] != list(self.rows):
+            old = self.rows
+            self.rows = {s.id: old.get(s.id) or SuggestionRow(self, s) for s in pending}
+            names = self.planner.space.names
+            header = ["id", *names, "predicted " + ", ".join(self._objectives), "reason", ""]
+            cells: list[w.Widget] = [w.HTML(f"<b>{html.escape(h)}</b>") for h in header]
+            for row in self.rows.values():
+                cells += row.widgets(self._objectives)
+            if not self.rows:
+                cells = [w.HTML("<i>no open suggestions: press Suggest</i>")]
+            self.table.children = cells
+            self.table.layout.grid_template_columns = (
+                f"repeat({len(header)}, auto)" if self.rows else "auto"
+            )
+        self.accept_all_button.disabled = not self.rows
+        self.executed.value = self._executed_html()
+        self.refresh_plot()
+
+    def _executed_html(self) -> str:
+        names = self.planner.space.names
+        decided: dict[str, dict[str, Any]] = {}
+        for record in self.planner.history:
+            if record["event"] in ("observe", "fail", "reject") and record.get("suggestion_id"):
+                decided[record["suggestion_id"]] = record
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in ["id", *names, "outcome", "status"])
+        rows = []
+        for sid, item in self.accepted.items():
+            state = getattr(item.handle, "state", None)
+            if sid not in decided:
+                status = f"accepted, run {state}" if state else "accepted"
+                outcome = ""
+            else:
+                record = decided[sid]
+                status = record["decision"]
+                outcome = ", ".join(
+                    f"{k} {v:.4g}" for k, v in (record.get("outcomes") or {}).items()
+                )
+                outcome = outcome or html.escape(record.get("reason", ""))
+            cells = []
+            for name in names:
+                suggested, executed = item.suggestion.params[name], item.params[name]
+                if suggested != executed:
+                    cells.append(f"<td><s>{_show(suggested)}</s> <b>{_show(executed)}</b></td>")
+                else:
+                    cells.append(f"<td>{_show(executed)}</td>")
+            rows.append(
+                f"<tr><td><code>{html.escape(sid)}</code></td>{''.join(cells)}"
+                f"<td>{outcome}</td><td class='smartlab-status'>{html.escape(status)}</td></tr>"
+            )
+        if not rows:
+            return "<i>nothing accepted yet</i>"
+        return f"<table class='smartlab-table'><tr>{head}</tr>{''.join(rows)}</table>"
+
+    def refresh_plot(self, force: bool = False) -> None:
+        """Redraw best-so-far and the prediction along the chosen parameter if data changed."""
+        observations = self.planner.observations
+        key = (len(observations), self.along.value)
+        if not force and key == self._plotted:
+            return
+        self._plotted = key
+        objective = self.planner.objectives[0]
+        values: np.ndarray = observations[objective.name].to_numpy(dtype=float)
+        prediction, note = self._prediction(observations)
+        self.plot_note.value = _format.note(note) if note else ""
+
+        def draw(axes: list[Axes]) -> None:
+            left, right = axes
+            if len(values):
+                steps = np.arange(1, len(values) + 1)
+                ok = np.isfinite(values)
+                signed = np.where(ok, objective.sign * np.asarray(values), -np.inf)
+                best = objective.sign * np.maximum.accumulate(signed)
+                left.plot(steps[ok], np.asarray(values)[ok], "o", color="#999", label="observed")
+                left.step(
+                    steps,
+                    np.where(np.isfinite(best), best, np.nan),
+                    where="post",
+                    color="#1f77b4",
+                    label="best so far",
+                )
+                left.legend(loc="best", fontsize=8)
+            left.set_xlabel("experiment")
+            left.set_ylabel(objective.name)
+            left.set_title("best so far", fontsize=10)
+            if prediction is not None:
+                grid, mean, std = prediction
+                right.plot(grid, mean, color="#d62728", label="model mean")
+                right.fill_between(
+                    grid, mean - std, mean + std, color="#d62728", alpha=0.2, label="± 1 std"
+                )
+                if len(observations):
+                    right.plot(
+                        observations[self.along.value], values, "o", color="#999", label="observed"
+                    )
+                right.legend(loc="best", fontsize=8)
+            right.set_xlabel(str(self.along.value))
+            right.set_title("model prediction (others at best)", fontsize=10)
+
+        self.plot.value = _figure.png(draw, columns=2)
+
+    def _prediction(
+        self, observations: pd.DataFrame
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, str]:
+        name = self.along.value
+        if name is None:
+            return None, "no numeric parameter to plot along"
+        if observations[self.planner.objectives[0].name].notna().sum() < 2:
+            return None, "the model prediction needs two observations"
+        parameter = self.planner.space.by_name[name]
+        assert isinstance(parameter, Real | Integer)
+        grid = np.linspace(parameter.low, parameter.high, 60)
+        if isinstance(parameter, Integer):
+            grid = np.unique(np.round(grid)).astype(int)
+        base = dict(self.planner.best()["params"])
+        frame = pd.DataFrame([{**base, name: value} for value in grid])
+        try:
+            predicted = self.planner.predict(frame)
+        except (ValueError, TypeError) as exc:
+            return None, f"no prediction: {_format.exception(exc)}"
+        objective = self.planner.objectives[0].name
+        return (
+            grid.astype(float),
+            predicted[f"{objective}_mean"].to_numpy(),
+            predicted[f"{objective}_std"].to_numpy(),
+        ), ""
+
+
+__all__ = ["Accepted", "PlannerReview", "SuggestionRow"]
