@@ -219,6 +219,8 @@ def ax_run(
     from ax.api.client import Client
     from ax.api.configs import RangeParameterConfig
 
+    quiet_ax()
+
     names = ds.parameter_names
     free = names[:-1] if ds.simplex else names
     params = [
@@ -244,6 +246,13 @@ def ax_run(
             )
             true_values.append(float(response.true([row])[0]) * ds.signs()[0])
     return np.array(true_values)
+
+
+def quiet_ax() -> None:
+    """Ax logs every trial at INFO level on its own loggers; keep the table readable."""
+    for name in list(logging.root.manager.loggerDict):
+        if name == "ax" or name.startswith("ax."):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def continuous(

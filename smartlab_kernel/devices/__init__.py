@@ -3,7 +3,7 @@
 from .base import SimulatedDevice
 from .bench import DEFAULT_STOCKS, SimulatedBench, build_bench
 from .clock import SimClock
-from .dataset_response import DatasetResponse
+from .dataset_response import DatasetResponse, find_datasets
 from .dispenser import Dispenser, SyringePump, make_dispenser_class
 from .errors import (
     DeviceDisconnectedError,
@@ -48,5 +48,6 @@ __all__ = [
     "UnknownStationError",
     "Vial",
     "build_bench",
+    "find_datasets",
     "make_dispenser_class",
 ]

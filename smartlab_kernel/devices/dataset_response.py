@@ -13,6 +13,37 @@ import pandas as pd
 from scipy.interpolate import RBFInterpolator
 
 
+DATASETS_ENV = "SMARTLAB_DATASETS"
+
+
+def find_datasets() -> Path:
+    """Locate the benchmark datasets folder (``shared/benchmarks/datasets``).
+
+    Looks at ``$SMARTLAB_DATASETS``, then for ``shared/benchmarks/datasets``
+    beside the current directory or the package checkout and their parents.
+
+    Raises:
+        FileNotFoundError: If none is found, naming the places looked at.
+    """
+    import os
+
+    env = os.environ.get(DATASETS_ENV)
+    if env:
+        if Path(env).is_dir():
+            return Path(env)
+        raise FileNotFoundError(f"${DATASETS_ENV}={env!r} is not a folder")
+    looked = []
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        for folder in (base, *base.parents):
+            candidate = folder / "shared" / "benchmarks" / "datasets"
+            looked.append(str(candidate))
+            if candidate.is_dir():
+                return candidate
+    raise FileNotFoundError(
+        f"no benchmark datasets found; set ${DATASETS_ENV} (looked in {looked[:4]} ...)"
+    )
+
+
 class DatasetResponse:
     """Answers like the instrument of a published study, from a regression on its data.
 

@@ -59,7 +59,7 @@ class Alarm:
 class AlarmLog:
     """Thread-safe list of alarms, appended to ``path`` as JSON lines.
 
-    Each line is ``{"event": "raised" | "acknowledged" | "cleared", "alarm": {...}}``
+    Each line is ``{"event": "raised" | "acknowledged" | "cleared" | <note>, "alarm": {...}}``
     with the alarm's state after the event; opening an existing file replays
     it, so alarms survive a restart and unacknowledged ones stay visible.
 
@@ -101,6 +101,11 @@ class AlarmLog:
     def subscribe(self, listener: Callable[[str, Alarm], None]) -> None:
         """Call ``listener(event, alarm)`` after every raise, acknowledge and clear."""
         self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[str, Alarm], None]) -> None:
+        """Undo :meth:`subscribe` (unknown listeners are ignored)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def raise_alarm(
         self,
@@ -173,6 +178,26 @@ class AlarmLog:
                 alarm.cleared_at = time.time()
                 self._record("cleared", alarm)
         return alarm
+
+    def annotate(self, alarm_id: str, event: str, **facts: Any) -> Alarm:
+        """Record something that happened because of the alarm (e.g. a plan suspended).
+
+        The note is appended to ``alarm.context["events"]`` and to the file.
+
+        Raises:
+            KeyError: If there is no such alarm.
+        """
+        with self._lock:
+            alarm = self.get(alarm_id)
+            note = {"event": str(event), "time": time.time(), **facts}
+            alarm.context.setdefault("events", []).append(note)
+            self._record(str(event), alarm)
+        return alarm
+
+    def latest(self, source: str) -> Alarm | None:
+        """The newest alarm from ``source`` (active or not), if any."""
+        matches = [a for a in self.all() if a.source == source]
+        return matches[-1] if matches else None
 
     def all(self) -> list[Alarm]:
         """Every alarm, oldest first."""

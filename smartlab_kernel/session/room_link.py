@@ -38,6 +38,7 @@ class RoomLink:
         self.alarms = alarms
         self.interlocks = interlocks
         self._run_uid: str | None = None
+        self._holding: set[str] = set()
         self._token = lab.subscribe(self._track_run)
         self._closed = False
         self._lock = threading.Lock()
@@ -51,12 +52,15 @@ class RoomLink:
     # -- called by the interlocks --------------------------------------------
 
     def _on_interlock(self, event: InterlockEvent) -> None:
+        if event.event == "suspended":
+            self._holding.add(event.interlock)
+        elif event.event == "resumed":
+            self._holding.discard(event.interlock)
         source = f"interlock:{event.interlock}"
         context = {
             "value": event.value if not _is_nan(event.value) else None,
             "simulated_time_s": event.simulated_time_s,
             "run_uid": self._run_uid,
-            "event": event.event,
         }
         if event.event in _SEVERITY:
             severity = "critical" if event.interlock == "estop" else _SEVERITY[event.event]
@@ -69,6 +73,10 @@ class RoomLink:
             alarm = self.alarms.find_active(source)
             if alarm is not None:
                 self.alarms.clear(alarm.alarm_id)
+        else:  # "suspended" / "resumed": what the interlock did to the running plan
+            latest = self.alarms.latest(source)
+            if latest is not None:
+                self.alarms.annotate(latest.alarm_id, event.event, **context)
 
     def _on_hard_limit(self, reason: str) -> None:
         # A suspension or pause being set up is a transient state; wait it out
@@ -80,6 +88,16 @@ class RoomLink:
             self.lab.abort(reason)
 
     # -- public ---------------------------------------------------------------
+
+    @property
+    def suspended_by(self) -> list[str]:
+        """Interlocks holding the current plan suspended now (empty when none is).
+
+        Bluesky has no "suspended" RunEngine state: while a suspender holds a
+        plan, ``lab.state`` and ``run.state`` stay ``"running"``; this says why
+        nothing moves.
+        """
+        return sorted(self._holding)
 
     def readings(self) -> dict[str, float | bool | str]:
         """Live values of the room: flows, face velocities, sensors, power."""
@@ -131,6 +149,7 @@ class RoomLink:
             ],
             "active_alarms": len(self.alarms.active()),
             "interlocks_tripped": self.interlocks.tripped() if self.interlocks else [],
+            "suspended_by": self.suspended_by,
             "interlocks_installed": self.interlocks is not None,
             "hvac_mode": str(self.room.hvac.mode.get()),
             "power_w": sum(self.room.power_w().values()),

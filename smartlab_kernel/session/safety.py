@@ -106,6 +106,11 @@ class InterlockSuspender(SuspenderBase):
         self._report = report
         self.condition = False
 
+    def __repr__(self) -> str:
+        # The base class's repr shows pre_plan/post_plan, which are bound
+        # methods of this object: that would recurse.
+        return f"{type(self).__name__}({self.name!r}, sleep={self._sleep:g})"
+
     def _should_suspend(self, value: Any) -> bool:
         unsafe = bool(self._unsafe(value))
         if unsafe != self.condition:
@@ -117,7 +122,7 @@ class InterlockSuspender(SuspenderBase):
         return not self._unsafe(value)
 
     def _get_justification(self) -> str:
-        return f"interlock {self.name}: {self._describe(self._sig.get())}"
+        return f"interlock {self.name} tripped: {self._describe(self._sig.get())}"
 
     def _on_suspend(self) -> Generator[Any, Any, None]:
         self._report(self, "suspended", self._sig.get())
@@ -140,7 +145,7 @@ def _band_check(
         return not low <= value <= high
 
     def describe(value: Any) -> str:
-        return f"face velocity {value:.3g} m/s outside [{low:g}, {high:g}] m/s"
+        return f"face velocity {value:.3g} m/s (safe band {low:g} to {high:g} m/s)"
 
     return read, unsafe, describe
 
@@ -193,7 +198,7 @@ class SafetyInterlocks:
             "vapour",
             lambda: float(room.sensors.vapour.get()),
             lambda v: not v <= threshold,
-            lambda v: f"solvent vapour {v:.3g} ppm above {threshold:g} ppm",
+            lambda v: f"solvent vapour {v:.3g} ppm (threshold {threshold:g} ppm)",
             sleep,
         )
         self._add(

@@ -1,0 +1,74 @@
+"""LabMonitor in Python: values, alarms with Acknowledge, bad input, energy chart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import ipywidgets as w
+import pytest
+
+from smartlab_kernel.session import Lab
+from smartlab_kernel.session.room_link import RoomLink
+from smartlab_kernel.widgets.lab_monitor import LabMonitor
+
+
+@pytest.fixture
+def monitor(room_lab: tuple[Lab, RoomLink]) -> Iterator[LabMonitor]:
+    _lab, link = room_lab
+    widget = LabMonitor(link, refresh_s=None)
+    yield widget
+    widget.close()
+
+
+def _row_for(monitor: LabMonitor, alarm_id: str) -> w.HBox:
+    for row in monitor.alarm_rows.children:
+        if alarm_id in row.children[1].value:
+            return row
+    raise AssertionError(f"no row for {alarm_id}")
+
+
+def test_values_table_shows_the_room(monitor: LabMonitor) -> None:
+    monitor.refresh_values()
+    assert "hood_1_face_velocity_m_s" in monitor.values.value
+    assert "air_changes_per_h" in monitor.values.value
+    assert monitor.energy.value[:4] == b"\x89PNG"
+
+
+def test_acknowledge_button_records_operator_and_comment(
+    monitor: LabMonitor, room_lab: tuple[Lab, RoomLink]
+) -> None:
+    _lab, link = room_lab
+    alarm = link.alarms.raise_alarm("hood_2", "face velocity 0.1 m/s", severity="critical")
+    row = _row_for(monitor, alarm.alarm_id)  # new alarms appear without a manual refresh
+    row.children[0].click()
+    assert monitor.pending_alarm == alarm.alarm_id
+    assert monitor.form.layout.display == "flex"
+    monitor.who.value = "ada"
+    monitor.comment.value = "sash lowered, fan reset"
+    monitor.confirm_button.click()
+    assert alarm.acknowledged_by == "ada" and alarm.comment == "sash lowered, fan reset"
+    assert monitor.form.layout.display == "none"
+    row = _row_for(monitor, alarm.alarm_id)
+    assert row.children[0].disabled and "acknowledged by ada" in row.children[1].value
+
+
+def test_acknowledge_without_a_name_is_refused(
+    monitor: LabMonitor, room_lab: tuple[Lab, RoomLink]
+) -> None:
+    _lab, link = room_lab
+    alarm = link.alarms.raise_alarm("vapour", "30 ppm")
+    _row_for(monitor, alarm.alarm_id).children[0].click()
+    monitor.who.value = "   "
+    assert monitor.confirm_acknowledge() is None
+    assert "say who acknowledges" in monitor.error.value
+    assert monitor.error.layout.display == "flex" and monitor.form.layout.display == "flex"
+    assert not alarm.acknowledged
+    monitor.cancel_acknowledge()
+    assert monitor.pending_alarm is None and monitor.error.layout.display == "none"
+    assert monitor.confirm_acknowledge() is None
+    assert "choose an alarm" in monitor.error.value
+
+
+def test_refresh_interval_is_validated(room_lab: tuple[Lab, RoomLink]) -> None:
+    with pytest.raises(ValueError, match="refresh_s must be > 0 seconds or None, got 0"):
+        LabMonitor(room_lab[1], refresh_s=0)
