@@ -72,13 +72,13 @@ def run_demo(args: argparse.Namespace) -> int:
             campaign(lab, planner, budget=args.budget, batch=args.batch, on_result=advance),
             md={"purpose": "smartlab demo"},
         )
-        results = run.wait()
+        uids = run.wait()
         bar.close()
         lab.wait(timeout=120)
         outcome = run_results(lab, planner.campaign_id)
         _plot(outcome, plot_path)
         best = planner.best()
-        print(f"campaign {planner.campaign_id}: {len(outcome)} experiments, {len(results)} runs")
+        print(f"campaign {planner.campaign_id}: {len(outcome)} experiments, {len(uids)} runs")
         print(
             f"best yield {best['outcomes']['yield']:.1f} % at "
             + ", ".join(f"{k}={v:.3g}" for k, v in best["params"].items())

@@ -1,5 +1,6 @@
 """Ophyd devices: the simulated lab bench and its response models."""
 
+from . import room
 from .base import SimulatedDevice
 from .bench import DEFAULT_STOCKS, SimulatedBench, build_bench
 from .clock import SimClock
@@ -50,4 +51,5 @@ __all__ = [
     "build_bench",
     "find_datasets",
     "make_dispenser_class",
+    "room",
 ]

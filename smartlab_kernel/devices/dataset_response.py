@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import RBFInterpolator
 
-
 DATASETS_ENV = "SMARTLAB_DATASETS"
 
 

@@ -77,7 +77,7 @@ class SyringePump(SimulatedDevice):
 
         def finish() -> None:
             with self._volume_lock:
-                self._reserved -= volume_ml
+                self._reserved = max(0.0, self._reserved - volume_ml)
                 self._remaining -= volume_ml
             vial.add(self.stock, volume_ml)
             self.dispensed.put(volume_ml)
@@ -93,6 +93,12 @@ class SyringePump(SimulatedDevice):
 
         status.add_callback(release_on_failure)
         return status
+
+    def stop(self, *, success: bool = False) -> None:
+        """Cancel dispenses in progress; their reserved volume is available again."""
+        super().stop(success=success)
+        with self._volume_lock:
+            self._reserved = 0.0
 
 
 def make_dispenser_class(stocks: dict[str, float]) -> type[SimulatedDevice]:

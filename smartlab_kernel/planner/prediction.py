@@ -43,7 +43,9 @@ class Predictor:
             if self._cache is None or self._cache[0] != n:
                 warp = fit_warp(snap.Y_observed, self.warp_outcomes)
                 fitted = fit_gp(
-                    snap.X_observed, warp.forward(snap.Y_observed), self.space.bounds,
+                    snap.X_observed,
+                    warp.forward(snap.Y_observed),
+                    self.space.bounds,
                     snap.warm_start,
                 )
                 self._cache = (n, fitted, warp)

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bluesky.preprocessors as bpp
 from bluesky import RunEngine
@@ -23,6 +23,9 @@ from . import context
 from .errors import SessionError, UnknownDeviceError
 from .run import Run
 from .worker import RunWorker
+
+if TYPE_CHECKING:
+    from .room_link import RoomLink
 
 DocumentCallback = Callable[[str, dict[str, Any]], None]
 
@@ -74,6 +77,8 @@ class Lab:
         self.md: dict[str, Any] = {}
         #: Called at every run start; each returns readings merged into ``environment``.
         self.snapshot_providers: list[Callable[[], Mapping[str, Any]]] = []
+        #: The room (environment, safety, alarms) when attached; see ``attach_room``.
+        self.room: RoomLink | None = None
         self.session_id = uuid.uuid4().hex[:12]
         self._catalog: EmbeddedCatalog | ServedCatalog = (
             ServedCatalog(catalog_uri, api_key)
@@ -81,7 +86,9 @@ class Lab:
             else EmbeddedCatalog(self.directory / "catalog")
         )
         self.storage = DurableCapture(self._catalog, self.directory / "journal", durability)
-        self.engine = RunEngine({}, context_managers=[], during_task=DuringTask())
+        self.engine = RunEngine(
+            {}, context_managers=[], during_task=DuringTask(), call_returns_result=True
+        )
         # Dispensing and moving vials cannot be undone, so a pause never rewinds
         # to a checkpoint and replays steps: it holds after the current step.
         self.engine.rewindable = False
@@ -107,6 +114,7 @@ class Lab:
         operator: str | None = None,
         durability: Durability = "window",
         device_timeout: float = 30.0,
+        room: bool = False,
     ) -> Lab:
         """Start a lab on the simulated bench (dispenser, reactor, spectrometer, robot).
 
@@ -119,6 +127,8 @@ class Lab:
             operator: Who runs the experiments.
             durability: Journal durability.
             device_timeout: Real seconds before a stuck device operation fails.
+            room: Also simulate the room (HVAC, fume hoods, lighting, sensors,
+                energy) with safety interlocks and an alarm log: ``lab.room``.
         """
         bench = build_bench(
             seed=seed,
@@ -127,7 +137,7 @@ class Lab:
             response=response,
             device_timeout=device_timeout,
         )
-        return cls(
+        lab = cls(
             bench.devices,
             directory,
             operator=operator,
@@ -135,6 +145,11 @@ class Lab:
             bench=bench,
             durability=durability,
         )
+        if room:
+            from .room_link import attach_room
+
+            lab.room = attach_room(lab)
+        return lab
 
     # -- running plans --------------------------------------------------------
 
@@ -346,6 +361,7 @@ class Lab:
             "storage_error": self.storage.shipper.last_error,
             "recovery": list(self.storage.reports),
             "directory": str(self.directory),
+            **({"room": self.room.status()} if self.room is not None else {}),
         }
 
     def close(self, timeout: float = 30.0) -> None:
@@ -355,6 +371,8 @@ class Lab:
                 return
             self._closed = True
         atexit.unregister(self.close)
+        if self.room is not None:
+            self.room.close()
         self.abort("lab closed")
         self._worker.close()
         self.storage.close(timeout)

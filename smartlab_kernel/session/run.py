@@ -21,6 +21,7 @@ class Run:
         reason: Why it was aborted or failed, in words.
         events: Events recorded so far.
         expected_events: Events it will record, when the plan says (``num_points``).
+        result: What the plan returned (e.g. a campaign's results), once finished.
         submitted, started, ended: Wall-clock times (``time.time()``), or ``None``.
     """
 
@@ -29,6 +30,7 @@ class Run:
         self.number = number
         self.uids: list[str] = []
         self.error: BaseException | None = None
+        self.result: Any = None
         self.reason: str = ""
         self.events = 0
         self.expected_events: int | None = None

@@ -182,6 +182,7 @@ class SafetyInterlocks:
         self._on_hard_limit = on_hard_limit
         self._hard_tripped = False
         self._channels: list[tuple[Callable[[], Any], Signal]] = []
+        self._signals: dict[str, Signal] = {}
         self.suspenders: list[InterlockSuspender] = []
         self.engine: RunEngine | None = None
         self._stop = threading.Event()
@@ -219,6 +220,7 @@ class SafetyInterlocks:
     ) -> None:
         signal = Signal(name=f"interlock_{name}", value=read())
         self._channels.append((read, signal))
+        self._signals[name] = signal
         self.suspenders.append(
             InterlockSuspender(
                 signal,
@@ -279,7 +281,7 @@ class SafetyInterlocks:
             except Exception:  # fail safe: an unreadable sensor suspends plans
                 value = math.nan
             signal.put(value)
-        vapour = float(self._channels[len(self.room.hoods)][1].get())
+        vapour = float(self._signals["vapour"].get())
         limit = self.settings.vapour_hard_limit_ppm
         if not vapour <= limit and not self._hard_tripped:
             self._hard_tripped = True

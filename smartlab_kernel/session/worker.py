@@ -74,7 +74,7 @@ class RunWorker:
         last_command = ""
         while True:
             try:
-                call()
+                outcome = call()
             except RunEngineInterrupted:
                 if self.engine.state == "paused":
                     run._set_state("paused")
@@ -90,6 +90,7 @@ class RunWorker:
                     run.error = exc
                     run._set_state("failed", f"{type(exc).__name__}: {exc}")
                 return
+            run.result = getattr(outcome, "plan_result", None)
             if last_command == "abort":
                 run._set_state("aborted", run.reason)
             else:

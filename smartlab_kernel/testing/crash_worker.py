@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     side_channel = EventSideChannel(args.side_channel)
     lab.subscribe(side_channel)  # after the lab's journal: a line means "journaled"
     run = lab.submit(
-        bp.count([bench.spectrometer], num=args.events, delay=args.delay or None),
+        bp.count([bench.spectrometer], num=args.events, delay=args.delay),
         md={"purpose": "crash test"},
     )
     run.wait()

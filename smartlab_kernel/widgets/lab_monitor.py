@@ -40,19 +40,27 @@ class LabMonitor(w.VBox):
         refresh_s: Real seconds between refreshes of the values; ``None`` refreshes
             only when :meth:`refresh` is called.
         operator: Pre-filled in the "Who" box of the acknowledge form.
+        energy_every: Redraw the energy chart every this many value refreshes.
 
     Raises:
         ValueError: If ``refresh_s`` is given and not > 0.
     """
 
     def __init__(
-        self, room_link: RoomLink, *, refresh_s: float | None = 1.0, operator: str | None = None
+        self,
+        room_link: RoomLink,
+        *,
+        refresh_s: float | None = 1.0,
+        operator: str | None = None,
+        energy_every: int = 30,
     ) -> None:
         if refresh_s is not None and not refresh_s > 0:
             raise ValueError(f"refresh_s must be > 0 seconds or None, got {refresh_s!r}")
         self.link = room_link
         self.loop = KernelLoop()
         self.pending_alarm: str | None = None
+        self.energy_every = max(1, int(energy_every))
+        self._ticks = 0
         self.values = w.HTML()
         self.alarm_rows = w.VBox()
         self.who = w.Text(description="Who", value=operator or "", placeholder="your name")
@@ -92,9 +100,15 @@ class LabMonitor(w.VBox):
         self.link.alarms.subscribe(self._listener)
         self.refresh()
         self.draw_energy()
-        self._stop_timer = self.loop.every(refresh_s, self.refresh_values) if refresh_s else None
+        self._stop_timer = self.loop.every(refresh_s, self._tick) if refresh_s else None
 
     # -- views ----------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self._ticks += 1
+        self.refresh_values()
+        if self._ticks % self.energy_every == 0:
+            self.draw_energy()
 
     def refresh(self) -> None:
         """Redraw the values and the alarm list now."""
@@ -117,8 +131,8 @@ class LabMonitor(w.VBox):
         self.values.value = f"{banner}<table>{rows}</table>"
 
     def refresh_alarms(self) -> None:
-        """Redraw the alarm list: unacknowledged alarms first, each with Acknowledge."""
-        alarms = self.link.alarms.all()
+        """Redraw the alarm list: unacknowledged first, newest first, each with Acknowledge."""
+        alarms = self.link.alarms.all()[::-1]
         ordered = [a for a in alarms if not a.acknowledged] + [a for a in alarms if a.acknowledged]
         self.alarm_rows.children = tuple(self._row(a) for a in ordered[:50])
 

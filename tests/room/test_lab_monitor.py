@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 
 import ipywidgets as w
@@ -72,3 +74,36 @@ def test_acknowledge_without_a_name_is_refused(
 def test_refresh_interval_is_validated(room_lab: tuple[Lab, RoomLink]) -> None:
     with pytest.raises(ValueError, match="refresh_s must be > 0 seconds or None, got 0"):
         LabMonitor(room_lab[1], refresh_s=0)
+
+
+def test_updates_from_other_threads_run_on_the_kernel_loop(
+    room_lab: tuple[Lab, RoomLink],
+) -> None:
+    _lab, link = room_lab
+    calls: list[tuple[str, int]] = []
+
+    async def scenario() -> None:
+        monitor = LabMonitor(link, refresh_s=0.02, energy_every=2)
+        refresh_alarms, draw_energy = monitor.refresh_alarms, monitor.draw_energy
+
+        def record_alarms() -> None:
+            calls.append(("alarms", threading.get_ident()))
+            refresh_alarms()
+
+        def record_energy() -> None:
+            calls.append(("energy", threading.get_ident()))
+            draw_energy()
+
+        monitor.refresh_alarms = record_alarms  # type: ignore[method-assign]
+        monitor.draw_energy = record_energy  # type: ignore[method-assign]
+        raiser = threading.Thread(target=lambda: link.alarms.raise_alarm("t", "from a thread"))
+        raiser.start()
+        raiser.join()
+        await asyncio.sleep(0.3)
+        monitor.close()
+        assert "from a thread" in monitor.alarm_rows.children[0].children[1].value
+
+    asyncio.run(scenario())
+    kinds = {kind for kind, _ in calls}
+    assert kinds == {"alarms", "energy"}
+    assert {ident for _, ident in calls} == {threading.get_ident()}

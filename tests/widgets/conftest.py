@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import comm
@@ -20,7 +19,9 @@ class RecordingComm(BaseComm):
 
     sent: list[dict[str, Any]] = []
 
-    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None, **keys: Any) -> None:
+    def publish_msg(
+        self, msg_type: str, data: Any = None, metadata: Any = None, **keys: Any
+    ) -> None:
         RecordingComm.sent.append({"msg_type": msg_type, "comm_id": self.comm_id, "data": data})
 
 
@@ -70,7 +71,7 @@ def slow_plan(lab: Lab) -> Callable[..., Any]:
     return make
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+def _wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -79,5 +80,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "
 
 
 @pytest.fixture
-def tmp(tmp_path: Path) -> Path:
-    return tmp_path
+def wait_for() -> Callable[..., None]:
+    """``wait_for(condition, timeout=20, what="")``: poll until true or fail."""
+    return _wait_for

@@ -9,8 +9,6 @@ import bluesky.preprocessors as bpp
 from smartlab_kernel.session import Lab
 from smartlab_kernel.widgets.run_control import RunControl
 
-from conftest import wait_for
-
 
 def _state(control: RunControl) -> str:
     control.refresh()
@@ -35,7 +33,10 @@ def test_shows_idle_or_last_run_and_refuses_pause_when_idle(
 
 
 def test_pause_resume_and_abort_with_confirmation(
-    idle_lab: Lab, slow_plan: Callable[..., Any], messages: list[dict[str, Any]]
+    idle_lab: Lab,
+    slow_plan: Callable[..., Any],
+    messages: list[dict[str, Any]],
+    wait_for: Callable[..., None],
 ) -> None:
     control = RunControl(idle_lab)
     run = idle_lab.submit(slow_plan())
@@ -84,7 +85,7 @@ def _failing_plan() -> Generator[Any, Any, Any]:
     return (yield from inner())
 
 
-def test_failed_run_error_in_plain_words(idle_lab: Lab) -> None:
+def test_failed_run_error_in_plain_words(idle_lab: Lab, wait_for: Callable[..., None]) -> None:
     control = RunControl(idle_lab)
     run = idle_lab.submit(_failing_plan())
     wait_for(lambda: run.done, what="failure")
@@ -96,7 +97,7 @@ def test_failed_run_error_in_plain_words(idle_lab: Lab) -> None:
 
 
 def test_queued_run_is_shown_and_abort_drops_it(
-    idle_lab: Lab, slow_plan: Callable[..., Any]
+    idle_lab: Lab, slow_plan: Callable[..., Any], wait_for: Callable[..., None]
 ) -> None:
     control = RunControl(idle_lab)
     first = idle_lab.submit(slow_plan())

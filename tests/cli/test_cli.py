@@ -1,0 +1,93 @@
+"""The `smartlab` command: help everywhere, the demo end to end, reproduce on its output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smartlab_kernel.cli.main import build_parser, main
+
+SUBCOMMANDS = [["demo"], ["lab"], ["kernel"], ["kernel", "install"], ["reproduce"], ["audit"]]
+
+
+@pytest.mark.parametrize("argv", [[], *SUBCOMMANDS], ids=lambda a: " ".join(a) or "smartlab")
+def test_every_subcommand_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: smartlab" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_lab_command_line_binds_localhost_with_token() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["lab", "--port", "9999", "--token", "abc", "--no-browser"])
+    from smartlab_kernel.cli.lab_cmd import jupyter_arguments
+
+    argv = jupyter_arguments(args)
+    assert "--ServerApp.ip=127.0.0.1" in argv
+    assert "--ServerApp.port=9999" in argv
+    assert "--IdentityProvider.token=abc" in argv
+    assert "--MappingKernelManager.default_kernel_name=smartlab" in argv
+
+
+def test_demo_end_to_end_then_reproduce(tmp_path: Path) -> None:
+    directory = tmp_path / "lab-data"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smartlab_kernel.cli.main",
+            "demo",
+            "--budget",
+            "4",
+            "--batch",
+            "2",
+            "--directory",
+            str(directory),
+            "--quiet",
+            "--time-scale",
+            "20000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (directory / "campaign.png").stat().st_size > 10_000
+    lines = done.stdout.splitlines()
+    summary = next(line for line in lines if line.startswith("campaign "))
+    assert "4 experiments" in summary
+    assert any(line.startswith("best yield") for line in lines)
+    campaign_id = summary.split()[1].rstrip(":")
+    assert not list((directory / "journal" / "pending").iterdir())  # everything shipped
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smartlab_kernel.cli.main",
+            "reproduce",
+            campaign_id,
+            "--directory",
+            str(directory),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "MATCH: 4 experiments" in again.stdout
+
+
+def test_demo_refuses_bad_budget(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="budget"):
+        main(["demo", "--budget", "0", "--directory", str(tmp_path)])

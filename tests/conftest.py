@@ -1,0 +1,3 @@
+"""Fixtures shared by the whole test suite (they ship in ``smartlab_kernel.testing``)."""
+
+pytest_plugins = ["smartlab_kernel.testing.pytest_plugin"]

@@ -1,0 +1,123 @@
+"""The Smart Lab kernel: installed kernelspec, namespace, magics, config errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from smartlab_kernel.kernel import DISPLAY_NAME, LabConfig, install_kernelspec
+
+
+def _run(client, code: str, timeout: float = 120) -> tuple[str, list[dict]]:
+    msg_id = client.execute(code)
+    stdout, errors = [], []
+    while True:
+        msg = client.get_iopub_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream" and content["name"] == "stdout":
+            stdout.append(content["text"])
+        elif kind == "error":
+            errors.append(content)
+        elif kind == "status" and content["execution_state"] == "idle":
+            return "".join(stdout), errors
+
+
+@pytest.fixture
+def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    prefix = tmp_path / "prefix"
+    path = install_kernelspec(prefix=str(prefix))
+    spec = json.loads((Path(path) / "kernel.json").read_text())
+    assert spec["display_name"] == DISPLAY_NAME
+    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+    monkeypatch.setenv("SMARTLAB_DIRECTORY", str(tmp_path / "lab-data"))
+    monkeypatch.setenv("SMARTLAB_TIME_SCALE", "5000")
+    monkeypatch.setenv("SMARTLAB_OPERATOR", "kernel-test")
+    manager, client = start_new_kernel(kernel_name="smartlab", cwd=str(tmp_path))
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
+
+
+def test_kernel_namespace_and_magics(kernel) -> None:
+    out, errors = _run(
+        kernel,
+        "print(sorted(n for n in ['lab', 'dispenser', 'reactor', 'spectrometer', 'robot',"
+        " 'measure_recipe', 'Recipe', 'campaign', 'bench_planner'] if n in globals()))",
+    )
+    assert not errors, errors
+    assert "'lab'" in out and "'measure_recipe'" in out and "'spectrometer'" in out
+    out, errors = _run(kernel, "%lab")
+    assert not errors and '"state": "idle"' in out
+
+    plan = (
+        "%run_plan measure_recipe(Recipe({'a': 3, 'b': 2}, temperature_c=60, hold_s=20000),"
+        " dispenser=dispenser, reactor=reactor, robot=robot, spectrometer=spectrometer)"
+    )
+    _, errors = _run(kernel, plan)
+    assert not errors, errors
+    out, errors = _run(
+        kernel, "import time\ntime.sleep(0.5)\n%pause\ntime.sleep(0.3)\nprint(lab.current.state)"
+    )
+    assert not errors, errors
+    assert out.strip().endswith("paused")
+    _, errors = _run(kernel, "%resume")
+    assert not errors, errors
+    out, errors = _run(
+        kernel,
+        "run = lab.runs[-1]; run.wait(120); print(run.state, lab.catalog[run.uids[0]].metadata['start']['operator'])",
+    )
+    assert not errors, errors
+    assert out.strip() == "finished kernel-test"
+
+    out, errors = _run(
+        kernel,
+        "%%experiment first-light\nr = lab.submit(bp.count([spectrometer]))\nprint('started')",
+    )
+    assert not errors, errors
+    out, errors = _run(
+        kernel,
+        "lab.wait(60)\nfrom tiled.queries import Key\n"
+        "rec = lab.catalog.search(Key('start.plan_name') == 'experiment_record')\n"
+        "md = rec[list(rec)[0]].metadata['start']\n"
+        "count_md = lab.catalog[md['run_uids'][0]].metadata['start']\n"
+        "print(md['experiment_name'], md['stdout'].strip(), count_md['experiment']['name'])",
+    )
+    assert not errors, errors
+    assert out.strip() == "first-light started first-light"
+
+    _, errors = _run(kernel, "%resume")
+    assert errors and "no plan is paused" in errors[0]["evalue"]
+
+
+def test_lab_config_errors_name_the_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMARTLAB_DIRECTORY", raising=False)
+    bad = tmp_path / "lab.toml"
+    bad.write_text("[lab]\nmode = 'simulated'\nspeed = 3\n")
+    with pytest.raises(ValueError, match=r"unknown keys \['speed'\]"):
+        LabConfig.load(bad)
+    bad.write_text("[lab]\nmode = 'cloud'\n")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        LabConfig.load(bad)
+    bad.write_text("[lab\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        LabConfig.load(bad)
+    with pytest.raises(FileNotFoundError):
+        LabConfig.load(tmp_path / "missing.toml")
+    monkeypatch.setenv("SMARTLAB_SEED", "x")
+    with pytest.raises(ValueError, match="SMARTLAB_SEED"):
+        LabConfig.load()
+    good = tmp_path / "good.toml"
+    good.write_text("[lab]\nseed = 7\ntime_scale = 50.0\n")
+    monkeypatch.delenv("SMARTLAB_SEED")
+    assert LabConfig.load(good) == LabConfig(seed=7, time_scale=50.0)
+    assert os.environ.get("SMARTLAB_SEED") is None

@@ -1,0 +1,94 @@
+"""The closed loop: suggest -> review -> run -> read from the catalog -> observe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tiled.queries import Key
+
+from smartlab_kernel import Lab
+from smartlab_kernel.planner import OutOfBoundsError
+from smartlab_kernel.session.campaign import bench_planner, campaign, resume_planner
+
+
+@pytest.fixture
+def lab(tmp_path: Path):
+    lab = Lab.simulated(seed=1, directory=tmp_path / "lab", time_scale=20000)
+    yield lab
+    lab.close()
+
+
+def _measure_runs(lab: Lab, campaign_id: str):
+    found = lab.catalog.search(Key("start.campaign_id") == campaign_id).search(
+        Key("start.plan_name") == "measure_recipe"
+    )
+    return sorted((found[uid] for uid in found), key=lambda r: r.metadata["start"]["time"])
+
+
+def test_reviewed_campaign_records_suggested_and_executed(lab: Lab) -> None:
+    planner = bench_planner(seed=0, initial_design=3)
+
+    def review(suggestions):
+        return [True, {"temperature_c": 50.0}, "no reagent"][: len(suggestions)]
+
+    # budget counts experiments run: the rejected one is replaced in a second round
+    run = lab.submit(campaign(lab, planner, budget=3, batch=3, approve=review))
+    run.wait(120)
+    results = run.result
+    lab.wait(60)
+    assert [r.decision for r in results] == ["accept", "edit", "accept"]
+    runs = _measure_runs(lab, planner.campaign_id)
+    assert len(runs) == 3
+    edited = runs[1].metadata["start"]
+    assert edited["suggestion"]["decision"] == "edit"
+    assert edited["executed"]["temperature_c"] == 50.0
+    assert edited["suggestion"]["params"]["temperature_c"] != 50.0
+    # the planner learned exactly what the catalog holds
+    stored = [float(r["primary"].read()["spectrometer_readout"][0]) for r in runs]
+    assert planner.observations["yield"].tolist() == pytest.approx(stored)
+    decisions = [rec.get("decision") for rec in planner.history if rec["event"] != "suggest"]
+    assert decisions == ["accept", "edit", "reject", "accept"]
+
+
+def test_bad_edit_fails_before_anything_moves(lab: Lab) -> None:
+    planner = bench_planner(seed=0, initial_design=2)
+    remaining = lab.devices["dispenser"].remaining()
+    run = lab.submit(campaign(lab, planner, budget=1, approve=lambda s: [{"temperature_c": 500.0}]))
+    with pytest.raises(OutOfBoundsError, match="500"):
+        run.wait(60)
+    assert lab.devices["dispenser"].remaining() == remaining
+    assert planner.observations.empty
+
+
+def test_nan_reading_is_learned_as_a_failure_and_campaign_goes_on(lab: Lab) -> None:
+    planner = bench_planner(seed=0, initial_design=2)
+    lab.devices["spectrometer"].faults.inject("nan")
+    run = lab.submit(campaign(lab, planner, budget=2))
+    run.wait(120)
+    results = run.result
+    assert [r.outcomes for r in results] == [None, None]
+    assert all("nan" in (r.error or "") for r in results)
+    assert [rec["event"] for rec in planner.history if rec["event"] != "suggest"] == ["fail"] * 2
+
+
+def test_resume_from_catalog_gives_the_same_next_suggestion(tmp_path: Path) -> None:
+    directory = tmp_path / "lab"
+    with Lab.simulated(seed=1, directory=directory, time_scale=20000) as lab:
+        planner = bench_planner(seed=3, initial_design=2)
+        lab.submit(campaign(lab, planner, budget=3)).wait(120)
+        lab.wait(60)
+    with Lab.simulated(seed=1, directory=directory, time_scale=20000) as lab:
+        restored = resume_planner(lab, planner.campaign_id)
+        assert restored.history == planner.history
+        assert restored.suggest(1)[0].params == planner.suggest(1)[0].params
+        with pytest.raises(LookupError, match="no planner records"):
+            resume_planner(lab, "no-such-campaign")
+
+
+def test_campaign_rejects_bad_arguments(lab: Lab) -> None:
+    planner = bench_planner()
+    with pytest.raises(ValueError, match="budget"):
+        next(campaign(lab, planner, budget=0))
+    with pytest.raises(TypeError, match="approve"):
+        lab.submit(campaign(lab, planner, budget=1, approve=lambda s: [42])).wait(60)
