@@ -41,7 +41,7 @@ unit: install
 	$(PY) -m pytest -q
 
 docs: install
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 test: install browser-deps lint unit docs
 

@@ -151,6 +151,17 @@ class Lab:
             lab.room = attach_room(lab)
         return lab
 
+    @classmethod
+    def connect(cls, url: str, api_key: str | None = None, **kwargs: Any) -> Any:
+        """Connect to a shared lab server (``smartlab serve``) instead of a local lab.
+
+        Returns an object with the same API as a local lab (submit, pause,
+        resume, abort, catalog); see :mod:`smartlab_kernel.session.remote`.
+        """
+        from .remote import RemoteLab
+
+        return RemoteLab(url, api_key=api_key, **kwargs)
+
     # -- running plans --------------------------------------------------------
 
     def submit(

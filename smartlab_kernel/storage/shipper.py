@@ -89,11 +89,11 @@ class Shipper:
 
     def submit(self, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
         """Hand over one journaled document (called on the RunEngine thread)."""
-        with self._lock:
+        with self._lock:  # busy and queued together, so wait_idle never sees one alone
             state = self._runs.setdefault(run, _RunState(self.pending_dir / f"{run}.jnl"))
             state.journaled = seq + 1
             self._busy = True
-        self._queue.put((run, seq, name, doc))
+            self._queue.put((run, seq, name, doc))
 
     @property
     def backlog(self) -> int:

@@ -38,7 +38,9 @@ def value(reading: Any) -> str:
 
 
 def error(message: str) -> str:
-    """HTML for an error message the user should act on."""
+    """HTML for an error message the user should act on (empty for no message)."""
+    if not message:
+        return ""
     return f'<span class="smartlab-error" style="color:#b00020">{html.escape(message)}</span>'
 
 

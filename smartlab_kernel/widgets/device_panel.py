@@ -85,7 +85,6 @@ class DevicePanel(w.VBox):
                     description="Set", layout=w.Layout(width="5em")
                 )
                 button.on_click(lambda _, n=name: self.set_value(n, self.entries[n].value))
-                entry.on_submit(lambda _, n=name: self.set_value(n, self.entries[n].value))
                 row += [entry, button]
             rows.append(w.HBox(row))
         self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger")

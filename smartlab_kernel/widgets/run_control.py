@@ -38,6 +38,7 @@ class RunControl(w.VBox):
         self._loop = KernelLoop()
         self._throttle = Throttle(self._loop, self.refresh, max_rate)
         self._watched: set[int] = set()
+        self._refusal = ""
         self.plan = w.HTML(layout=w.Layout(min_width="16em"))
         self.state = w.HTML()
         self.state.add_class("smartlab-run-state")
@@ -98,7 +99,8 @@ class RunControl(w.VBox):
         """Show the confirmation step for Abort (nothing is aborted yet)."""
         run = self.run
         if run is None or run.state not in ACTIVE_STATES:
-            self.error.value = _format.error("nothing to abort: no plan is queued or running")
+            self._refusal = "nothing to abort: no plan is queued or running"
+            self.refresh()
             return
         self.confirm_text.value = (
             f"<b>Abort run #{run.number} ({html.escape(run.plan_name)})</b> and drop queued plans?"
@@ -121,9 +123,9 @@ class RunControl(w.VBox):
         try:
             action()
         except Exception as exc:
-            self.error.value = _format.error(_format.exception(exc))
+            self._refusal = _format.exception(exc)
         else:
-            self.error.value = ""
+            self._refusal = ""
         self.refresh()
 
     # -- display --------------------------------------------------------------
@@ -166,6 +168,7 @@ class RunControl(w.VBox):
         if state not in ACTIVE_STATES:
             self.confirm_box.layout.display = "none"
         if run is None:
+            self.error.value = _format.error(self._refusal)
             self.plan.value = "No plan submitted yet"
             self.progress.value, self.progress.max = 0, 1
             self.counts.value = self.timing.value = ""
@@ -180,11 +183,16 @@ class RunControl(w.VBox):
         self.timing.value = f"elapsed {_format.duration(run.elapsed)}" + (
             f", about {_format.duration(remaining)} left" if remaining is not None else ""
         )
-        if state == "failed":
+        self.error.value = _format.error(self._refusal or self._run_error(run))
+
+    @staticmethod
+    def _run_error(run: Run) -> str:
+        if run.state == "failed":
             message = _format.exception(run.error) if run.error else run.reason
-            self.error.value = _format.error(f"Run #{run.number} failed: {message}")
-        elif state == "aborted":
-            self.error.value = _format.error(f"Run #{run.number} aborted: {run.reason}")
+            return f"Run #{run.number} failed: {message}"
+        if run.state == "aborted":
+            return f"Run #{run.number} aborted: {run.reason}"
+        return ""
 
     def close(self) -> None:
         """Stop refreshing and close the widget."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -52,13 +53,22 @@ def idle_lab(lab: Lab) -> Iterator[Lab]:
     lab.wait(60)
 
 
+_holds = itertools.count()
+
+
 @pytest.fixture
 def slow_plan(lab: Lab) -> Callable[..., Any]:
-    """A plan that keeps the lab busy for several seconds (a long hold)."""
+    """A plan that keeps the lab busy for several seconds (a long hold).
+
+    ``slow_plan.holding(plan)`` is true once that plan's reactor hold has begun:
+    the safe moment to pause (pausing in the middle of a robot move is not).
+    """
 
     def make(hold_s: float = 40_000.0, **md: Any) -> Any:
         bench = lab.bench
         assert bench is not None
+        hold_s += next(_holds)
+        make.hold_s = hold_s  # type: ignore[attr-defined]
         return measure_recipe(
             Recipe({"a": 1.0, "b": 1.0}, temperature_c=40.0, hold_s=hold_s),
             dispenser=bench.dispenser,
@@ -68,6 +78,11 @@ def slow_plan(lab: Lab) -> Callable[..., Any]:
             md=md or None,
         )
 
+    def holding() -> bool:
+        assert lab.bench is not None
+        return bool(lab.bench.reactor.hold.seconds.get() == make.hold_s)  # type: ignore[attr-defined]
+
+    make.holding = holding  # type: ignore[attr-defined]
     return make
 
 

@@ -47,6 +47,7 @@ def test_pause_resume_and_abort_with_confirmation(
     assert not control.pause_button.disabled and control.resume_button.disabled
     wait_for(lambda: _state(control) == "running" and "0 / 1 points" in control.counts.value)
 
+    wait_for(slow_plan.holding, what="reactor hold")  # type: ignore[attr-defined]
     sent_before = len(messages)
     control.pause_button.click()
     wait_for(lambda: _state(control) == "paused", what="paused")
