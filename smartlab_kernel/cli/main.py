@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from .._version import __version__
 
 #: Modules of this package that add a subcommand, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("demo", "lab_cmd", "kernel_cmd", "reproduce_cmd", "audit")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "demo",
+    "lab_cmd",
+    "kernel_cmd",
+    "reproduce_cmd",
+    "devices_cmd",
+    "serve_cmd",
+    "audit",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

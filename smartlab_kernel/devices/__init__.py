@@ -1,6 +1,6 @@
 """Ophyd devices: the simulated lab bench and its response models."""
 
-from . import room
+from . import adapters, labconfig, room
 from .base import SimulatedDevice
 from .bench import DEFAULT_STOCKS, SimulatedBench, build_bench
 from .clock import SimClock
@@ -8,6 +8,7 @@ from .dataset_response import DatasetResponse, find_datasets
 from .dispenser import Dispenser, SyringePump, make_dispenser_class
 from .errors import (
     DeviceDisconnectedError,
+    DeviceStoppedError,
     DeviceTimeoutError,
     LimitError,
     NoVialError,
@@ -30,6 +31,7 @@ __all__ = [
     "BenchWorld",
     "DatasetResponse",
     "DeviceDisconnectedError",
+    "DeviceStoppedError",
     "DeviceTimeoutError",
     "Dispenser",
     "FaultInjector",
@@ -48,8 +50,10 @@ __all__ = [
     "SyringePump",
     "UnknownStationError",
     "Vial",
+    "adapters",
     "build_bench",
     "find_datasets",
+    "labconfig",
     "make_dispenser_class",
     "room",
 ]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ophyd import Device
 from ophyd.status import DeviceStatus
 
-from .errors import DeviceDisconnectedError, DeviceTimeoutError
+from .errors import DeviceDisconnectedError, DeviceStoppedError, DeviceTimeoutError
 from .faults import FaultInjector
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ class SimulatedDevice(Device):
     ) -> None:
         self._world = world
         self.timeout = timeout
-        self._pending: set[threading.Timer] = set()
+        self._operations: set[_Operation] = set()
         self._pending_lock = threading.Lock()
         super().__init__(prefix, **kwargs)
         self.faults = FaultInjector(self.name, self.fault_kinds)
@@ -108,7 +110,7 @@ class SimulatedDevice(Device):
                     )
                 )
 
-            self._start_timer(self.timeout, fail)
+            self._start_timer(self.timeout, fail, status)
             return status
 
         def finish() -> None:
@@ -119,25 +121,90 @@ class SimulatedDevice(Device):
             else:
                 status.set_finished()
 
-        self._start_timer(self.world.clock.real_seconds(simulated_seconds), finish)
+        self._start_timer(self.world.clock.real_seconds(simulated_seconds), finish, status)
         return status
 
-    def _start_timer(self, delay: float, callback: Callable[[], None]) -> None:
+    def _start_timer(
+        self, delay: float, callback: Callable[[], None], status: DeviceStatus | None = None
+    ) -> None:
+        operation = _Operation(callback, status)
+        with self._pending_lock:
+            self._operations.add(operation)
+            self._schedule(operation, delay)
+
+    def _schedule(self, operation: _Operation, delay: float) -> None:
+        # called with self._pending_lock held
         def run() -> None:
             with self._pending_lock:
-                self._pending.discard(timer)
-            callback()
+                if operation.timer is not timer or operation not in self._operations:
+                    return  # paused or cancelled meanwhile
+                self._operations.discard(operation)
+            operation.callback()
 
         timer = threading.Timer(delay, run)
         timer.daemon = True
-        with self._pending_lock:
-            self._pending.add(timer)
+        operation.timer = timer
+        operation.deadline = time.monotonic() + delay
         timer.start()
 
-    def stop(self, *, success: bool = False) -> None:
-        """Cancel operations in progress (their statuses never finish)."""
+    def pause(self) -> None:
+        """Hold operations in progress (the RunEngine calls this when it pauses)."""
         with self._pending_lock:
-            timers, self._pending = self._pending, set()
-        for timer in timers:
-            timer.cancel()
+            now = time.monotonic()
+            for operation in self._operations:
+                if operation.timer is not None:
+                    operation.timer.cancel()
+                    operation.timer = None
+                    operation.remaining = max(0.0, operation.deadline - now)
+
+    def resume(self) -> None:
+        """Carry on with held operations (the RunEngine calls this when it resumes)."""
+        with self._pending_lock:
+            for operation in self._operations:
+                if operation.timer is None:
+                    self._schedule(operation, operation.remaining)
+
+    def stop(self, *, success: bool = False) -> None:
+        """Stop operations in progress.
+
+        ``success=True`` is what the RunEngine sends when it pauses or suspends:
+        operations are held and carry on at :meth:`resume`. ``success=False``
+        (an operator's stop) cancels them: their statuses fail with
+        :class:`DeviceStoppedError`.
+        """
+        if success:
+            self.pause()
+        else:
+            self.discard_pending("stopped by the operator")
         super().stop(success=success)
+
+    def discard_pending(self, reason: str) -> None:
+        """Cancel held and running operations of this device and its children.
+
+        Their statuses fail with :class:`DeviceStoppedError` giving ``reason``;
+        their effects (a vial moved, a volume dispensed) never happen.
+        """
+        with self._pending_lock:
+            operations, self._operations = self._operations, set()
+        for operation in operations:
+            if operation.timer is not None:
+                operation.timer.cancel()
+            if operation.status is not None and not operation.status.done:
+                operation.status.set_exception(
+                    DeviceStoppedError(f"{self.name}: operation cancelled ({reason})")
+                )
+        for child_name in self._sub_devices:
+            child = getattr(self, child_name)
+            if isinstance(child, SimulatedDevice):
+                child.discard_pending(reason)
+
+
+@dataclass(eq=False)
+class _Operation:
+    """An operation in progress: what to call when it is done, and its timer."""
+
+    callback: Callable[[], None]
+    status: DeviceStatus | None
+    timer: threading.Timer | None = None
+    deadline: float = 0.0
+    remaining: float = 0.0

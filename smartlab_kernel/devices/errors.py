@@ -13,6 +13,10 @@ class DeviceDisconnectedError(DisconnectedError):
     """A device stopped answering (for example, a cable was pulled)."""
 
 
+class DeviceStoppedError(RuntimeError):
+    """An operation was cancelled: the device was stopped, or its run ended."""
+
+
 class ReservoirEmptyError(ValueError):
     """A dispense asked for more liquid than the reservoir holds."""
 
@@ -31,6 +35,7 @@ class NoVialError(RuntimeError):
 
 __all__ = [
     "DeviceDisconnectedError",
+    "DeviceStoppedError",
     "DeviceTimeoutError",
     "LimitError",
     "NoVialError",

@@ -12,8 +12,15 @@ from smartlab_kernel.planner.space import DTYPE, SearchSpace
 
 
 def default_design_size(space: SearchSpace) -> int:
-    """``max(4, 2 * number of parameters)``, capped at 16."""
-    return min(16, max(4, 2 * len(space.parameters)))
+    """``max(5, d // 2 + 2)`` for ``d`` parameters, capped at 16.
+
+    Five points for up to seven parameters, like Ax's default of five
+    initialisation trials; the model takes over early because a space-filling
+    point is rarely a good experiment. On the benchmark pools this shortened
+    the search to the first top-1 % row (e.g. hplc, 20 seeds: median 31 with
+    12 design points, 22.5 with 5).
+    """
+    return min(16, max(5, len(space.parameters) // 2 + 2))
 
 
 def initial_design(space: SearchSpace, seed: int, start: int, n: int) -> list[dict[str, Choice]]:

@@ -78,7 +78,7 @@ class Engine:
         seed: int,
         design_size: int,
         choices: Tensor | None,
-        warp_outcomes: bool = True,
+        warp_outcomes: bool = False,
     ) -> None:
         self.space = space
         self.warp_outcomes = warp_outcomes
@@ -212,12 +212,15 @@ def settings_for(n_observations: int, q: int) -> OptimizerSettings:
         n_observations: Training points of the model.
         q: Batch size (the joint problem has ``q x d`` variables).
     """
-    restarts = 8 if n_observations < 60 else (6 if n_observations < 150 else 4)
-    if q > 1:
-        restarts = max(2, restarts // 2)
+    if q == 1:  # one point: the cheap case, spend more on the search
+        restarts = 12 if n_observations < 60 else (8 if n_observations < 150 else 4)
+        raw_samples = 512 if n_observations < 60 else (256 if n_observations < 150 else 128)
+    else:
+        restarts = 4 if n_observations < 60 else (3 if n_observations < 150 else 2)
+        raw_samples = 256 if n_observations < 150 else 128
     return OptimizerSettings(
         num_restarts=restarts,
-        raw_samples=256 if n_observations < 150 else 128,
+        raw_samples=raw_samples,
         maxiter=100 if q == 1 else 60,
     )
 

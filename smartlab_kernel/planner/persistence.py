@@ -63,7 +63,7 @@ def planner_from_config(
         candidates=candidates,
         seed=int(config["seed"]),
         initial_design=int(config["initial_design"]),
-        outcome_warping=bool(config.get("outcome_warping", True)),
+        outcome_warping=bool(config.get("outcome_warping", False)),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

@@ -24,7 +24,7 @@ class Predictor:
     """
 
     def __init__(
-        self, space: SearchSpace, objectives: list[Objective], warp_outcomes: bool = True
+        self, space: SearchSpace, objectives: list[Objective], warp_outcomes: bool = False
     ) -> None:
         self.space = space
         self.objectives = objectives

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any
 
@@ -24,6 +25,9 @@ def prepare_vial(
 ) -> Plan:
     """Fetch an empty vial, dispense, and react it; leave it in the reactor.
 
+    A vial left at the dispense station, reactor or spectrometer by an
+    interrupted run is moved to ``waste`` first.
+
     Args:
         recipe: What to make.
         dispenser: Has one settable pump per stock (``dispenser.<stock>``).
@@ -36,6 +40,7 @@ def prepare_vial(
             f"recipe uses stocks {unknown} the dispenser does not have; "
             f"stocks: {list(dispenser.component_names)}"
         )
+    yield from clear_stations(robot)
     yield from bps.mv(robot, ("supply", "dispense"))
     moves: list[Any] = []
     for stock, volume in recipe.volumes_ml.items():
@@ -87,11 +92,33 @@ def measure_recipe(
     def inner() -> Plan:
         yield from prepare_vial(recipe, dispenser=dispenser, reactor=reactor, robot=robot)
         yield from bps.mv(robot, ("reactor", "spectrometer"))
-        yield from bps.trigger_and_read([spectrometer, reactor, dispenser, robot])
+        readings = yield from bps.trigger_and_read([spectrometer, reactor, dispenser, robot])
+        check_finite(readings, f"{spectrometer.name}_readout")
         if dispose:
             yield from bps.mv(robot, ("spectrometer", "waste"))
 
     return (yield from inner())
+
+
+def check_finite(readings: Mapping[str, Any] | None, key: str) -> None:
+    """Raise if ``readings[key]`` is not a finite number (after it has been recorded).
+
+    Raises:
+        ValueError: Naming the reading and its value; the run then ends as failed
+            with this reason, its event (with the NaN) kept in the catalog.
+    """
+    if not readings or key not in readings:
+        return
+    value = readings[key]["value"]
+    try:
+        finite = math.isfinite(float(value))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise ValueError(
+            f"{key} read {value!r}; a finite number was expected (the instrument returned "
+            "no valid measurement: check it, then run the recipe again)"
+        )
 
 
 def recipe_scan(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import bluesky.preprocessors as bpp
 from bluesky import RunEngine
 from bluesky.utils import DuringTask, Msg
 from ophyd import Device
@@ -23,6 +22,7 @@ from . import context
 from .errors import SessionError, UnknownDeviceError
 from .run import Run
 from .worker import RunWorker
+from .wrapping import with_context
 
 if TYPE_CHECKING:
     from .room_link import RoomLink
@@ -97,10 +97,10 @@ class Lab:
         self.runs: list[Run] = []
         self._current_run: Run | None = None
         self.engine.subscribe(self._route_to_run)
-        self._worker = RunWorker(self.engine, self._prepare)
+        self._worker = RunWorker(self.engine, self._prepare, on_end=self._after_run)
         self._closed = False
         self._lock = threading.Lock()
-        atexit.register(self.close)
+        _close_before_thread_shutdown(self)
 
     @classmethod
     def simulated(
@@ -214,19 +214,19 @@ class Lab:
         self._current_run = run
         per_run: dict[str, Any] = run._md  # type: ignore[attr-defined]
 
-        def add_context(msg: Msg) -> Msg:
-            if msg.command == "close_run":
-                # bluesky closes an aborted run with an empty reason; give the operator's.
-                if msg.kwargs.get("exit_status") == "abort" and not msg.kwargs.get("reason"):
-                    return msg._replace(kwargs={**msg.kwargs, "reason": run.reason})
-                return msg
-            if msg.command != "open_run":
-                return msg
-            md = {**self.context(), **per_run}
-            md.update(msg.kwargs)
-            return msg._replace(kwargs=md)
+        def open_md(plan_md: dict[str, Any]) -> dict[str, Any]:
+            return {**self.context(), **per_run, **plan_md}
 
-        return bpp.msg_mutator(plan, add_context)
+        return with_context(plan, open_md, lambda: run.reason)
+
+    def _after_run(self, run: Run) -> None:
+        if run.state in ("failed", "aborted"):
+            # Operations the RunEngine held when it stopped (a move, a dispense)
+            # must not carry on later: cancel them.
+            for device in self.devices.values():
+                discard = getattr(device, "discard_pending", None)
+                if discard is not None:
+                    discard(f"run #{run.number} {run.state}")
 
     def context(self) -> dict[str, Any]:
         """The contextual metadata a run started now would carry."""
@@ -381,7 +381,6 @@ class Lab:
             if self._closed:
                 return
             self._closed = True
-        atexit.unregister(self.close)
         if self.room is not None:
             self.room.close()
         self.abort("lab closed")
@@ -394,3 +393,21 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _close_before_thread_shutdown(lab: Lab) -> None:
+    """Close ``lab`` when the interpreter exits, even if the user never did.
+
+    The embedded tiled server runs on a non-daemon thread, and Python joins
+    those before ``atexit`` handlers run, so an ``atexit`` handler would wait
+    forever. ``threading``'s own exit hook runs first (it is how
+    ``concurrent.futures`` shuts its workers down).
+    """
+    ref = weakref.ref(lab)
+
+    def close() -> None:
+        found = ref()
+        if found is not None:
+            found.close()
+
+    threading._register_atexit(close)  # type: ignore[attr-defined]

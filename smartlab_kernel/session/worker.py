@@ -12,6 +12,7 @@ from bluesky.utils import RunEngineInterrupted
 
 from .errors import SessionError
 from .run import Run
+from .wrapping import explain
 
 Command = tuple[str, Any]
 
@@ -27,11 +28,18 @@ class RunWorker:
     Args:
         engine: The RunEngine (created with ``context_managers=[]``).
         prepare: Turns ``(plan, run)`` into the plan actually run (adds metadata).
+        on_end: Called on the worker thread after each plan has ended.
     """
 
-    def __init__(self, engine: RunEngine, prepare: Callable[[Any, Run], Any]) -> None:
+    def __init__(
+        self,
+        engine: RunEngine,
+        prepare: Callable[[Any, Run], Any],
+        on_end: Callable[[Run], None] | None = None,
+    ) -> None:
         self.engine = engine
         self._prepare = prepare
+        self._on_end = on_end
         self._plans: queue.Queue[tuple[Any, Run] | None] = queue.Queue()
         self._commands: queue.Queue[Command] = queue.Queue()
         self.current: Run | None = None
@@ -67,6 +75,8 @@ class RunWorker:
                 self._execute(plan, run)
             finally:
                 self.current = None
+                if self._on_end is not None:
+                    self._on_end(run)
 
     def _execute(self, plan: Any, run: Run) -> None:
         run._set_state("running")
@@ -88,7 +98,7 @@ class RunWorker:
                     run._set_state("aborted", run.reason)
                 else:
                     run.error = exc
-                    run._set_state("failed", f"{type(exc).__name__}: {exc}")
+                    run._set_state("failed", explain(exc))
                 return
             run.result = getattr(outcome, "plan_result", None)
             if last_command == "abort":

@@ -80,7 +80,7 @@ class LivePlot(anywidget.AnyWidget):
         *,
         kind: str = "auto",
         stream: str = "primary",
-        max_rate: float = 25.0,
+        max_rate: float = 30.0,
         max_points: int = 20_000,
         title: str | None = None,
     ) -> None:

@@ -119,7 +119,12 @@ class PlannerReview(w.VBox):
         self._objectives = [o.name for o in planner.objectives]
         self._plotted: tuple[Any, ...] | None = None
         self.batch = w.BoundedIntText(
-            value=suggest_batch, min=1, max=50, description="n", layout=w.Layout(width="8em")
+            value=suggest_batch,
+            min=1,
+            max=50,
+            description="n",
+            layout=w.Layout(width="9em"),
+            style={"description_width": "1.5em"},
         )
         self.suggest_button = w.Button(description="Suggest", icon="lightbulb-o")
         self.suggest_button.add_class("smartlab-suggest")
@@ -262,13 +267,13 @@ class PlannerReview(w.VBox):
         return future
 
     def _suggested(self, future: Future[list[Suggestion]]) -> None:
-        self.suggest_button.disabled = False
         error = future.exception()
         if error is not None:
             self._error(f"the planner could not suggest: {_format.exception(error)}")
         else:
             self.message.value = _format.note(f"{len(future.result())} new suggestion(s)")
         self.refresh()
+        self.suggest_button.disabled = False
 
     def _error(self, message: str) -> None:
         self.message.value = _format.error(message)

@@ -146,9 +146,9 @@ class RunBrowser(w.VBox):
     def _on_select(self, change: dict[str, Any]) -> None:
         selected = change["new"]
         if len(selected) == 1:
-            self.open(selected[0])
+            self.show_run(selected[0])
 
-    def open(self, uid: str) -> None:
+    def show_run(self, uid: str) -> None:
         """Show the metadata and a plot of one run."""
         run = self.lab.catalog[uid]
         md = dict(run.metadata)

@@ -76,7 +76,10 @@ def test_disconnect_fails_reads_and_sets_of_the_device_and_its_children(
 def test_injector_refuses_unsupported_kinds(bench: SimulatedBench) -> None:
     with pytest.raises(ValueError, match=r"does not support fault 'nan'; supported: \['disc"):
         bench.reactor.faults.inject("nan")
-    with pytest.raises(ValueError, match="unknown fault kind 'smoke'"), inject(bench.reactor, "smoke"):
+    with (
+        pytest.raises(ValueError, match="unknown fault kind 'smoke'"),
+        inject(bench.reactor, "smoke"),
+    ):
         pass
     with pytest.raises(ValueError, match=r"unknown fault kinds \['smoke'\]"):
         FaultInjector("x", ["smoke"])

@@ -107,7 +107,7 @@ def test_dataset_response_errors_name_what_is_missing(
         crossed_barrel.true_value({"temperature_c": 50.0})
     with pytest.raises(ValueError, match=r"objective 'speed' is not in dataset crossed_barrel"):
         DatasetResponse(CROSSED_BARREL, objective="speed")
-    with pytest.raises(FileNotFoundError, match="has no data.csv"):
+    with pytest.raises(FileNotFoundError, match=r"has no data\.csv"):
         DatasetResponse(tmp_path)
 
 

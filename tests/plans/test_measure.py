@@ -91,9 +91,10 @@ def test_out_of_limit_setpoint_in_a_plan(bench: SimulatedBench, run_engine: RunE
 
     with pytest.raises((FailedStatus, ValueError), match="500"):
         run_engine(plan())
-    assert "500.0 degC is outside the allowed range [15, 150]" in documents(run_engine).stops[0][
-        "reason"
-    ]
+    assert (
+        "500.0 degC is outside the allowed range [15, 150]"
+        in documents(run_engine).stops[0]["reason"]
+    )
 
 
 def test_prepare_vial_alone(bench: SimulatedBench, run_engine: RunEngine) -> None:

@@ -6,6 +6,7 @@ import bluesky.plan_stubs as bps
 import bluesky.plans as bp
 import numpy as np
 import pytest
+from bluesky.utils import FailedStatus
 
 from smartlab_kernel import Lab
 from smartlab_kernel.devices import DeviceTimeoutError, ReservoirEmptyError
@@ -53,7 +54,7 @@ def test_empty_reservoir_during_a_plan_is_a_failed_run(lab: Lab) -> None:
     assert lab.bench is not None
     with empty_reservoir(lab.bench.dispenser.b, remaining_ml=0.5):
         run = lab.submit(measure_recipe(RECIPE, **plan_devices(lab)))
-        with pytest.raises(ReservoirEmptyError, match="only 0.5 mL left"):
+        with pytest.raises(ReservoirEmptyError, match=r"only 0\.5 mL left"):
             run.wait(30)
     assert run.state == "failed"
     lab.wait(30)
@@ -83,14 +84,25 @@ def test_a_device_timeout_fails_the_run(lab: Lab) -> None:
     assert lab.bench is not None
     with inject(lab.bench.robot, "timeout"):
         run = lab.submit(measure_recipe(RECIPE, **plan_devices(lab)))
-        with pytest.raises(Exception, match="did not finish") as info:
+        with pytest.raises(FailedStatus) as info:
             run.wait(30)
-    assert isinstance(info.value, DeviceTimeoutError) or isinstance(
-        info.value.__cause__, DeviceTimeoutError
-    )
+    assert run.state == "failed"
+    assert isinstance(info.value.__cause__, DeviceTimeoutError)
+    assert "robot did not finish moving" in str(info.value.__cause__)
     lab.wait(30)
+    assert lab.catalog[run.uids[0]].metadata["stop"]["exit_status"] == "fail"
+
+
+def test_a_failed_status_records_the_device_error_as_reason(lab: Lab) -> None:
+    assert lab.bench is not None
+    with inject(lab.bench.robot, "timeout"):
+        run = lab.submit(measure_recipe(RECIPE, **plan_devices(lab)))
+        with pytest.raises(FailedStatus):
+            run.wait(30)
+    lab.wait(30)
+    assert "robot did not finish moving" in run.reason
     stop = lab.catalog[run.uids[0]].metadata["stop"]
-    assert stop["exit_status"] == "fail" and "robot did not finish moving" in stop["reason"]
+    assert "robot did not finish moving" in stop["reason"]
 
 
 def test_a_disconnected_device_fails_the_run(lab: Lab) -> None:

@@ -44,9 +44,7 @@ def test_every_stored_run_carries_its_context(lab: Lab) -> None:
     environment = start["environment"]
     assert 15.0 <= environment["reactor_temperature_c"] <= 150.0
     assert environment["time"] <= start["time"] and environment["simulated_time_s"] > 0
-    assert {"bluesky", "ophyd", "tiled", "bluesky-tiled-plugins", "numpy"} <= set(
-        start["versions"]
-    )
+    assert {"bluesky", "ophyd", "tiled", "bluesky-tiled-plugins", "numpy"} <= set(start["versions"])
     assert start["lab_directory"] == str(lab.directory)
     assert start["plan_name"] == "count"
 

@@ -51,6 +51,12 @@ def idle_lab(lab: Lab) -> Iterator[Lab]:
         except Exception:
             time.sleep(0.2)
     lab.wait(60)
+    # An aborted plan leaves its vial where it was; clear the bench for the next test.
+    assert lab.bench is not None
+    world = lab.bench.world
+    for station in list(world.occupied()):
+        if station != "waste":
+            world.move(station, "waste")
 
 
 _holds = itertools.count()

@@ -1,0 +1,58 @@
+"""Adapters from ophyd devices to the protocols real instruments speak.
+
+* EPICS Channel Access: :class:`EpicsReactor` (ophyd EPICS signals by PV prefix),
+  served in tests by :mod:`~smartlab_kernel.devices.adapters.reactor_ioc`.
+* SiLA 2: :class:`SilaDevice`, built from a server's feature by
+  :func:`connect_sila_device`; :mod:`~smartlab_kernel.devices.adapters.sila_spectrometer`
+  serves the simulated spectrometer.
+* PyLabRobot: :class:`LiquidHandlerDevice`, built by :func:`build_liquid_handler`.
+
+Each protocol's package (caproto or pyepics, sila2, pylabrobot) is imported
+only when its adapter is first used, so a lab without SiLA 2 does not need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .epics_layer import ensure_control_layer
+from .epics_reactor import DEFAULT_REACTOR_PVS, EpicsReactor, EpicsReactorBase, epics_reactor_class
+from .failures import not_answering, timed_out
+from .progress_status import ProgressStatus
+
+if TYPE_CHECKING:
+    from .liquid_handler import LiquidHandlerDevice, PipetteStep
+    from .liquid_handler_setup import build_liquid_handler
+    from .sila_device import SilaDevice, connect_sila_device
+
+_LAZY = {
+    "LiquidHandlerDevice": "liquid_handler",
+    "PipetteStep": "liquid_handler",
+    "build_liquid_handler": "liquid_handler_setup",
+    "SilaDevice": "sila_device",
+    "connect_sila_device": "sila_device",
+}
+
+__all__ = [
+    "DEFAULT_REACTOR_PVS",
+    "EpicsReactor",
+    "EpicsReactorBase",
+    "LiquidHandlerDevice",
+    "PipetteStep",
+    "ProgressStatus",
+    "SilaDevice",
+    "build_liquid_handler",
+    "connect_sila_device",
+    "ensure_control_layer",
+    "epics_reactor_class",
+    "not_answering",
+    "timed_out",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

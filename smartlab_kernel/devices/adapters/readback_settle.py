@@ -1,0 +1,80 @@
+"""Finish a status when a readback reaches its target; fail on disconnect or timeout."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from ophyd import Signal
+
+from .failures import not_answering, timed_out
+from .progress_status import ProgressStatus
+
+
+def settle_on_readback(
+    status: ProgressStatus,
+    readback: Signal,
+    target: float,
+    *,
+    tolerance: float,
+    timeout: float,
+    doing: str,
+    endpoint: str,
+) -> None:
+    """Watch ``readback`` until it is within ``tolerance`` of ``target``, then finish ``status``.
+
+    Each new readback is reported as progress. The status fails with
+    :class:`~smartlab_kernel.devices.errors.DeviceDisconnectedError` if the
+    readback's connection drops, and with
+    :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError` if the target
+    is not reached within ``timeout`` seconds; both name the device and ``endpoint``.
+
+    Args:
+        status: The status to finish (its ``device`` names the device in errors).
+        readback: A signal that publishes value and connection (``meta``) events,
+            e.g. an :class:`ophyd.EpicsSignalRO`.
+        target: Value to reach.
+        tolerance: Largest ``|readback - target|`` that counts as reached.
+        timeout: Seconds before giving up.
+        doing: What the operation is, e.g. ``"heating to 80 degC"``.
+        endpoint: Where the readback comes from, e.g. ``"PV SIM:REACTOR:TEMP_RBV"``.
+    """
+    device = status.device.name
+    lock = threading.Lock()
+    initial: list[float] = []
+
+    def end(error: BaseException | None) -> None:
+        with lock:
+            if status.done:
+                return
+            timer.cancel()
+            readback.clear_sub(on_value)
+            readback.clear_sub(on_meta)
+            if error is None:
+                status.set_finished()
+            else:
+                status.set_exception(error)
+
+    def on_value(value: Any = None, **kwargs: Any) -> None:
+        try:
+            current = float(value)
+        except (TypeError, ValueError):
+            return
+        if not initial:
+            initial.append(current)
+        span = abs(initial[0] - target)
+        left = abs(current - target) / span if span > 0 else 0.0
+        status.report(current=current, initial=initial[0], target=target, fraction=left)
+        if math.isfinite(current) and abs(current - target) <= tolerance:
+            end(None)
+
+    def on_meta(connected: bool = True, **kwargs: Any) -> None:
+        if not connected:
+            end(not_answering(device, endpoint, doing))
+
+    timer = threading.Timer(timeout, lambda: end(timed_out(device, endpoint, doing, timeout)))
+    timer.daemon = True
+    timer.start()
+    readback.subscribe(on_meta, event_type=readback.SUB_META, run=False)
+    readback.subscribe(on_value, event_type=readback.SUB_VALUE, run=True)

@@ -1,0 +1,211 @@
+"""The schema of the lab configuration file, and its validation with clear errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import LabConfigError
+from .fields import (
+    Field,
+    array,
+    boolean,
+    integer,
+    non_empty,
+    number,
+    one_of,
+    port_number,
+    positive,
+    string,
+    table,
+)
+from .model import DeviceConfig, LabConfig
+
+SIMULATED_MODELS = ("dispenser", "reactor", "spectrometer", "robot")
+PYLABROBOT_DECKS = ("STARLetDeck", "STARDeck", "OTDeck")
+
+#: Fields of each device kind.
+DEVICE_KINDS: dict[str, dict[str, Field]] = {
+    "simulated": {
+        "model": string(check=one_of(*SIMULATED_MODELS), doc="which simulated instrument"),
+    },
+    "epics": {
+        "device_class": string("reactor", one_of("reactor"), "what the PVs are"),
+        "prefix": string(check=non_empty, doc="PV prefix, e.g. 'SIM:REACTOR:'"),
+        "pvs": table({}, doc="PV suffixes overriding the defaults, by component"),
+        "settle_timeout": number(600.0, positive, "seconds a temperature change may take"),
+        "connection_timeout": number(1.0, positive, "seconds to wait for a PV to connect"),
+        "read_timeout": number(2.0, positive, "seconds to wait for a PV to answer"),
+    },
+    "sila2": {
+        "host": string("127.0.0.1", non_empty, "server host name or address"),
+        "port": integer(check=port_number, doc="server port"),
+        "insecure": boolean(True, "connect without TLS (trusted networks only)"),
+        "feature": string("", doc="feature identifier to wrap (default: the only non-core one)"),
+        "timeout": number(10.0, positive, "seconds a call may take before it fails"),
+    },
+    "pylabrobot": {
+        "backend": string("chatterbox", one_of("chatterbox"), "PyLabRobot backend"),
+        "num_channels": integer(1, lambda v: None if v >= 1 else "an integer >= 1", "channels"),
+        "deck": string("STARLetDeck", one_of(*PYLABROBOT_DECKS), "deck class"),
+        "resources": array([], doc="labware: list of {name, type, rails | slot}"),
+        "tip_rack": string("", doc="name of the tip rack to take tips from"),
+        "liquids": table({}, doc="initial volumes in uL, by well ('plate:A1')"),
+        "volume_tracking": boolean(True, "let PyLabRobot track volumes (refuses overdraws)"),
+        "new_tip_per_transfer": boolean(True, "discard the tip after each transfer"),
+        "step_timeout": number(120.0, positive, "seconds one step may take"),
+    },
+}
+
+SIMULATION_FIELDS: dict[str, Field] = {
+    "seed": integer(0, doc="seed of every random draw"),
+    "time_scale": number(1.0, positive, "simulated seconds per real second"),
+    "device_timeout": number(30.0, positive, "real seconds before a stuck operation fails"),
+}
+TOP_LEVEL = ("lab", "simulation", "devices")
+RESOURCE_FIELDS = ("name", "type", "rails", "slot")
+
+
+def _check_fields(
+    where: str, given: Mapping[str, Any], fields: Mapping[str, Field], problems: list[str]
+) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for key in given:
+        if key not in fields:
+            problems.append(f"{where}: unknown field {key!r}; allowed fields: {sorted(fields)}")
+    for key, spec in fields.items():
+        if key not in given:
+            if spec.required:
+                problems.append(
+                    f"{where}: missing required field {key!r} ({spec.type_name}: {spec.doc})"
+                )
+            else:
+                settings[key] = spec.default
+            continue
+        value = given[key]
+        if not spec.accepts(value):
+            problems.append(
+                f"{where}: field {key!r} = {value!r} has the wrong type "
+                f"{type(value).__name__}; it must be {spec.type_name}"
+            )
+            continue
+        allowed = spec.check(value) if spec.check is not None else None
+        if allowed is not None:
+            problems.append(
+                f"{where}: field {key!r} = {value!r} is not allowed; it must be {allowed}"
+            )
+            continue
+        settings[key] = value
+    return settings
+
+
+def _check_resources(where: str, resources: list[Any], problems: list[str]) -> None:
+    for index, item in enumerate(resources):
+        at = f"{where}: resources[{index}]"
+        if not isinstance(item, Mapping):
+            problems.append(
+                f"{at} = {item!r} must be a mapping with 'name', 'type' and 'rails' or 'slot'"
+            )
+            continue
+        for key in item:
+            if key not in RESOURCE_FIELDS:
+                problems.append(f"{at}: unknown field {key!r}; allowed: {list(RESOURCE_FIELDS)}")
+        for key in ("name", "type"):
+            if not isinstance(item.get(key), str) or not item.get(key):
+                problems.append(
+                    f"{at}: field {key!r} = {item.get(key)!r} must be a non-empty string"
+                )
+        places = [k for k in ("rails", "slot") if k in item]
+        if len(places) != 1:
+            problems.append(
+                f"{at}: give exactly one of 'rails' (Hamilton decks) or 'slot' "
+                f"(Opentrons deck), got {places or 'neither'}"
+            )
+        for key in places:
+            value = item[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                problems.append(f"{at}: field {key!r} = {value!r} must be an integer >= 1")
+
+
+def _check_liquids(where: str, liquids: Mapping[str, Any], problems: list[str]) -> None:
+    for well, volume in liquids.items():
+        if isinstance(volume, bool) or not isinstance(volume, int | float) or volume < 0:
+            problems.append(f"{where}: liquids[{well!r}] = {volume!r} must be a volume in uL >= 0")
+
+
+def _check_device(name: Any, entry: Any, problems: list[str]) -> DeviceConfig | None:
+    if not isinstance(name, str) or not name.isidentifier():
+        problems.append(f"device name {name!r} must be an identifier (letters, digits, '_')")
+        return None
+    where = f"device {name!r}"
+    if not isinstance(entry, Mapping):
+        problems.append(f"{where}: must be a mapping of settings with a 'kind', got {entry!r}")
+        return None
+    kind = entry.get("kind")
+    if kind is None:
+        problems.append(f"{where}: missing required field 'kind'; allowed: {sorted(DEVICE_KINDS)}")
+        return None
+    if kind not in DEVICE_KINDS:
+        problems.append(f"{where}: unknown kind {kind!r}; allowed kinds: {sorted(DEVICE_KINDS)}")
+        return None
+    given = {k: v for k, v in entry.items() if k != "kind"}
+    before = len(problems)
+    settings = _check_fields(f"{where} (kind {kind!r})", given, DEVICE_KINDS[kind], problems)
+    if kind == "pylabrobot":
+        if isinstance(settings.get("resources"), list):
+            _check_resources(where, settings["resources"], problems)
+        if isinstance(settings.get("liquids"), Mapping):
+            _check_liquids(where, settings["liquids"], problems)
+    if len(problems) > before:
+        return None
+    return DeviceConfig(name=name, kind=str(kind), settings=settings)
+
+
+def validate_config(raw: Any, source: str = "<config>") -> LabConfig:
+    """Check a parsed configuration and return it with defaults filled in.
+
+    Args:
+        raw: What the YAML/TOML parser returned.
+        source: Where it came from, for the error message.
+
+    Raises:
+        LabConfigError: Listing every problem (device, field, value, what is allowed).
+    """
+    problems: list[str] = []
+    if not isinstance(raw, Mapping):
+        raise LabConfigError(
+            [f"the file must hold a mapping with a 'devices' section, got {type(raw).__name__}"],
+            source,
+        )
+    for key in raw:
+        if key not in TOP_LEVEL:
+            problems.append(f"unknown section {key!r}; allowed sections: {list(TOP_LEVEL)}")
+    lab = raw.get("lab", {})
+    name = ""
+    if not isinstance(lab, Mapping):
+        problems.append(f"section 'lab' must be a mapping, got {lab!r}")
+    else:
+        name = str(_check_fields("section 'lab'", lab, {"name": string("")}, problems)["name"])
+    simulation_raw = raw.get("simulation", {})
+    simulation: dict[str, Any] = {}
+    if not isinstance(simulation_raw, Mapping):
+        problems.append(f"section 'simulation' must be a mapping, got {simulation_raw!r}")
+    else:
+        simulation = _check_fields(
+            "section 'simulation'", simulation_raw, SIMULATION_FIELDS, problems
+        )
+    devices_raw = raw.get("devices")
+    devices: dict[str, DeviceConfig] = {}
+    if not isinstance(devices_raw, Mapping) or not devices_raw:
+        problems.append(
+            f"section 'devices' must be a non-empty mapping of device name -> settings, "
+            f"got {devices_raw!r}"
+        )
+    else:
+        for device_name, entry in devices_raw.items():
+            device = _check_device(device_name, entry, problems)
+            if device is not None:
+                devices[device.name] = device
+    if problems:
+        raise LabConfigError(problems, source)
+    return LabConfig(devices=devices, simulation=simulation, name=name, source=source)

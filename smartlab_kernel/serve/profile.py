@@ -1,0 +1,51 @@
+"""The RE Manager's startup profile: the simulated bench, the queue's plans, durable capture.
+
+The queueserver imports this module in its worker process
+(``start-re-manager --startup-module smartlab_kernel.serve.profile``) and
+offers every plan and device in its namespace. Settings come from the
+environment that :class:`~smartlab_kernel.serve.LabServer` gives the RE
+Manager (see :data:`ENV_PREFIX`). Every document goes through
+:class:`~smartlab_kernel.storage.DurableCapture`: journaled to disk first,
+then shipped to the served tiled, so a killed worker loses nothing it had
+recorded; the next worker recovers the journal and closes the run as failed.
+"""
+
+import os
+
+from bluesky import RunEngine
+
+from smartlab_kernel.devices import build_bench
+from smartlab_kernel.serve.queue_plans import make_queue_plans
+from smartlab_kernel.storage import DurableCapture, ServedCatalog
+
+ENV_PREFIX = "SMARTLAB_SERVE_"
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(ENV_PREFIX + name)
+    if value is None:
+        raise RuntimeError(
+            f"{ENV_PREFIX}{name} is not set: this profile is started by `smartlab serve`"
+        )
+    return value
+
+
+_seed = int(_env("SEED"))
+_stock_ml = float(_env("STOCK_ML"))
+bench = build_bench(
+    seed=_seed,
+    time_scale=float(_env("TIME_SCALE")),
+    stocks={"a": _stock_ml, "b": _stock_ml, "solvent": _stock_ml},
+)
+dispenser = bench.devices["dispenser"]
+reactor = bench.devices["reactor"]
+spectrometer = bench.devices["spectrometer"]
+robot = bench.devices["robot"]
+
+capture = DurableCapture(
+    ServedCatalog(_env("CATALOG_URI"), _env("SERVICE_KEY")), _env("JOURNAL_DIR")
+)
+RE = RunEngine({"bench": bench.settings, "seed": _seed, "lab_server": _env("NAME")})
+RE.subscribe(capture)
+
+globals().update(make_queue_plans(bench))

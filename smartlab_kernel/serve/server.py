@@ -1,0 +1,292 @@
+"""The lab server: tiled, the RE Manager and the queueserver HTTP server, started as one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .config import ServeConfig
+from .errors import ServeError
+from .keys import hash_key, new_key
+from .postgres import ensure_database
+from .provision import KeyGrant, provision_queue_server, provision_tiled
+from .service_files import (
+    PROVIDER,
+    SERVICE_USER,
+    http_server_config,
+    tiled_config,
+    user_group_permissions,
+    write_yaml,
+)
+from .supervisor import WorkerSupervisor, manager_processes
+
+PROFILE_MODULE = "smartlab_kernel.serve.profile"
+
+
+@dataclass
+class _Service:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+    log_path: Path
+
+
+class LabServer:
+    """Start and stop the three services of a shared lab, wired together with keys.
+
+    Order: PostgreSQL database (created if asked) -> tiled (catalog in
+    PostgreSQL, data files on disk) -> RE Manager (Redis for the queue, the
+    simulated bench and :mod:`~smartlab_kernel.serve.queue_plans` in its
+    profile, documents through durable capture into tiled) -> queueserver
+    HTTP server. Then every user's key is installed in both servers, the RE
+    environment is opened, and the queue is set to start items as they arrive
+    and to go on past a failed one. Logs go to ``<state_dir>/logs``.
+
+    Args:
+        config: The validated configuration.
+        extra_env: Extra environment variables for the services (tests).
+    """
+
+    def __init__(self, config: ServeConfig, extra_env: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.state = config.state_path
+        self.services: dict[str, _Service] = {}
+        self.service_key = new_key()
+        self._extra_env = dict(extra_env or {})
+        self._zmq_public, self._zmq_private = _zmq_keys()
+        self.supervisor: WorkerSupervisor | None = None
+
+    # -- start / stop ---------------------------------------------------------
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start every service and wait until a plan could be submitted.
+
+        Raises:
+            ServeError: If a service exits or is not ready within ``timeout``
+                (the message names it and the end of its log).
+        """
+        deadline = time.monotonic() + timeout
+        try:
+            self._start(deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, deadline: float) -> None:
+        config = self.config
+        for sub in ("logs", "journal"):
+            (self.state / sub).mkdir(parents=True, exist_ok=True)
+        (config.data_path / "files").mkdir(parents=True, exist_ok=True)
+        if config.catalog.create_database:
+            ensure_database(config.catalog.postgres_uri)
+        grants = [KeyGrant(SERVICE_USER, hash_key(self.service_key), admin=True)]
+        grants += [KeyGrant(u.name, u.key_hash, u.role == "instructor") for u in config.users]
+
+        # The three start at once (each takes seconds to import); keys go in once each answers.
+        tiled_yml = write_yaml(self.state / "tiled.yml", tiled_config(config))
+        http_yml = write_yaml(self.state / "http-server.yml", http_server_config(config))
+        self._spawn("tiled", [sys.executable, "-m", "tiled", "serve", "config", str(tiled_yml)])
+        self._spawn("re-manager", self._re_manager_command(), self._re_manager_env())
+        self._spawn(
+            "http-server",
+            [
+                sys.executable,
+                "-c",
+                "from bluesky_httpserver.server import start_server; start_server()",
+                "--config_path",
+                str(http_yml),
+            ],
+            {
+                "QSERVER_ZMQ_PUBLIC_KEY": self._zmq_public,
+                "SMARTLAB_SERVE_CATALOG_URI": f"{config.catalog_url}/api/v1",
+            },
+        )
+        self._wait_http("tiled", f"{config.catalog_url}/api/v1/", deadline)
+        provision_tiled(f"sqlite:///{self.state / 'tiled-auth.sqlite'}", PROVIDER, grants)
+        self._wait_http("http-server", f"{config.queue_url}/api", deadline)
+        provision_queue_server(f"sqlite:///{self.state / 'queue-auth.sqlite'}", PROVIDER, grants)
+        self._prepare_queue(deadline)
+        self.supervisor = WorkerSupervisor(
+            self.api,
+            self.pid("re-manager"),
+            self.config.queue.zmq_control_port,
+            lambda api: self.open_environment(api, time.monotonic() + 120.0),
+        )
+        self.supervisor.start()
+
+    def _re_manager_command(self) -> list[str]:
+        config = self.config
+        permissions = write_yaml(
+            self.state / "user_group_permissions.yaml", user_group_permissions()
+        )
+        return [
+            sys.executable,
+            "-c",
+            "from bluesky_queueserver.manager.start_manager import start_manager; start_manager()",
+            "--startup-module",
+            PROFILE_MODULE,
+            "--redis-addr",
+            config.redis.address,
+            "--redis-name-prefix",
+            config.redis.prefix,
+            "--zmq-control-addr",
+            f"tcp://127.0.0.1:{config.queue.zmq_control_port}",
+            "--zmq-info-addr",
+            f"tcp://127.0.0.1:{config.queue.zmq_info_port}",
+            "--zmq-publish-console",
+            "ON",
+            "--existing-plans-devices",
+            str(self.state / "existing_plans_and_devices.yaml"),
+            "--update-existing-plans-devices",
+            "ENVIRONMENT_OPEN",
+            "--user-group-permissions",
+            str(permissions),
+            "--user-group-permissions-reload",
+            "ON_STARTUP",
+            "--use-ipython-kernel",
+            "OFF",
+        ]
+
+    def _re_manager_env(self) -> dict[str, str]:
+        bench = self.config.bench
+        return {
+            "QSERVER_ZMQ_PRIVATE_KEY_FOR_SERVER": self._zmq_private,
+            "SMARTLAB_SERVE_NAME": self.config.state_path.name,
+            "SMARTLAB_SERVE_SEED": str(bench.seed),
+            "SMARTLAB_SERVE_TIME_SCALE": str(bench.time_scale),
+            "SMARTLAB_SERVE_STOCK_ML": str(bench.stock_ml),
+            "SMARTLAB_SERVE_CATALOG_URI": f"{self.config.catalog_url}/api/v1",
+            "SMARTLAB_SERVE_SERVICE_KEY": self.service_key,
+            "SMARTLAB_SERVE_JOURNAL_DIR": str(self.state / "journal"),
+        }
+
+    def _prepare_queue(self, deadline: float) -> None:
+        api = self.api()
+        try:
+            while True:
+                try:
+                    status = api.status()
+                    if status.get("manager_state") == "idle":
+                        break
+                except Exception as exc:
+                    self._check_alive(f"waiting for the RE Manager: {exc}")
+                if time.monotonic() > deadline:
+                    raise ServeError(self._log_excerpt("re-manager", "RE Manager not ready"))
+                time.sleep(0.3)
+            api.queue_mode_set(ignore_failures=True)
+            self.open_environment(api, deadline)
+            api.queue_autostart(True)
+        finally:
+            api.close()
+
+    def open_environment(self, api: Any, deadline: float) -> None:
+        """Open the RE environment (the profile: bench, plans, capture) and wait until it is.
+
+        Raises:
+            ServeError: If it does not open before ``deadline`` (``time.monotonic()``).
+        """
+        if not api.status().get("worker_environment_exists"):
+            api.environment_open()
+        while not api.status().get("worker_environment_exists"):
+            self._check_alive("opening the RE environment")
+            if time.monotonic() > deadline:
+                raise ServeError(self._log_excerpt("re-manager", "RE environment did not open"))
+            time.sleep(0.3)
+        api.wait_for_idle(timeout=max(1.0, deadline - time.monotonic()))
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the services, last started first (SIGINT, then SIGKILL after ``timeout``)."""
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
+        for name in reversed(list(self.services)):
+            service = self.services.pop(name)
+            process = service.process
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            service.log.close()
+
+    def __enter__(self) -> LabServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers --------------------------------------------------------------
+
+    def api(self, api_key: str | None = None) -> Any:
+        """Return a queueserver client (``REManagerAPI``), by default with the service key."""
+        from bluesky_queueserver_api.http import REManagerAPI
+
+        api = REManagerAPI(http_server_uri=self.config.queue_url)
+        api.set_authorization_key(api_key=api_key or self.service_key)
+        return api
+
+    def pid(self, name: str) -> int:
+        """Return the process id of a service (``tiled``, ``re-manager``, ``http-server``)."""
+        return self.services[name].process.pid
+
+    def worker_pid(self) -> int | None:
+        """Return the process id of the RE worker (the process that runs plans), if any."""
+        return manager_processes(self.pid("re-manager"), self.config.queue.zmq_control_port)[1]
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        log_path = self.state / "logs" / f"{name}.log"
+        log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        full_env = {**os.environ, **self._extra_env, **(env or {})}
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=self.state,
+            start_new_session=True,
+        )
+        self.services[name] = _Service(name, process, log, log_path)
+
+    def _wait_http(self, name: str, url: str, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            self._check_alive(f"starting {name}")
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                return
+            except urllib.error.HTTPError:
+                return  # it answers (401/404 are fine: it is up)
+            except OSError:
+                time.sleep(0.2)
+        raise ServeError(self._log_excerpt(name, f"{name} did not answer at {url}"))
+
+    def _check_alive(self, doing: str) -> None:
+        for name, service in self.services.items():
+            code = service.process.poll()
+            if code is not None:
+                raise ServeError(self._log_excerpt(name, f"{name} exited ({code}) while {doing}"))
+
+    def _log_excerpt(self, name: str, message: str) -> str:
+        service = self.services.get(name)
+        if service is None:
+            return message
+        service.log.flush()
+        tail = service.log_path.read_text(errors="replace")[-3000:]
+        return f"{message}; end of {service.log_path}:\n{tail}"
+
+
+def _zmq_keys() -> tuple[str, str]:
+    from bluesky_queueserver import generate_zmq_keys
+
+    public, private = generate_zmq_keys()
+    return str(public), str(private)

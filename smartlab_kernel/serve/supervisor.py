@@ -1,0 +1,177 @@
+"""Notice a dead RE worker, fail its item, and bring the queue back.
+
+The queueserver's own watchdog restarts a dead RE *Manager*, but not a
+dead *worker* (the process that runs plans): the manager then waits for it
+forever, showing the item as running. :class:`WorkerSupervisor` checks once
+a second whether the worker process is alive while the environment is
+said to exist. When it is not, it destroys the environment (the queueserver
+records the running item in the history as ``failed``), removes the copy
+of that item the queueserver puts back at the front of the queue (a plan
+killed half-way may have dispensed or heated something: it is not re-run
+without a person deciding so), opens a fresh environment, and restarts
+the queue. The new worker's durable capture recovers the killed run from
+its journal and ships it closed with ``exit_status="fail"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+#: What the history item's message says when the supervisor failed it.
+WORKER_DIED_MESSAGE = "RE Worker environment was destroyed"
+
+
+def manager_processes(watchdog_pid: int, control_port: int) -> tuple[int | None, int | None]:
+    """Return ``(manager pid, worker pid)`` under the ``start-re-manager`` process.
+
+    That process (the queueserver's watchdog) has two children while an
+    environment is open: the manager, which listens on the 0MQ control
+    port, and the worker. Either is ``None`` when not running.
+    """
+    manager = worker = None
+    try:
+        children = psutil.Process(watchdog_pid).children()
+    except psutil.NoSuchProcess:
+        return None, None
+    for child in children:
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            listening = any(
+                c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == control_port
+                for c in child.net_connections(kind="tcp")
+            )
+        except psutil.NoSuchProcess:
+            continue
+        if listening:
+            manager = child.pid
+        else:
+            worker = child.pid
+    return manager, worker
+
+
+class WorkerSupervisor:
+    """Watch the RE worker in a background thread and recover the queue when it dies.
+
+    It also restarts a *stuck* manager: after a Redis restart the manager
+    can lose the end of a plan (it waits with the worker idle). When that
+    lasts ``stuck_after`` seconds, the supervisor kills the manager process;
+    the queueserver's watchdog starts a new one, which reloads the queue
+    from Redis, records the item as ``unknown`` and goes on.
+
+    Args:
+        api_factory: Returns a queueserver client with instructor rights.
+        watchdog_pid: Process id of ``start-re-manager``.
+        control_port: The RE Manager's 0MQ control port.
+        open_environment: ``open_environment(api)`` opens an environment and waits.
+        interval: Seconds between checks.
+        stuck_after: Seconds of "executing, but the worker is idle" before a restart.
+    """
+
+    def __init__(
+        self,
+        api_factory: Callable[[], Any],
+        watchdog_pid: int,
+        control_port: int,
+        open_environment: Callable[[Any], None],
+        interval: float = 1.0,
+        stuck_after: float = 8.0,
+    ) -> None:
+        self._api_factory = api_factory
+        self.watchdog_pid = watchdog_pid
+        self.control_port = control_port
+        self.stuck_after = stuck_after
+        self._stuck_since: float | None = None
+        self._open_environment = open_environment
+        self.interval = interval
+        #: One line per recovery, for the instructor (also logged).
+        self.events: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        """Start watching."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching (waits for a recovery under way to end)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
+
+    def _loop(self) -> None:
+        api = self._api_factory()
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.check(api)
+                except Exception as exc:  # a check fails while services restart; try again
+                    log.warning("worker supervisor: %s", exc)
+        finally:
+            api.close()
+
+    def check(self, api: Any) -> bool:
+        """Recover if the worker died; return True if it did."""
+        status = api.status(reload=True)
+        if not status.get("worker_environment_exists"):
+            return False
+        manager, worker = manager_processes(self.watchdog_pid, self.control_port)
+        if worker is not None:
+            return self._check_stuck(status, manager)
+        running = status.get("running_item_uid")
+        log.error("RE worker died (running item %s); recovering the queue", running)
+        api.environment_destroy()
+        api.wait_for_idle(timeout=30)
+        history = api.history_get()["items"]
+        failed = history[-1] if history else {}
+        queue = api.queue_get()["items"]
+        if running and queue and _same_plan(queue[0], failed):
+            api.item_remove(uid=queue[0]["item_uid"])
+        self._open_environment(api)
+        api.queue_autostart(True)  # starts the next item, if any
+        message = (
+            f"worker died while running {failed.get('name', '?')} of {failed.get('user', '?')} "
+            f"(item {running}); item marked failed, environment reopened, queue restarted"
+        )
+        self.events.append(message)
+        log.error(message)
+        return True
+
+    def _check_stuck(self, status: dict[str, Any], manager: int | None) -> bool:
+        stuck = (
+            status.get("manager_state") == "executing_queue"
+            and status.get("re_state") == "idle"
+            and status.get("running_item_uid")
+        )
+        if not stuck:
+            self._stuck_since = None
+            return False
+        now = time.monotonic()
+        if self._stuck_since is None:
+            self._stuck_since = now
+        if now - self._stuck_since < self.stuck_after or manager is None:
+            return False
+        self._stuck_since = None
+        message = (
+            f"RE Manager stuck on item {status.get('running_item_uid')} with an idle worker "
+            f"for {self.stuck_after:g} s; restarting the manager (queue reloads from Redis)"
+        )
+        log.error(message)
+        self.events.append(message)
+        os.kill(manager, signal.SIGKILL)
+        return True
+
+
+def _same_plan(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    keys = ("name", "args", "kwargs", "user")
+    return all(a.get(k) == b.get(k) for k in keys)

@@ -1,0 +1,356 @@
+"""A lab served by ``smartlab serve``: submit to the shared queue, read runs from its catalog.
+
+:class:`RemoteLab` mirrors :class:`~smartlab_kernel.session.lab.Lab` where it
+can. The one difference that matters: the plan runs in the server's RE
+Manager, not in this process, so a queue item is a plan *name* with JSON
+arguments (``lab.submit("measure", temperature_c=60)``), not a generator.
+``lab.plans()`` lists what the server offers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import SessionError
+
+#: Environment variable read when no ``api_key`` is given.
+API_KEY_ENV = "SMARTLAB_API_KEY"
+
+#: Queue exit status -> run state. ``unknown``: the RE Manager restarted while the
+#: item ran (e.g. after a Redis restart); its runs may well be complete in the catalog.
+_FINAL = {"completed": "finished", "stopped": "finished", "failed": "failed", "unknown": "unknown"}
+
+
+class RemoteRun:
+    """A plan submitted to the shared queue (returned at once by :meth:`RemoteLab.submit`).
+
+    Attributes:
+        item_uid: The queue item's uid.
+        plan_name: The plan's name.
+    """
+
+    def __init__(self, lab: RemoteLab, item_uid: str, plan_name: str) -> None:
+        self._lab = lab
+        self.item_uid = item_uid
+        self.plan_name = plan_name
+
+    def __repr__(self) -> str:
+        return f"<RemoteRun {self.plan_name} {self.item_uid[:8]} {self.state}>"
+
+    def _result(self) -> dict[str, Any] | None:
+        item = self._lab._history_item(self.item_uid)
+        return None if item is None else dict(item.get("result", {}))
+
+    @property
+    def state(self) -> str:
+        """One of queued, running, finished, failed, aborted, unknown."""
+        result = self._result()
+        if result is not None:
+            return _FINAL.get(str(result.get("exit_status")), "aborted")
+        status = self._lab._api.status(reload=True)
+        return "running" if status.get("running_item_uid") == self.item_uid else "queued"
+
+    @property
+    def position(self) -> int | None:
+        """Place in the queue (1 = next), 0 while running, ``None`` once done."""
+        if self._lab._api.status(reload=True).get("running_item_uid") == self.item_uid:
+            return 0
+        for entry in self._lab.queue():
+            if entry["item_uid"] == self.item_uid:
+                return int(entry["position"])
+        return None
+
+    @property
+    def uids(self) -> list[str]:
+        """Start-document uids of the runs it recorded (known once it has ended)."""
+        result = self._result()
+        return list(result.get("run_uids", [])) if result else []
+
+    @property
+    def reason(self) -> str:
+        """The queue's message when it failed (empty otherwise)."""
+        result = self._result()
+        return str(result.get("msg", "")) if result else ""
+
+    def wait(self, timeout: float | None = None, poll: float = 0.2) -> list[str]:
+        """Block until the item has ended; return its run uids.
+
+        Raises:
+            TimeoutError: If it has not ended within ``timeout`` seconds.
+            SessionError: If it failed (with the queue's message).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (result := self._result()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"{self!r} not done after {timeout} s")
+            time.sleep(poll)
+        if _FINAL.get(str(result.get("exit_status"))) == "failed":
+            raise SessionError(f"{self.plan_name} failed on the server: {result.get('msg')}")
+        return list(result.get("run_uids", []))
+
+
+class RemoteLab:
+    """A shared lab served by ``smartlab serve``, seen from one user's notebook.
+
+    Args:
+        url: The queue server's address, e.g. ``http://127.0.0.1:60610``.
+        api_key: Your key (default: the ``SMARTLAB_API_KEY`` environment variable).
+        catalog_uri: The tiled server's API address (default: what the server says).
+        timeout: Seconds per HTTP request.
+
+    Raises:
+        SessionError: If no key is given, or the server refuses it or is unreachable.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        catalog_uri: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        import httpx
+        from bluesky_queueserver_api.http import REManagerAPI
+
+        key = api_key or os.environ.get(API_KEY_ENV)
+        if not key:
+            raise SessionError(
+                f"connecting to {url} needs your API key: Lab.connect(url, api_key=...) "
+                f"or set {API_KEY_ENV}"
+            )
+        self.url = url.rstrip("/")
+        self._key = key
+        try:
+            response = httpx.get(
+                f"{self.url}/api/smartlab/info",
+                headers={"Authorization": f"ApiKey {key}"},
+                timeout=timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise SessionError(f"cannot reach the lab server at {self.url}: {exc}") from exc
+        if response.status_code == 401:
+            raise SessionError(f"the lab server at {self.url} refused this API key")
+        response.raise_for_status()
+        info = response.json()
+        #: Your user name, as the server knows it.
+        self.user: str = info["user"]
+        #: Your roles (``student``, or ``admin``/``expert`` for an instructor).
+        self.roles: list[str] = list(info["roles"])
+        self.catalog_uri: str = catalog_uri or info["catalog_uri"]
+        self._api = REManagerAPI(http_server_uri=self.url, timeout=timeout)
+        self._api.set_authorization_key(api_key=key)
+        self.submitted: list[RemoteRun] = []
+        self._catalog: Any = None
+
+    @property
+    def is_instructor(self) -> bool:
+        """Whether this key may manage the queue and read every run."""
+        return "admin" in self.roles
+
+    def __repr__(self) -> str:
+        return f"<RemoteLab {self.url} user={self.user!r} roles={self.roles}>"
+
+    # -- running plans --------------------------------------------------------
+
+    def plans(self) -> dict[str, Any]:
+        """Plans you may submit: name -> description of its parameters."""
+        return dict(self._call("plans_allowed")["plans_allowed"])
+
+    def submit(
+        self, plan_name: str, *args: Any, md: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> RemoteRun:
+        """Add ``plan_name(*args, **kwargs)`` to the shared queue and return at once.
+
+        Arguments must be JSON values (numbers, strings, lists, dicts). Every
+        run it records carries ``operator`` (your user name) and ``md``.
+
+        Raises:
+            TypeError: If ``plan_name`` is not a string (e.g. a generator).
+            SessionError: If the server refuses the item (unknown plan, bad arguments).
+        """
+        if not isinstance(plan_name, str):
+            raise TypeError(
+                "a shared lab runs plans by name with JSON arguments, e.g. "
+                f"lab.submit('measure', temperature_c=60); got {type(plan_name).__name__}"
+            )
+        meta = {**dict(md or {}), "operator": self.user}
+        item = {
+            "item_type": "plan",
+            "name": plan_name,
+            "args": list(args),
+            "kwargs": kwargs,
+            "meta": meta,
+        }
+        response = self._call("item_add", item)
+        run = RemoteRun(self, response["item"]["item_uid"], plan_name)
+        self.submitted.append(run)
+        return run
+
+    run = submit
+
+    def pause(self, defer: bool = False) -> None:
+        """Pause the running plan (instructors only)."""
+        self._call("re_pause", option="deferred" if defer else "immediate")
+
+    def resume(self) -> None:
+        """Resume the paused plan (instructors only)."""
+        self._call("re_resume")
+
+    def abort(self, reason: str = "aborted by the instructor") -> None:
+        """Abort the paused plan (instructors only); the queue goes on with the next item.
+
+        The queueserver aborts a *paused* plan, so a running one is paused first.
+        ``reason`` is logged on the server's console (the queue keeps no reason).
+        """
+        if self._api.status(reload=True).get("re_state") == "running":
+            self.pause()
+            self._api.wait_for_idle_or_paused(timeout=30)
+        self._call("re_abort")
+        self.last_abort_reason = reason
+
+    # -- watching -------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """The shared queue now: state, running item, length, and your items' positions."""
+        status = self._api.status(reload=True)
+        running = self.running()
+        return {
+            "user": self.user,
+            "roles": self.roles,
+            "manager_state": status.get("manager_state"),
+            "state": status.get("re_state"),
+            "running": running,
+            "queued": status.get("items_in_queue"),
+            "history": status.get("items_in_history"),
+            "my_positions": [q["position"] for q in self.queue() if q["mine"]],
+            "autostart": status.get("queue_autostart_enabled"),
+        }
+
+    def running(self) -> dict[str, Any] | None:
+        """The item running now, or ``None``."""
+        item = self._call("queue_get").get("running_item") or None
+        return _describe(item, self.user, 0) if item else None
+
+    def queue(self) -> list[dict[str, Any]]:
+        """Items waiting, in order: position (1 = next), name, user, kwargs, uid, ``mine``."""
+        items = self._call("queue_get")["items"]
+        return [_describe(item, self.user, i) for i, item in enumerate(items, start=1)]
+
+    def history(self) -> list[dict[str, Any]]:
+        """Items that ran (oldest first) with their exit status, run uids and message."""
+        out = []
+        for item in self._call("history_get")["items"]:
+            entry = _describe(item, self.user, None)
+            result = item.get("result", {})
+            entry.update(
+                exit_status=result.get("exit_status"),
+                run_uids=list(result.get("run_uids", [])),
+                message=result.get("msg", ""),
+            )
+            out.append(entry)
+        return out
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every plan you submitted here has ended and its runs are in the catalog.
+
+        Raises:
+            TimeoutError: If that takes longer than ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pending = list(self.submitted)
+        while pending:
+            done_uids = {h["item_uid"] for h in self.history()}
+            pending = [r for r in pending if r.item_uid not in done_uids]
+            if pending and deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pending)} submitted plans still not done")
+            if pending:
+                time.sleep(0.2)
+        wanted = {uid for r in self.submitted for uid in r.uids}
+        while wanted - set(self._all_runs()):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"runs {sorted(wanted - set(self._all_runs()))} not in catalog")
+            time.sleep(0.2)
+
+    # -- instructor -----------------------------------------------------------
+
+    def remove(self, item_uid: str) -> None:
+        """Remove a waiting item from the queue."""
+        self._call("item_remove", uid=item_uid)
+
+    def move(self, item_uid: str, position: int) -> None:
+        """Move a waiting item to ``position`` (1 = next)."""
+        self._call("item_move", uid=item_uid, pos_dest=max(0, position - 1))
+
+    # -- data -----------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Any:
+        """Runs in the lab's tiled catalog: yours, or every run for an instructor.
+
+        The filter is on the start document's ``operator``; see the
+        explanation in ``docs/serve`` for what it does and does not protect.
+        """
+        if self._catalog is None:
+            from tiled.client import from_uri
+
+            self._catalog = from_uri(self.catalog_uri, api_key=self._key)["runs"]
+        if self.is_instructor:
+            return self._catalog
+        from tiled.queries import Key
+
+        return self._catalog.search(Key("start.operator") == self.user)
+
+    def _all_runs(self) -> list[str]:
+        return list(self.catalog)
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._api.close()
+
+    def __enter__(self) -> RemoteLab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _history_item(self, item_uid: str) -> dict[str, Any] | None:
+        for item in reversed(self._call("history_get")["items"]):
+            if item.get("item_uid") == item_uid:
+                return dict(item)
+        return None
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from bluesky_queueserver_api.comm_base import (
+            HTTPClientError,
+            HTTPRequestError,
+            RequestFailedError,
+        )
+
+        try:
+            return dict(getattr(self._api, method)(*args, **kwargs))
+        except (HTTPClientError, HTTPRequestError, RequestFailedError) as exc:
+            text = str(exc)
+            if "Not enough permissions" in text:
+                raise SessionError(
+                    f"{method} is not allowed for {self.user!r} (roles {self.roles}); "
+                    "ask an instructor"
+                ) from exc
+            raise SessionError(f"the lab server refused {method}: {text}") from exc
+
+
+def _describe(item: Mapping[str, Any], user: str, position: int | None) -> dict[str, Any]:
+    return {
+        "position": position,
+        "item_uid": item.get("item_uid"),
+        "name": item.get("name"),
+        "user": item.get("user"),
+        "args": list(item.get("args", [])),
+        "kwargs": dict(item.get("kwargs", {})),
+        "mine": item.get("user") == user,
+    }

@@ -1,0 +1,66 @@
+"""``smartlab devices check``: contacts each configured device and reports what answers."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from smartlab_kernel.cli import devices_cmd
+
+from .conftest import IocFactory
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="smartlab")
+    devices_cmd.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def test_check_reports_a_table_and_fails_when_a_device_does_not_answer(
+    reactor_ioc: IocFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reactor_ioc("CHK:REACTOR:")
+    path = tmp_path / "lab.yaml"
+    path.write_text(
+        """
+devices:
+  reactor:
+    kind: epics
+    prefix: "CHK:REACTOR:"
+  missing:
+    kind: epics
+    prefix: "NOBODY:HOME:"
+    connection_timeout: 0.5
+  robot:
+    kind: simulated
+    model: robot
+""",
+        encoding="utf-8",
+    )
+    assert run_cli(["devices", "check", str(path), "--timeout", "5"]) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].split() == ["DEVICE", "KIND", "ENDPOINT", "STATUS", "DETAIL"]
+    reactor_line = next(line for line in lines if line.startswith("reactor"))
+    assert " ok " in reactor_line and "CHK:REACTOR:TEMP_RBV = 25.00 degC" in reactor_line
+    missing_line = next(line for line in lines if line.startswith("missing"))
+    assert "FAILED" in missing_line and "NOBODY:HOME:TEMP_RBV" in missing_line
+    assert "not answering" in missing_line
+    assert next(line for line in lines if line.startswith("robot")).count(" ok ") == 1
+    assert "1 of 3 device(s) did not answer: ['missing']" in err
+
+
+def test_check_exits_0_when_all_answer_and_2_on_an_invalid_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[devices.robot]\nkind = "simulated"\nmodel = "robot"\n', encoding="utf-8")
+    assert run_cli(["devices", "check", str(good)]) == 0
+    assert "all 1 device(s) answered" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[devices.robot]\nkind = "robotic"\n', encoding="utf-8")
+    assert run_cli(["devices", "check", str(bad)]) == 2
+    assert "unknown kind 'robotic'" in capsys.readouterr().err

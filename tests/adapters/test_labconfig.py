@@ -1,0 +1,191 @@
+"""The lab configuration file: valid files build devices; bad inputs give clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smartlab_kernel.devices import Reactor
+from smartlab_kernel.devices.adapters import EpicsReactorBase
+from smartlab_kernel.devices.labconfig import (
+    LabConfigError,
+    build_devices,
+    load_lab_config,
+    parse_config_text,
+)
+
+YAML = """
+lab:
+  name: teaching-lab
+simulation:
+  seed: 3
+  time_scale: 1000
+devices:
+  hotplate:
+    kind: epics
+    prefix: "LAB:HP1:"
+    pvs: {temperature: "T:RBV", time_constant: null}
+  reactor:
+    kind: simulated
+    model: reactor
+"""
+
+TOML = """
+[simulation]
+seed = 3
+
+[devices.hotplate]
+kind = "epics"
+prefix = "LAB:HP1:"
+
+[devices.spectrometer]
+kind = "sila2"
+port = 50052
+"""
+
+
+def test_yaml_file_builds_devices_with_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "lab.yaml"
+    path.write_text(YAML, encoding="utf-8")
+    config = load_lab_config(path)
+    assert config.name == "teaching-lab"
+    assert list(config.devices) == ["hotplate", "reactor"]
+    hotplate = config.devices["hotplate"]
+    assert hotplate.settings["settle_timeout"] == 600.0
+    assert hotplate.endpoint() == "PV prefix LAB:HP1:"
+    devices = build_devices(config)
+    assert isinstance(devices["hotplate"], EpicsReactorBase)
+    assert devices["hotplate"].temperature.pvname == "LAB:HP1:T:RBV"
+    assert "time_constant" not in devices["hotplate"].component_names
+    assert isinstance(devices["reactor"], Reactor)
+    assert devices["reactor"].world.clock.time_scale == 1000
+
+
+def test_toml_file_is_read_too(tmp_path: Path) -> None:
+    path = tmp_path / "lab.toml"
+    path.write_text(TOML, encoding="utf-8")
+    config = load_lab_config(path)
+    assert config.devices["spectrometer"].settings == {
+        "host": "127.0.0.1",
+        "port": 50052,
+        "insecure": True,
+        "feature": "",
+        "timeout": 10.0,
+    }
+    assert config.devices["spectrometer"].endpoint() == "127.0.0.1:50052"
+
+
+def problems_of(text: str, format: str = "yaml") -> list[str]:
+    with pytest.raises(LabConfigError) as info:
+        parse_config_text(text, format)
+    return info.value.problems
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "devices:\n  pump:\n    kind: modbus\n",
+            "device 'pump': unknown kind 'modbus'; allowed kinds: "
+            "['epics', 'pylabrobot', 'sila2', 'simulated']",
+        ),
+        (
+            "devices:\n  hotplate:\n    kind: epics\n",
+            "device 'hotplate' (kind 'epics'): missing required field 'prefix'",
+        ),
+        (
+            "devices:\n  spec:\n    kind: sila2\n    port: '50052'\n",
+            "device 'spec' (kind 'sila2'): field 'port' = '50052' has the wrong type str; "
+            "it must be an integer",
+        ),
+        (
+            "devices:\n  spec:\n    kind: sila2\n    port: 70000\n",
+            "device 'spec' (kind 'sila2'): field 'port' = 70000 is not allowed; "
+            "it must be a port number from 1 to 65535",
+        ),
+        (
+            "devices:\n  spec:\n    kind: sila2\n    port: 50052\n    prot: 1\n",
+            "device 'spec' (kind 'sila2'): unknown field 'prot'; allowed fields: ",
+        ),
+        (
+            "devices:\n  hp:\n    kind: epics\n    prefix: 'A:'\n    settle_timeout: -1\n",
+            "field 'settle_timeout' = -1 is not allowed; it must be a finite number > 0",
+        ),
+        (
+            "devices:\n  hp:\n    prefix: 'A:'\n",
+            "device 'hp': missing required field 'kind'",
+        ),
+        (
+            "devices:\n  r:\n    kind: simulated\n    model: oven\n",
+            "field 'model' = 'oven' is not allowed; it must be one of "
+            "['dispenser', 'reactor', 'spectrometer', 'robot']",
+        ),
+        ("devices: {}\n", "section 'devices' must be a non-empty mapping"),
+        ("devices:\n  2bad:\n    kind: epics\n", "device name '2bad' must be an identifier"),
+        (
+            "lab: {}\ninstruments: {}\ndevices: {x: {kind: simulated, model: robot}}\n",
+            "unknown section 'instruments'",
+        ),
+        (
+            "simulation: {time_scale: 0}\ndevices: {x: {kind: simulated, model: robot}}\n",
+            "section 'simulation': field 'time_scale' = 0 is not allowed",
+        ),
+        (
+            "devices:\n  lh:\n    kind: pylabrobot\n    resources:\n      - {name: p, type: x}\n",
+            "device 'lh': resources[0]: give exactly one of 'rails' (Hamilton decks) or 'slot'",
+        ),
+        (
+            "devices:\n  lh:\n    kind: pylabrobot\n    liquids: {'p:A1': -5}\n",
+            "device 'lh': liquids['p:A1'] = -5 must be a volume in uL >= 0",
+        ),
+    ],
+)
+def test_bad_inputs_name_the_device_field_value_and_what_is_allowed(
+    text: str, expected: str
+) -> None:
+    problems = problems_of(text)
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = (
+        "devices:\n"
+        "  a:\n    kind: epics\n"
+        "  b:\n    kind: sila2\n    port: 0\n"
+        "  c:\n    kind: nope\n"
+    )
+    problems = problems_of(text)
+    assert len(problems) == 3
+    message = str(LabConfigError(problems, "lab.yaml"))
+    assert message.startswith("invalid lab configuration lab.yaml:\n  - device 'a'")
+
+
+def test_unparsable_files_and_unknown_suffixes(tmp_path: Path) -> None:
+    assert "not valid YAML" in problems_of("devices: [unclosed\n")[0]
+    assert "not valid TOML" in problems_of("[devices\n", "toml")[0]
+    json_file = tmp_path / "lab.json"
+    json_file.write_text("{}", encoding="utf-8")
+    with pytest.raises(LabConfigError, match=r"unknown file type '.json'"):
+        load_lab_config(json_file)
+    with pytest.raises(FileNotFoundError):
+        load_lab_config(tmp_path / "missing.yaml")
+
+
+def test_build_errors_name_the_device() -> None:
+    config = parse_config_text(
+        "devices:\n  hp:\n    kind: epics\n    prefix: 'A:'\n    pvs: {temprature: X}\n", "yaml"
+    )
+    with pytest.raises(
+        LabConfigError,
+        match=r"device 'hp': field 'pvs': unknown reactor PV "
+        r"'temprature'; allowed: \['setpoint'",
+    ):
+        build_devices(config)
+    twice = parse_config_text(
+        "devices:\n  r1: {kind: simulated, model: reactor}\n"
+        "  r2: {kind: simulated, model: reactor}\n",
+        "yaml",
+    )
+    with pytest.raises(LabConfigError, match=r"devices \['r1', 'r2'\] are all simulated"):
+        build_devices(twice)

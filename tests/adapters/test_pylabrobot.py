@@ -1,0 +1,140 @@
+"""PyLabRobot end to end: transfers on the chatterbox backend are Bluesky messages."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
+import pytest
+from bluesky.utils import FailedStatus
+
+from smartlab_kernel.devices.labconfig import build_devices, load_lab_config
+
+from .conftest import LabWith
+
+pytest.importorskip("pylabrobot")
+from smartlab_kernel.devices.adapters import LiquidHandlerDevice
+
+pytestmark = pytest.mark.timeout(60)
+
+CONFIG = """
+devices:
+  handler:
+    kind: pylabrobot
+    backend: chatterbox
+    deck: STARLetDeck
+    resources:
+      - {name: tips, type: hamilton_96_tiprack_1000uL_filter, rails: 3}
+      - {name: plate, type: cor_96_wellplate_360uL_Fb, rails: 9}
+    liquids: {"plate:A1": 200}
+    step_timeout: 10
+"""
+
+
+@pytest.fixture
+def handler(tmp_path: Path) -> Iterator[LiquidHandlerDevice]:
+    path = tmp_path / "lab.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    device = build_devices(load_lab_config(path))["handler"]
+    assert isinstance(device, LiquidHandlerDevice)
+    yield device
+    device.close()
+
+
+def test_transfers_are_bluesky_messages_with_volumes_in_the_documents(
+    handler: LiquidHandlerDevice, lab_with: LabWith
+) -> None:
+    lab = lab_with({"handler": handler})
+
+    @bpp.run_decorator(md={"plan_name": "serial_dilution"})
+    def plan():  # type: ignore[no-untyped-def]
+        for source, destination, volume in [("A1", "B1", 100.0), ("B1", "C1", 40.0)]:
+            yield from bps.mv(
+                handler,
+                {
+                    "source": f"plate:{source}",
+                    "destination": f"plate:{destination}",
+                    "volume_ul": volume,
+                },
+            )
+            yield from bps.trigger_and_read([handler])
+        yield from bps.mv(handler.aspirate, {"well": "plate:A1", "volume_ul": 25})
+        yield from bps.mv(handler.dispense, {"well": "plate:D1", "volume_ul": 25})
+        yield from bps.trigger_and_read([handler.aspirate, handler.dispense], name="steps")
+
+    (uid,) = lab.submit(plan()).wait(30)
+    lab.wait(30)
+    stored = lab.catalog[uid]
+    data = stored["primary"].read()
+    assert list(data["handler_volume_ul"].values) == [100.0, 40.0]
+    assert list(data["handler_source"].values) == ["plate:A1", "plate:B1"]
+    assert list(data["handler_destination"].values) == ["plate:B1", "plate:C1"]
+    # PyLabRobot tracked the volumes: 200 - 100 in A1; 100 - 40 in B1; 40 in C1.
+    assert list(data["handler_source_volume_ul"].values) == [100.0, 60.0]
+    assert list(data["handler_destination_volume_ul"].values) == [100.0, 40.0]
+    assert list(data["handler_transfers"].values) == [1, 2]
+    steps = stored["steps"].read()
+    assert float(steps["handler_aspirate_volume_ul"][0]) == 25.0
+    assert str(steps["handler_dispense_well"][0].values) == "plate:D1"
+    assert handler.tracked_volume(handler.container("plate:D1")) == 25.0
+
+
+def test_overdrawing_a_well_fails_the_run_and_keeps_earlier_events(
+    handler: LiquidHandlerDevice, lab_with: LabWith
+) -> None:
+    lab = lab_with({"handler": handler})
+
+    @bpp.run_decorator(md={"plan_name": "overdraw"})
+    def plan():  # type: ignore[no-untyped-def]
+        yield from bps.mv(
+            handler, {"source": "plate:A1", "destination": "plate:B1", "volume_ul": 150}
+        )
+        yield from bps.trigger_and_read([handler])
+        yield from bps.mv(
+            handler, {"source": "plate:A1", "destination": "plate:B1", "volume_ul": 150}
+        )
+
+    run = lab.submit(plan())
+    with pytest.raises(FailedStatus, match="Not enough liquid"):
+        run.wait(30)
+    lab.wait(30)
+    stored = lab.catalog[run.uids[0]]
+    assert stored.metadata["stop"]["exit_status"] == "fail"
+    assert "device=handler" in stored.metadata["stop"]["reason"]
+    assert "Not enough liquid" in stored.metadata["stop"]["reason"]
+    assert list(stored["primary"].read()["handler_volume_ul"].values) == [150.0]
+
+
+def test_bad_steps_are_refused_before_anything_moves(handler: LiquidHandlerDevice) -> None:
+    with pytest.raises(ValueError, match=r"no resource named 'plat'.*resources: \["):
+        handler.set({"source": "plat:A1", "destination": "plate:B1", "volume_ul": 5})
+    with pytest.raises(ValueError, match=r"plate 'plate' has no well 'Z99'"):
+        handler.set({"source": "plate:Z99", "destination": "plate:B1", "volume_ul": 5})
+    with pytest.raises(TypeError, match=r"needs a dict with keys \['source', 'destination'"):
+        handler.set({"from": "plate:A1", "volume_ul": 5})
+    with pytest.raises(ValueError, match="more than 0 uL"):
+        handler.set({"source": "plate:A1", "destination": "plate:B1", "volume_ul": 0})
+    assert math.isnan(float(handler.source_volume_ul.get()))
+    assert handler.transfers.get() == 0
+
+
+def test_a_step_that_hangs_fails_with_a_timeout_naming_the_device(
+    handler: LiquidHandlerDevice,
+) -> None:
+    handler.step_timeout = 0.2
+
+    async def hang() -> None:
+        import asyncio
+
+        await asyncio.sleep(10)
+
+    status = handler.run_step("a stuck aspiration", hang())
+    with pytest.raises(
+        TimeoutError,
+        match=r"device 'handler' at PyLabRobot chatterbox backend "
+        r"did not finish a stuck aspiration within its timeout of 0.2 s",
+    ):
+        status.wait(5)

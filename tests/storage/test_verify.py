@@ -1,0 +1,63 @@
+"""verify_run compares a stored run with its journal and names the first difference."""
+
+from __future__ import annotations
+
+import uuid
+
+import bluesky.plans as bp
+import pytest
+from bluesky import RunEngine
+
+from smartlab_kernel.devices import SimulatedBench
+from smartlab_kernel.storage import EmbeddedCatalog, RunSink, VerificationError, verify_run
+from smartlab_kernel.testing import DocumentCollector
+
+
+def records_of(documents: DocumentCollector) -> list[tuple[int, str, dict]]:
+    return [(i, name, doc) for i, (name, doc) in enumerate(documents.documents)]
+
+
+def store(client: object, records: list[tuple[int, str, dict]], skip_seq: int | None) -> None:
+    sink = RunSink(client)  # type: ignore[arg-type]
+    for _, name, doc in records:
+        if name == "event" and doc["seq_num"] == skip_seq:
+            continue
+        sink(name, doc)
+
+
+def test_verify_run_detects_a_missing_event(
+    embedded_catalog: EmbeddedCatalog, bench: SimulatedBench, run_engine: RunEngine
+) -> None:
+    run_engine(bp.count([bench.reactor], num=4))
+    records = records_of(run_engine.documents)  # type: ignore[attr-defined]
+    client = embedded_catalog.reconnect()
+    store(client, records, skip_seq=3)
+    uid = records[0][2]["uid"]
+    with pytest.raises(
+        VerificationError, match=r"stream 'primary' holds 3 events, the journal 4"
+    ) as info:
+        verify_run(client[uid], records)
+    assert uid in str(info.value)
+
+
+def test_verify_run_detects_a_missing_stream_and_a_different_stop(
+    embedded_catalog: EmbeddedCatalog, bench: SimulatedBench, run_engine: RunEngine
+) -> None:
+    run_engine(bp.count([bench.reactor], num=2))
+    records = records_of(run_engine.documents)  # type: ignore[attr-defined]
+    client = embedded_catalog.reconnect()
+    store(client, records, skip_seq=None)
+    node = client[records[0][2]["uid"]]
+    verify_run(node, records)  # intact
+    other_stop = {**records[-1][2], "uid": str(uuid.uuid4())}
+    with pytest.raises(VerificationError, match="no matching stop document"):
+        verify_run(node, [*records[:-1], (records[-1][0], "stop", other_stop)])
+    extra_descriptor = {**records[1][2], "uid": "d-extra", "name": "baseline"}
+    extra_event = {**records[2][2], "uid": "e-extra", "descriptor": "d-extra"}
+    with pytest.raises(VerificationError, match="stream 'baseline' with 1 events is missing"):
+        verify_run(
+            node, [*records, (90, "descriptor", extra_descriptor), (91, "event", extra_event)]
+        )
+    other_start = {**records[0][2], "uid": "not-this-run"}
+    with pytest.raises(VerificationError, match="catalog start uid differs"):
+        verify_run(node, [(0, "start", other_start), *records[1:]])
