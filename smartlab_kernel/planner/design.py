@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from botorch.utils.sampling import get_polytope_samples
 from torch import Tensor
@@ -12,15 +14,19 @@ from smartlab_kernel.planner.space import DTYPE, SearchSpace
 
 
 def default_design_size(space: SearchSpace) -> int:
-    """``max(5, d // 2 + 2)`` for ``d`` parameters, capped at 16.
+    """``max(5, k // 2 + 2, ceil(d / 4))``, capped at 16.
 
-    Five points for up to seven parameters, like Ax's default of five
-    initialisation trials; the model takes over early because a space-filling
-    point is rarely a good experiment. On the benchmark pools this shortened
-    the search to the first top-1 % row (e.g. hplc, 20 seeds: median 31 with
-    12 design points, 22.5 with 5).
+    ``k`` is the number of parameters and ``d`` the number of encoded model
+    inputs (one column per real or integer, one per category of a
+    categorical). Five points for up to seven real parameters, like Ax's five
+    initialisation trials: a space-filling point is rarely a good experiment,
+    so the model takes over early. One-hot categoricals give the GP many more
+    inputs than parameters, and it needs a few more spread-out points before its
+    lengthscales mean anything, hence the ``d / 4`` term (eight points for four
+    categoricals with 32 categories in all).
     """
-    return min(16, max(5, len(space.parameters) // 2 + 2))
+    k = len(space.parameters)
+    return min(16, max(5, k // 2 + 2, math.ceil(space.dim / 4)))
 
 
 def initial_design(space: SearchSpace, seed: int, start: int, n: int) -> list[dict[str, Choice]]:

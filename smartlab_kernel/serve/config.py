@@ -183,6 +183,8 @@ def _user(index: int, raw: Any) -> User:
             f"{where} needs exactly name, role, key_hash (missing {missing}, unknown {unknown})"
         )
     name, role, key_hash = (str(raw[k]) for k in ("name", "role", "key_hash"))
+    if name.startswith("smartlab-"):
+        raise ConfigError(f"{where}.name {name!r}: names starting 'smartlab-' are reserved")
     if not _NAME.match(name):
         raise ConfigError(f"{where}.name {name!r} must be letters, digits, _ . - (letter first)")
     if role not in ROLES:

@@ -67,7 +67,7 @@ def make_queue_plans(bench: SimulatedBench) -> dict[str, QueuePlan]:
         return (yield from measure_recipe(recipe, **devices))
 
     def temperature_scan(
-        temperatures_c: list,  # type: ignore[type-arg]
+        temperatures_c: list,
         a_ml: float = 2.5,
         b_ml: float = 2.5,
         solvent_ml: float = 0.0,

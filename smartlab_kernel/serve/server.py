@@ -177,7 +177,7 @@ class LabServer:
                     if status.get("manager_state") == "idle":
                         break
                 except Exception as exc:
-                    self._check_alive(f"waiting for the RE Manager: {exc}")
+                    self.check_alive(f"waiting for the RE Manager: {exc}")
                 if time.monotonic() > deadline:
                     raise ServeError(self._log_excerpt("re-manager", "RE Manager not ready"))
                 time.sleep(0.3)
@@ -196,7 +196,7 @@ class LabServer:
         if not api.status().get("worker_environment_exists"):
             api.environment_open()
         while not api.status().get("worker_environment_exists"):
-            self._check_alive("opening the RE environment")
+            self.check_alive("opening the RE environment")
             if time.monotonic() > deadline:
                 raise ServeError(self._log_excerpt("re-manager", "RE environment did not open"))
             time.sleep(0.3)
@@ -260,7 +260,7 @@ class LabServer:
 
     def _wait_http(self, name: str, url: str, deadline: float) -> None:
         while time.monotonic() < deadline:
-            self._check_alive(f"starting {name}")
+            self.check_alive(f"starting {name}")
             try:
                 urllib.request.urlopen(url, timeout=2).close()
                 return
@@ -270,7 +270,12 @@ class LabServer:
                 time.sleep(0.2)
         raise ServeError(self._log_excerpt(name, f"{name} did not answer at {url}"))
 
-    def _check_alive(self, doing: str) -> None:
+    def check_alive(self, doing: str = "running") -> None:
+        """Raise if a service has exited.
+
+        Raises:
+            ServeError: Naming the service, its exit code and the end of its log.
+        """
         for name, service in self.services.items():
             code = service.process.poll()
             if code is not None:

@@ -65,7 +65,8 @@ class WorkerSupervisor:
 
     It also restarts a *stuck* manager: after a Redis restart the manager
     can lose the end of a plan (it waits with the worker idle). When that
-    lasts ``stuck_after`` seconds, the supervisor kills the manager process;
+    lasts ``stuck_after`` seconds with no progress at all (same running item,
+    same history), the supervisor kills the manager process;
     the queueserver's watchdog starts a new one, which reloads the queue
     from Redis, records the item as ``unknown`` and goes on.
 
@@ -75,7 +76,9 @@ class WorkerSupervisor:
         control_port: The RE Manager's 0MQ control port.
         open_environment: ``open_environment(api)`` opens an environment and waits.
         interval: Seconds between checks.
-        stuck_after: Seconds of "executing, but the worker is idle" before a restart.
+        stuck_after: Seconds of "executing, worker idle, history unchanged" before a
+            restart. A manager under heavy load can show that state for seconds
+            while it catches up, so keep this well above a plan's end-to-next-start time.
     """
 
     def __init__(
@@ -85,13 +88,14 @@ class WorkerSupervisor:
         control_port: int,
         open_environment: Callable[[Any], None],
         interval: float = 1.0,
-        stuck_after: float = 8.0,
+        stuck_after: float = 30.0,
     ) -> None:
         self._api_factory = api_factory
         self.watchdog_pid = watchdog_pid
         self.control_port = control_port
         self.stuck_after = stuck_after
         self._stuck_since: float | None = None
+        self._stuck_marker: tuple[Any, Any] | None = None
         self._open_environment = open_environment
         self.interval = interval
         #: One line per recovery, for the instructor (also logged).
@@ -153,8 +157,11 @@ class WorkerSupervisor:
             and status.get("re_state") == "idle"
             and status.get("running_item_uid")
         )
-        if not stuck:
+        marker = (status.get("running_item_uid"), status.get("plan_history_uid"))
+        if not stuck or marker != self._stuck_marker:
             self._stuck_since = None
+            self._stuck_marker = marker if stuck else None
+        if not stuck:
             return False
         now = time.monotonic()
         if self._stuck_since is None:

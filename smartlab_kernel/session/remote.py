@@ -24,6 +24,10 @@ API_KEY_ENV = "SMARTLAB_API_KEY"
 _FINAL = {"completed": "finished", "stopped": "finished", "failed": "failed", "unknown": "unknown"}
 
 
+class LabUnavailableError(SessionError):
+    """The lab server did not answer in time (restarting, overloaded, or down); try again."""
+
+
 class RemoteRun:
     """A plan submitted to the shared queue (returned at once by :meth:`RemoteLab.submit`).
 
@@ -50,13 +54,13 @@ class RemoteRun:
         result = self._result()
         if result is not None:
             return _FINAL.get(str(result.get("exit_status")), "aborted")
-        status = self._lab._api.status(reload=True)
+        status = self._lab._call("status", reload=True)
         return "running" if status.get("running_item_uid") == self.item_uid else "queued"
 
     @property
     def position(self) -> int | None:
         """Place in the queue (1 = next), 0 while running, ``None`` once done."""
-        if self._lab._api.status(reload=True).get("running_item_uid") == self.item_uid:
+        if self._lab._call("status", reload=True).get("running_item_uid") == self.item_uid:
             return 0
         for entry in self._lab.queue():
             if entry["item_uid"] == self.item_uid:
@@ -78,14 +82,22 @@ class RemoteRun:
     def wait(self, timeout: float | None = None, poll: float = 0.2) -> list[str]:
         """Block until the item has ended; return its run uids.
 
+        A server that is briefly unavailable (restarting) is waited for too.
+
         Raises:
             TimeoutError: If it has not ended within ``timeout`` seconds.
             SessionError: If it failed (with the queue's message).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while (result := self._result()) is None:
+        while True:
+            try:
+                result = self._result()
+            except LabUnavailableError:
+                result = None
+            if result is not None:
+                break
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{self!r} not done after {timeout} s")
+                raise TimeoutError(f"{self.plan_name} {self.item_uid} not done after {timeout} s")
             time.sleep(poll)
         if _FINAL.get(str(result.get("exit_status"))) == "failed":
             raise SessionError(f"{self.plan_name} failed on the server: {result.get('msg')}")
@@ -206,7 +218,7 @@ class RemoteLab:
         The queueserver aborts a *paused* plan, so a running one is paused first.
         ``reason`` is logged on the server's console (the queue keeps no reason).
         """
-        if self._api.status(reload=True).get("re_state") == "running":
+        if self._call("status", reload=True).get("re_state") == "running":
             self.pause()
             self._api.wait_for_idle_or_paused(timeout=30)
         self._call("re_abort")
@@ -216,7 +228,7 @@ class RemoteLab:
 
     def status(self) -> dict[str, Any]:
         """The shared queue now: state, running item, length, and your items' positions."""
-        status = self._api.status(reload=True)
+        status = self._call("status", reload=True)
         running = self.running()
         return {
             "user": self.user,
@@ -263,7 +275,10 @@ class RemoteLab:
         deadline = None if timeout is None else time.monotonic() + timeout
         pending = list(self.submitted)
         while pending:
-            done_uids = {h["item_uid"] for h in self.history()}
+            try:
+                done_uids = {h["item_uid"] for h in self.history()}
+            except LabUnavailableError:
+                done_uids = set()
             pending = [r for r in pending if r.item_uid not in done_uids]
             if pending and deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"{len(pending)} submitted plans still not done")
@@ -329,13 +344,19 @@ class RemoteLab:
         from bluesky_queueserver_api.comm_base import (
             HTTPClientError,
             HTTPRequestError,
+            HTTPServerError,
             RequestFailedError,
         )
 
         try:
             return dict(getattr(self._api, method)(*args, **kwargs))
-        except (HTTPClientError, HTTPRequestError, RequestFailedError) as exc:
+        except (HTTPClientError, HTTPServerError, HTTPRequestError, RequestFailedError) as exc:
             text = str(exc)
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if isinstance(exc, HTTPRequestError | HTTPServerError) or status == 408:
+                raise LabUnavailableError(
+                    f"the lab server did not answer {method} ({text}); try again shortly"
+                ) from exc
             if "Not enough permissions" in text:
                 raise SessionError(
                     f"{method} is not allowed for {self.user!r} (roles {self.roles}); "

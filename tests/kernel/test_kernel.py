@@ -72,7 +72,8 @@ def test_kernel_namespace_and_magics(kernel) -> None:
     assert not errors, errors
     out, errors = _run(
         kernel,
-        "run = lab.runs[-1]; run.wait(120); print(run.state, lab.catalog[run.uids[0]].metadata['start']['operator'])",
+        "run = lab.runs[-1]\nrun.wait(120)\n"
+        "print(run.state, lab.catalog[run.uids[0]].metadata['start']['operator'])",
     )
     assert not errors, errors
     assert out.strip() == "finished kernel-test"

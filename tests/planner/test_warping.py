@@ -95,6 +95,11 @@ def test_default_design_size() -> None:
     assert [size(k) for k in (1, 4, 6, 7, 10, 20, 40)] == [5, 5, 5, 5, 7, 12, 16]
     mixed = SearchSpace([Real("x", 0, 1), Categorical("c", ["a", "b", "c"])])
     assert default_design_size(mixed) == 5
+    levels = [3, 22, 3, 4]  # four categoricals, 32 one-hot columns (like buchwald_a)
+    grid = SearchSpace(
+        [Categorical(f"c{i}", [f"v{j}" for j in range(n)]) for i, n in enumerate(levels)]
+    )
+    assert default_design_size(grid) == 8
 
 
 def test_single_point_suggestions_search_harder_than_batches() -> None:

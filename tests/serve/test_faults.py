@@ -50,6 +50,7 @@ def test_worker_killed_mid_plan_fails_the_item_and_the_queue_goes_on(sandbox: Sa
     supervisor = sandbox.server.supervisor
     assert supervisor is not None
     wait_for(lambda: any("worker died" in e for e in supervisor.events), 30, "the report")
+
     # The killed run was journaled: the new worker recovered it and stored it as failed.
     def killed_run_stored() -> bool:
         runs = [student.catalog[uid] for uid in student.catalog]
@@ -58,7 +59,6 @@ def test_worker_killed_mid_plan_fails_the_item_and_the_queue_goes_on(sandbox: Sa
             and (r.metadata.get("stop") or {}).get("exit_status") == "fail"
             for r in runs
         )
-
 
     wait_for(killed_run_stored, 30, "the killed run, recovered from the journal, in the catalog")
 
@@ -85,7 +85,7 @@ def test_queue_survives_a_redis_restart(tmp_path: Path) -> None:
         # Every queued item ran once; the one running across the restart may read "unknown".
         assert all(r.state == "finished" for r in queued)
         assert blocker.state in ("finished", "unknown")
-        assert len(set(student.catalog)) == 4
+        wait_for(lambda: len(student.catalog) == 4, 30, "all four runs in the catalog")
         late = student.submit("measure", hold_s=10.0)
         assert late.wait(timeout=60)
     finally:

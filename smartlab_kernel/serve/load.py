@@ -1,0 +1,151 @@
+"""A bounded load test: simulated students submit plans and poll the queue, on loopback.
+
+Used by ``tests/serve/test_load.py`` (small) and ``benchmarks/queue_benchmark.py``
+(30 students x 5 plans).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..session.remote import LabUnavailableError, RemoteLab, RemoteRun
+from .sandbox import Sandbox
+
+
+@dataclass
+class LoadReport:
+    """What a load run measured.
+
+    Attributes:
+        students: Simulated students.
+        plans_per_student: Plans each submitted.
+        submitted: Items accepted by the queue.
+        completed: Of those, items in the history as completed.
+        lost: Item uids submitted but never in the history.
+        duplicated: Item uids in the history more than once.
+        failed: Item uids that ended other than completed.
+        wall_s: From the first submission to the last item's end.
+        throughput_per_s: Completed items per second over ``wall_s``.
+        status_calls: Status requests made while polling.
+        status_latency_p50_s, status_latency_p95_s, status_latency_max_s: Their latency.
+        errors: Errors students met (message -> count).
+    """
+
+    students: int
+    plans_per_student: int
+    submitted: int = 0
+    completed: int = 0
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    throughput_per_s: float = 0.0
+    status_calls: int = 0
+    status_latency_p50_s: float = 0.0
+    status_latency_p95_s: float = 0.0
+    status_latency_max_s: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data."""
+        return asdict(self)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_load(
+    sandbox: Sandbox,
+    students: int,
+    plans_per_student: int,
+    timeout: float = 300.0,
+    poll_interval: float = 0.5,
+) -> LoadReport:
+    """Have ``students`` students (``student01``...) each submit plans, then poll until done.
+
+    Raises:
+        TimeoutError: If the plans have not all ended within ``timeout`` seconds.
+    """
+    report = LoadReport(students=students, plans_per_student=plans_per_student)
+    latencies: list[float] = []
+    runs: list[RemoteRun] = []
+    errors: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = time.monotonic()
+    deadline = start + timeout
+
+    def student(index: int) -> None:
+        lab = RemoteLab(sandbox.url, api_key=sandbox.keys[f"student{index:02d}"])
+        mine = []
+        try:
+            for number in range(plans_per_student):
+                temperature = 30.0 + (index * plans_per_student + number) % 90
+                mine.append(
+                    lab.submit("measure", a_ml=0.5, b_ml=0.5, temperature_c=temperature, hold_s=5.0)
+                )
+            with lock:
+                runs.extend(mine)
+            remaining = {r.item_uid for r in mine}
+            while remaining and time.monotonic() < deadline:
+                time.sleep(poll_interval)
+                began = time.perf_counter()
+                try:
+                    lab._call("status", reload=True)
+                except LabUnavailableError as exc:
+                    with lock:
+                        errors[str(exc)[:80]] += 1
+                    continue
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+                done = {h["item_uid"] for h in lab.history() if h["mine"]}
+                remaining -= done
+        except Exception as exc:
+            with lock:
+                errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
+        finally:
+            lab.close()
+
+    threads = [
+        threading.Thread(target=student, args=(i,), daemon=True) for i in range(1, students + 1)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(1.0, deadline - time.monotonic()) + 30)
+
+    ta = RemoteLab(sandbox.url, api_key=sandbox.keys["ta"])
+    try:
+        history = ta._call("history_get")["items"]
+    finally:
+        ta.close()
+    submitted = {r.item_uid for r in runs}
+    counts = Counter(item["item_uid"] for item in history if item["item_uid"] in submitted)
+    ours = [item for item in history if item["item_uid"] in submitted]
+    report.submitted = len(submitted)
+    report.completed = sum(item["result"]["exit_status"] == "completed" for item in ours)
+    report.lost = sorted(submitted - set(counts))
+    report.duplicated = sorted(uid for uid, n in counts.items() if n > 1)
+    report.failed = sorted(
+        item["item_uid"] for item in ours if item["result"]["exit_status"] != "completed"
+    )
+    if ours:
+        first = min(item["result"]["time_start"] for item in ours)
+        last = max(item["result"]["time_stop"] for item in ours)
+        report.wall_s = round(last - first, 3)
+        report.throughput_per_s = round(report.completed / max(last - first, 1e-9), 3)
+    report.status_calls = len(latencies)
+    report.status_latency_p50_s = round(_percentile(latencies, 0.50), 4)
+    report.status_latency_p95_s = round(_percentile(latencies, 0.95), 4)
+    report.status_latency_max_s = round(max(latencies, default=0.0), 4)
+    report.errors = dict(errors)
+    if report.lost and time.monotonic() > deadline:
+        raise TimeoutError(f"{len(report.lost)} plans not done after {timeout} s: {report}")
+    return report
