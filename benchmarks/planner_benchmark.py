@@ -271,11 +271,7 @@ def continuous(
         "sign": float(sign),
         "dataset_best": float(signed_values(ds)[:, 0].max() * sign),
     }
-    methods = [
-        m
-        for m in (methods or ["planner", "sobol", "random", "ax"])
-        if m != "ax" or ax_ok
-    ]
+    methods = [m for m in (methods or ["planner", "sobol", "random", "ax"]) if m != "ax" or ax_ok]
     for method in methods:
         run_seeds = ax_seeds if method == "ax" else seeds
         best, curves, times = [], [], []

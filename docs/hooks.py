@@ -26,7 +26,8 @@ def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
 
     parser = build_parser()
     commands = [[]] + [
-        [name] for name in parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+        [name]
+        for name in parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     ]
     commands += [["kernel", "install"], ["audit", "verify"]]
     sections = []

@@ -4,6 +4,7 @@ from .alarms import Alarm, AlarmLog
 from .context import RESERVED_KEYS, check_user_md
 from .errors import RunFailedError, SessionError, UnknownDeviceError
 from .lab import DeviceRegistry, Lab
+from .remote import LabUnavailableError, RemoteLab
 from .room_link import RoomLink, attach_room
 from .run import FINAL_STATES, Run, RunState
 from .safety import InterlockEvent, InterlockSettings, InterlockSuspender, SafetyInterlocks
@@ -18,6 +19,8 @@ __all__ = [
     "InterlockSettings",
     "InterlockSuspender",
     "Lab",
+    "LabUnavailableError",
+    "RemoteLab",
     "RoomLink",
     "Run",
     "RunFailedError",

@@ -35,11 +35,11 @@ class EmbeddedCatalog:
     """
 
     def __init__(self, directory: str | Path) -> None:
-        from tiled.server import SimpleTiledServer
+        from .embedded_server import EmbeddedTiledServer
 
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._server = SimpleTiledServer(self.directory, api_key=_PROCESS_API_KEY)
+        self._server = EmbeddedTiledServer(self.directory, api_key=_PROCESS_API_KEY)
         self.uri: str = self._server.uri
         self.root = from_uri(self.uri)
         self.runs = _runs_container(self.root)

@@ -5,6 +5,7 @@ from .device_panel import DevicePanel
 from .lab_monitor import LabMonitor
 from .live_plot import LivePlot
 from .planner_review import PlannerReview
+from .queue_widget import QueueWidget
 from .run_browser import RunBrowser
 from .run_control import RunControl
 from .sample_tracker import SampleTracker
@@ -15,6 +16,7 @@ __all__ = [
     "LabMonitor",
     "LivePlot",
     "PlannerReview",
+    "QueueWidget",
     "RunBrowser",
     "RunControl",
     "SampleTracker",
