@@ -37,8 +37,9 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# Three workers on two cores: most tests wait on simulated time or subprocesses.
 unit: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 3
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
