@@ -203,7 +203,7 @@ class Lab:
             extra["campaign_id"] = str(campaign_id)
         name = getattr(plan, "__name__", type(plan).__name__)
         run = Run(name, next(self._numbers))
-        run._md = {**user_md, **extra}  # type: ignore[attr-defined]
+        run.md = {**user_md, **extra}
         self.runs.append(run)
         self._worker.submit(plan, run)
         return run
@@ -212,7 +212,7 @@ class Lab:
 
     def _prepare(self, plan: Iterable[Msg], run: Run) -> Iterable[Msg]:
         self._current_run = run
-        per_run: dict[str, Any] = run._md  # type: ignore[attr-defined]
+        per_run = run.md
 
         def open_md(plan_md: dict[str, Any]) -> dict[str, Any]:
             return {**self.context(), **per_run, **plan_md}

@@ -31,6 +31,8 @@ class Run:
         self.uids: list[str] = []
         self.error: BaseException | None = None
         self.result: Any = None
+        #: Start-document metadata given at submission (user md, sample ids, campaign).
+        self.md: dict[str, Any] = {}
         self.reason: str = ""
         self.events = 0
         self.expected_events: int | None = None
