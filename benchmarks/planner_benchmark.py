@@ -292,6 +292,7 @@ def continuous(
             "best_true": best,
             "median_best_true": float(np.median(best)),
             "curve_median": np.median(np.array(curves), axis=0).tolist(),
+            "curves": curves,
         }
     compare_with_ax(out)
     return out
@@ -441,6 +442,24 @@ def print_table(results: dict[str, Any]) -> None:
             )
 
 
+def merge_seeds(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Union of two runs of one continuous method over seeds (the newer wins on a seed)."""
+    if "curves" not in old or "curves" not in new:
+        return new
+    best = dict(zip(old["seeds"], old["best_true"], strict=True))
+    curves = dict(zip(old["seeds"], old["curves"], strict=True))
+    best.update(zip(new["seeds"], new["best_true"], strict=True))
+    curves.update(zip(new["seeds"], new["curves"], strict=True))
+    seeds = sorted(best)
+    return {
+        "seeds": seeds,
+        "best_true": [best[s] for s in seeds],
+        "median_best_true": float(np.median([best[s] for s in seeds])),
+        "curve_median": np.median(np.array([curves[s] for s in seeds]), axis=0).tolist(),
+        "curves": [curves[s] for s in seeds],
+    }
+
+
 def merge(paths: list[Path], out: Path) -> int:
     """Combine partial runs (e.g. ``--parts pool`` and ``--parts continuous``) into one file."""
     merged: dict[str, Any] = {"merged_from": [str(p) for p in paths]}
@@ -449,7 +468,12 @@ def merge(paths: list[Path], out: Path) -> int:
         for key, value in part.items():
             if key == "continuous" and isinstance(merged.get(key), dict):
                 for name, res in value.items():  # methods may come from different runs
-                    merged[key].setdefault(name, {}).update(res)
+                    target = merged[key].setdefault(name, {})
+                    for field, item in res.items():
+                        if isinstance(item, dict) and isinstance(target.get(field), dict):
+                            target[field] = merge_seeds(target[field], item)
+                        else:
+                            target[field] = item
             elif isinstance(value, dict) and isinstance(merged.get(key), dict):
                 merged[key].update(value)
             elif key not in merged or value:
@@ -476,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ax-seeds", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1"
+    )
+    parser.add_argument(
         "--methods",
         default="planner,sobol,random,ax",
         help="continuous-mode methods to run (comma-separated)",
@@ -490,9 +517,11 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     logging.getLogger("ax").setLevel(logging.ERROR)
     quick = args.quick
-    seeds = list(range(args.seeds if args.seeds else (2 if quick else 20)))
+    first = args.first_seed
+    seeds = list(range(first, first + (args.seeds if args.seeds else (2 if quick else 20))))
     cont_seeds = seeds if not quick else seeds[:2]
-    ax_seeds = list(range(args.ax_seeds if args.ax_seeds is not None else (1 if quick else 5)))
+    n_ax = args.ax_seeds if args.ax_seeds is not None else (1 if quick else 5)
+    ax_seeds = list(range(first, first + n_ax))
     pool_budget = 30 if quick else 50
     cont_budget = 20 if quick else 50
     parts = set(args.parts.split(","))
@@ -520,6 +549,11 @@ def main(argv: list[str] | None = None) -> int:
         "latency": {},
     }
     started = time.perf_counter()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save_partial() -> None:  # a long run keeps what it measured if it is stopped
+        args.out.with_suffix(".partial.json").write_text(json.dumps(results, indent=1))
+
     if "pool" in parts:
         for name in datasets:
             print(f"pool: {name}", flush=True)
@@ -528,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["pool"][name] = pool_multi(ds, seeds, pool_budget)
             else:
                 results["pool"][name] = pool_single(ds, seeds, pool_budget)
+            save_partial()
     if "continuous" in parts:
         for name in [d for d in CONTINUOUS if d in datasets]:
             print(f"continuous: {name}", flush=True)
@@ -539,12 +574,13 @@ def main(argv: list[str] | None = None) -> int:
                 ax_ok,
                 args.methods.split(","),
             )
+            save_partial()
     if "latency" in parts:
         print("latency", flush=True)
         results["latency"] = latency([20, 100, 300], [1, 4], 4 if quick else 12)
     results["wall_time_s"] = time.perf_counter() - started
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
+    args.out.with_suffix(".partial.json").unlink(missing_ok=True)
     plot(results, args.out.with_suffix(".png"))
     print_table(results)
     print(f"\nwrote {args.out} and {args.out.with_suffix('.png')} ({results['wall_time_s']:.0f} s)")

@@ -133,14 +133,8 @@ def fit_warp(Y: Tensor, enabled: bool = True) -> OutcomeWarp:
 def _yeo_johnson(z: Tensor, lam: float) -> Tensor:
     positive = z >= 0
     zp, zn = z.clamp_min(0.0), z.clamp_max(0.0)
-    if abs(lam) > 1e-8:
-        up = ((zp + 1).pow(lam) - 1) / lam
-    else:
-        up = torch.log1p(zp)
-    if abs(lam - 2) > 1e-8:
-        down = -((1 - zn).pow(2 - lam) - 1) / (2 - lam)
-    else:
-        down = -torch.log1p(-zn)
+    up = ((zp + 1).pow(lam) - 1) / lam if abs(lam) > 1e-8 else torch.log1p(zp)
+    down = -((1 - zn).pow(2 - lam) - 1) / (2 - lam) if abs(lam - 2) > 1e-8 else -torch.log1p(-zn)
     return torch.where(positive, up, down)
 
 
