@@ -98,21 +98,16 @@ def _best(planner: Any) -> str:
 
 def run_results(lab: Any, campaign_id: str) -> list[dict[str, Any]]:
     """Read every measured experiment of a campaign back from the catalog, oldest first."""
-    from tiled.queries import Key
+    from ..session.stored_runs import campaign_runs, stored_readout
 
-    found = lab.catalog.search(Key("start.campaign_id") == campaign_id).search(
-        Key("start.plan_name") == "measure_recipe"
-    )
-    rows = []
-    for uid in found:
-        run = found[uid]
-        start = run.metadata["start"]
-        stop = run.metadata.get("stop") or {}
-        value = None
-        if stop.get("exit_status") == "success":
-            value = float(run["primary"].read()["spectrometer_readout"].values[0])
-        rows.append({"time": start["time"], "params": start["executed"], "yield": value})
-    return sorted(rows, key=lambda r: r["time"])
+    return [
+        {
+            "time": run.metadata["start"]["time"],
+            "params": run.metadata["start"]["executed"],
+            "yield": stored_readout(run),
+        }
+        for run in campaign_runs(lab.catalog, campaign_id)
+    ]
 
 
 def _plot(rows: list[dict[str, Any]], path: Path) -> None:

@@ -12,6 +12,7 @@ import bluesky.preprocessors as bpp
 
 from ..planner import Objective, Planner, Real, Suggestion
 from ..plans import Plan, Recipe, clear_stations, measure_recipe
+from .stored_runs import campaign_runs
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -234,14 +235,9 @@ def resume_planner(lab: Lab, campaign_id: str, candidates: Any = None) -> Planne
     Raises:
         LookupError: If the catalog has no records of that campaign.
     """
-    from tiled.queries import Key
-
-    found = lab.catalog.search(Key("start.campaign_id") == campaign_id).search(
-        Key("start.plan_name") == RECORD_PLAN
-    )
-    starts = sorted(
-        (dict(found[uid].metadata["start"]) for uid in found), key=lambda s: float(s["time"])
-    )
+    starts = [
+        dict(run.metadata["start"]) for run in campaign_runs(lab.catalog, campaign_id, RECORD_PLAN)
+    ]
     if not starts:
         raise LookupError(f"no planner records of campaign {campaign_id!r} in the catalog")
     records = [r for start in starts for r in start["planner_records"]]

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..plans import Recipe, measure_recipe
-
-MEASURE_PLAN = "measure_recipe"
+from .stored_runs import campaign_runs, stored_readout
 
 
 @dataclass
@@ -68,28 +67,16 @@ def stored_experiments(catalog: Any, target: str) -> list[dict[str, Any]]:
     Raises:
         LookupError: If nothing matches ``target``.
     """
-    from tiled.queries import Key
-
     campaign_id = target
     if target in catalog:
         start = dict(catalog[target].metadata["start"])
         campaign_id = start.get("campaign_id") or ""
         if not campaign_id:
             return [start]
-    found = catalog.search(Key("start.campaign_id") == campaign_id).search(
-        Key("start.plan_name") == MEASURE_PLAN
-    )
-    starts = sorted((dict(found[uid].metadata["start"]) for uid in found), key=lambda s: s["time"])
+    starts = [dict(run.metadata["start"]) for run in campaign_runs(catalog, campaign_id)]
     if not starts:
         raise LookupError(f"no run uid or campaign id {target!r} with recipe runs in the catalog")
     return starts
-
-
-def _readout(catalog: Any, uid: str, field_name: str) -> float | None:
-    run = catalog[uid]
-    if (run.metadata.get("stop") or {}).get("exit_status") != "success":
-        return None
-    return float(run["primary"].read()[field_name].values[0])
 
 
 def reproduce(
@@ -153,8 +140,8 @@ def reproduce(
                 except Exception:
                     uids = run.uids
                 lab.wait(120)
-                again = _readout(lab.catalog, uids[0], field_name) if uids else None
-                recorded = _readout(catalog, start["uid"], field_name)
+                again = stored_readout(lab.catalog[uids[0]], field_name) if uids else None
+                recorded = stored_readout(catalog[start["uid"]], field_name)
                 report.comparisons.append(Comparison(start["uid"], recorded, again))
     finally:
         if scratch is not None:
