@@ -327,6 +327,11 @@ class Lab:
         if current is None or current.done:
             return
         self._worker._commands.put(("abort", reason))
+        # The run may be marked running a moment before the RunEngine starts it;
+        # wait for the engine so the pause request is not lost.
+        deadline = time.monotonic() + 10.0
+        while self.engine.state == "idle" and not current.done and time.monotonic() < deadline:
+            time.sleep(0.005)
         if self.engine.state == "running":
             try:
                 self.engine.request_pause(defer=False)

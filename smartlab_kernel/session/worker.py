@@ -70,6 +70,7 @@ class RunWorker:
             plan, run = item
             if run.done:  # aborted while queued
                 continue
+            self._drop_stale_commands()
             self.current = run
             try:
                 self._execute(plan, run)
@@ -77,6 +78,14 @@ class RunWorker:
                 self.current = None
                 if self._on_end is not None:
                     self._on_end(run)
+
+    def _drop_stale_commands(self) -> None:
+        """Forget commands meant for an earlier run (sent as it was ending)."""
+        while True:
+            try:
+                self._commands.get_nowait()
+            except queue.Empty:
+                return
 
     def _execute(self, plan: Any, run: Run) -> None:
         run._set_state("running")

@@ -99,6 +99,38 @@ def test_abort_drops_queued_plans(lab: Lab) -> None:
     assert second.state == "aborted" and second.reason == "stop everything"
 
 
+def test_abort_in_the_moment_before_the_engine_starts(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run is marked running just before the RunEngine starts it: abort must not be lost."""
+    worker = lab._worker
+    prepare = worker._prepare
+
+    def slow_prepare(plan, run):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)  # widens the gap between "running" and the engine starting
+        return prepare(plan, run)
+
+    monkeypatch.setattr(worker, "_prepare", slow_prepare)
+    run = lab.submit(long_count(lab))
+    wait_for(lambda: run.state == "running")
+    assert lab.engine.state == "idle"
+    lab.abort("too early")
+    run.wait(30)
+    assert run.state == "aborted" and run.reason == "too early"
+    assert run.events < 60
+
+
+def test_a_stale_command_does_not_reach_the_next_run(lab: Lab) -> None:
+    lab._worker._commands.put(("abort", "meant for an earlier run"))
+    run = lab.submit(long_count(lab, num=5, delay=0.02))
+    wait_for(lambda: run.events >= 1)
+    lab.pause()
+    wait_for(lambda: run.state == "paused")
+    lab.resume()
+    run.wait(30)
+    assert run.state == "finished"
+
+
 def test_controls_refuse_when_nothing_runs(lab: Lab) -> None:
     with pytest.raises(SessionError, match="nothing to pause: the RunEngine is idle"):
         lab.pause()
