@@ -8,13 +8,14 @@ Manager (see :data:`ENV_PREFIX`). Every document goes through
 :class:`~smartlab_kernel.storage.DurableCapture`: journaled to disk first,
 then shipped to the served tiled, so a killed worker loses nothing it had
 recorded; the next worker recovers the journal and closes the run as failed.
+Each run's ``operator`` is the queue item's authenticated user
+(:class:`~smartlab_kernel.serve.queue_engine.QueueRunEngine`).
 """
 
 import os
 
-from bluesky import RunEngine
-
 from smartlab_kernel.devices import build_bench
+from smartlab_kernel.serve.queue_engine import QueueRunEngine
 from smartlab_kernel.serve.queue_plans import make_queue_plans
 from smartlab_kernel.storage import DurableCapture, ServedCatalog
 
@@ -45,7 +46,7 @@ robot = bench.devices["robot"]
 capture = DurableCapture(
     ServedCatalog(_env("CATALOG_URI"), _env("SERVICE_KEY")), _env("JOURNAL_DIR")
 )
-RE = RunEngine({"bench": bench.settings, "seed": _seed, "lab_server": _env("NAME")})
+RE = QueueRunEngine({"bench": bench.settings, "seed": _seed, "lab_server": _env("NAME")})
 RE.subscribe(capture)
 
 globals().update(make_queue_plans(bench))

@@ -1,8 +1,11 @@
 """Write the configuration files of the three services from one :class:`ServeConfig`.
 
 * tiled: catalog in PostgreSQL, data files in ``data_dir``, API keys only
-  (login with a password is impossible: the password table is empty).
-* queueserver HTTP server: API keys only, roles ``student`` and ``instructor``.
+  (login with a password is impossible: the password table is empty), and
+  :class:`~smartlab_kernel.serve.access_policy.RunOwnerAccessPolicy` so a
+  student reads only their own runs.
+* queueserver HTTP server: API keys only, roles ``student`` and ``instructor``;
+  students edit the queue through :mod:`~smartlab_kernel.serve.queue_router`.
 * RE Manager: which plans each user group may run.
 """
 
@@ -24,7 +27,9 @@ SERVICE_USER = "smartlab-service"
 #: The queueserver user group every user's items run in.
 USER_GROUP = "primary"
 
-#: Queue-server scopes of a student: watch everything, add items; no queue or plan control.
+#: Queue-server scopes of a student: watch everything; no queue or plan control. They add
+#: and remove their own items through :mod:`~smartlab_kernel.serve.queue_router`, because
+#: the server's ``write:queue:edit`` would let them move or remove anybody's items.
 STUDENT_SCOPES: list[str] = [
     "read:status",
     "read:queue",
@@ -32,7 +37,6 @@ STUDENT_SCOPES: list[str] = [
     "read:resources",
     "read:config",
     "read:monitor",
-    "write:queue:edit",
 ]
 
 
@@ -56,6 +60,10 @@ def tiled_config(config: ServeConfig) -> dict[str, Any]:
             ],
             "secret_keys": [secrets.token_hex(32)],
             "allow_anonymous_access": False,
+        },
+        "access_control": {
+            "access_policy": "smartlab_kernel.serve.access_policy:RunOwnerAccessPolicy",
+            "args": {"provider": PROVIDER},
         },
         "database": {
             "uri": f"sqlite:///{state / 'tiled-auth.sqlite'}",
@@ -102,7 +110,10 @@ def http_server_config(config: ServeConfig) -> dict[str, Any]:
             "allow_anonymous_access": False,
         },
         "server_configuration": {
-            "custom_routers": ["smartlab_kernel.serve.info_router.router"],
+            "custom_routers": [
+                "smartlab_kernel.serve.info_router.router",
+                "smartlab_kernel.serve.queue_router.router",
+            ],
         },
         "database": {"uri": f"sqlite:///{config.state_path / 'queue-auth.sqlite'}"},
         "api_access": {

@@ -24,6 +24,11 @@ API_KEY_ENV = "SMARTLAB_API_KEY"
 _FINAL = {"completed": "finished", "stopped": "finished", "failed": "failed", "unknown": "unknown"}
 
 
+#: The queue endpoints for students (see ``smartlab_kernel/serve/queue_router.py``).
+_STUDENT_ADD = ("POST", "/api/smartlab/queue/item/add")
+_STUDENT_REMOVE = ("POST", "/api/smartlab/queue/item/remove")
+
+
 class LabUnavailableError(SessionError):
     """The lab server did not answer in time (restarting, overloaded, or down); try again."""
 
@@ -178,7 +183,8 @@ class RemoteLab:
         """Add ``plan_name(*args, **kwargs)`` to the shared queue and return at once.
 
         Arguments must be JSON values (numbers, strings, lists, dicts). Every
-        run it records carries ``operator`` (your user name) and ``md``.
+        run it records carries ``md`` and ``operator``: your user name, which
+        the server takes from your key (an ``operator`` in ``md`` is replaced).
 
         Raises:
             TypeError: If ``plan_name`` is not a string (e.g. a generator).
@@ -189,15 +195,17 @@ class RemoteLab:
                 "a shared lab runs plans by name with JSON arguments, e.g. "
                 f"lab.submit('measure', temperature_c=60); got {type(plan_name).__name__}"
             )
-        meta = {**dict(md or {}), "operator": self.user}
         item = {
             "item_type": "plan",
             "name": plan_name,
             "args": list(args),
             "kwargs": kwargs,
-            "meta": meta,
+            "meta": dict(md or {}),
         }
-        response = self._call("item_add", item)
+        if self.is_instructor:
+            response = self._call("item_add", item)
+        else:  # students may only append, under their own name (see serve/queue_router)
+            response = self._call("send_request", method=_STUDENT_ADD, params={"item": item})
         run = RemoteRun(self, response["item"]["item_uid"], plan_name)
         self.submitted.append(run)
         return run
@@ -290,11 +298,18 @@ class RemoteLab:
                 raise TimeoutError(f"runs {sorted(wanted - set(self._all_runs()))} not in catalog")
             time.sleep(0.2)
 
-    # -- instructor -----------------------------------------------------------
+    # -- editing the queue ----------------------------------------------------
 
     def remove(self, item_uid: str) -> None:
-        """Remove a waiting item from the queue."""
-        self._call("item_remove", uid=item_uid)
+        """Remove a waiting item from the queue (a student: only one of their own).
+
+        Raises:
+            SessionError: If a student tries to remove someone else's item.
+        """
+        if self.is_instructor:
+            self._call("item_remove", uid=item_uid)
+        else:
+            self._call("send_request", method=_STUDENT_REMOVE, params={"uid": item_uid})
 
     def move(self, item_uid: str, position: int) -> None:
         """Move a waiting item to ``position`` (1 = next)."""
@@ -306,8 +321,10 @@ class RemoteLab:
     def catalog(self) -> Any:
         """Runs in the lab's tiled catalog: yours, or every run for an instructor.
 
-        The filter is on the start document's ``operator``; see the
-        explanation in ``docs/serve`` for what it does and does not protect.
+        The server enforces this (its access policy filters on the start
+        document's ``operator``, which the queue writes from your key); the
+        search here only repeats it, so a student's view is the same with
+        any tiled client.
         """
         if self._catalog is None:
             from tiled.client import from_uri
@@ -340,7 +357,7 @@ class RemoteLab:
                 return dict(item)
         return None
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, name: str, /, *args: Any, **kwargs: Any) -> dict[str, Any]:
         from bluesky_queueserver_api.comm_base import (
             HTTPClientError,
             HTTPRequestError,
@@ -349,20 +366,22 @@ class RemoteLab:
         )
 
         try:
-            return dict(getattr(self._api, method)(*args, **kwargs))
+            return dict(getattr(self._api, name)(*args, **kwargs))
         except (HTTPClientError, HTTPServerError, HTTPRequestError, RequestFailedError) as exc:
+            if name == "send_request":  # name it by its endpoint: .../item/add -> item_add
+                name = "_".join(kwargs["method"][1].split("/")[-2:])
             text = str(exc)
             status = getattr(getattr(exc, "response", None), "status_code", None)
             if isinstance(exc, HTTPRequestError | HTTPServerError) or status == 408:
                 raise LabUnavailableError(
-                    f"the lab server did not answer {method} ({text}); try again shortly"
+                    f"the lab server did not answer {name} ({text}); try again shortly"
                 ) from exc
             if "Not enough permissions" in text:
                 raise SessionError(
-                    f"{method} is not allowed for {self.user!r} (roles {self.roles}); "
+                    f"{name} is not allowed for {self.user!r} (roles {self.roles}); "
                     "ask an instructor"
                 ) from exc
-            raise SessionError(f"the lab server refused {method}: {text}") from exc
+            raise SessionError(f"the lab server refused {name}: {text}") from exc
 
 
 def _describe(item: Mapping[str, Any], user: str, position: int | None) -> dict[str, Any]:

@@ -91,3 +91,56 @@ def test_submit_needs_a_plan_name_and_known_plans(sandbox: Sandbox) -> None:
         student.submit(iter([]))  # type: ignore[arg-type]
     with pytest.raises(SessionError, match="refused item_add"):
         student.submit("rm_rf_everything")
+
+
+def test_the_catalog_server_shows_a_student_only_their_runs(sandbox: Sandbox) -> None:
+    """Not just RemoteLab's filter: a raw tiled client with a student's key is filtered too."""
+    from tiled.client import from_uri
+
+    carol, dave, ta = (connect(sandbox, u) for u in ("student05", "student06", "ta"))
+    mine = carol.submit("measure", temperature_c=45.0, hold_s=30.0, md={"operator": "student06"})
+    theirs = dave.submit("measure", temperature_c=55.0, hold_s=30.0)
+    carol.wait(timeout=60)
+    dave.wait(timeout=60)
+    (my_uid,) = mine.uids
+    (their_uid,) = theirs.uids
+
+    raw = from_uri(carol.catalog_uri, api_key=sandbox.keys["student05"])["runs"]
+    start = raw[my_uid].metadata["start"]
+    assert start["operator"] == "student05"  # from the key, not from md
+    assert start["claimed_operator"] == "student06"
+    assert their_uid not in raw
+    with pytest.raises(KeyError):
+        raw[their_uid]
+    assert {raw[uid].metadata["start"]["operator"] for uid in raw} == {"student05"}
+    headers = {"Authorization": f"Apikey {sandbox.keys['student05']}"}
+    direct = httpx.get(f"{carol.catalog_uri}/metadata/runs/{their_uid}", headers=headers)
+    assert direct.status_code == 404
+    data = httpx.get(f"{carol.catalog_uri}/metadata/runs/{their_uid}/primary", headers=headers)
+    assert data.status_code == 404
+
+    everything = from_uri(ta.catalog_uri, api_key=sandbox.keys["ta"])["runs"]
+    assert {my_uid, their_uid} <= set(everything)
+
+
+def test_students_edit_only_their_own_queue_items(sandbox: Sandbox) -> None:
+    erin, frank, ta = (connect(sandbox, u) for u in ("student07", "student08", "ta"))
+    blocker = erin.submit("measure", hold_s=3000.0)
+    erins = erin.submit("measure", hold_s=10.0)
+    franks = frank.submit("measure", hold_s=10.0)
+    with pytest.raises(SessionError, match="only your own items"):
+        frank.remove(erins.item_uid)
+    with pytest.raises(SessionError, match="not allowed"):
+        frank.move(franks.item_uid, 1)
+    headers = {"Authorization": f"ApiKey {sandbox.keys['student08']}"}
+    jump = {"item": {"item_type": "plan", "name": "measure"}, "pos": "front"}
+    refused = httpx.post(f"{sandbox.url}/api/queue/item/add", json=jump, headers=headers)
+    assert refused.status_code == 401 and "Not enough permissions" in refused.text
+    sneaky = httpx.post(f"{sandbox.url}/api/smartlab/queue/item/add", json=jump, headers=headers)
+    assert sneaky.status_code == 422 and "pos" in sneaky.text
+    frank.remove(franks.item_uid)
+    waiting = [q["item_uid"] for q in ta.queue()]
+    assert erins.item_uid in waiting and franks.item_uid not in waiting
+    blocker.wait(timeout=60)
+    erins.wait(timeout=60)
+    assert erins.state == "finished"

@@ -1,0 +1,109 @@
+"""Queue endpoints for students: add to the back of the queue, remove only your own items.
+
+The queueserver HTTP server has one permission for editing the queue
+(``write:queue:edit``): whoever holds it may also move or remove anybody's
+items. A teaching lab needs finer rules, so students do not get that scope;
+they use these two endpoints instead, added to the HTTP server as a custom
+router (see :func:`~smartlab_kernel.serve.service_files.http_server_config`):
+
+* ``POST /api/smartlab/queue/item/add`` with ``{"item": {...}}``: appends the
+  item (no position: a student cannot jump the queue), recorded under the
+  caller's user name from their key.
+* ``POST /api/smartlab/queue/item/remove`` with ``{"uid": ...}``: removes a
+  waiting item if, and only if, the caller submitted it (403 otherwise).
+
+Instructors keep the server's own endpoints (reorder, remove any item).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bluesky_httpserver.authentication import get_current_principal
+from bluesky_httpserver.resources import SERVER_RESOURCES as SR
+from bluesky_httpserver.settings import get_settings
+from bluesky_httpserver.utils import (
+    get_api_access_manager,
+    get_current_username,
+    get_resource_access_manager,
+    process_exception,
+)
+from fastapi import APIRouter, Depends, HTTPException, Security
+
+router = APIRouter(prefix="/api/smartlab/queue")
+
+#: Keys a student's queue item may have (anything else is refused).
+ITEM_KEYS = frozenset({"item_type", "name", "args", "kwargs", "meta"})
+
+
+def _caller(principal: Any, settings: Any, api_access_manager: Any) -> tuple[str, str]:
+    username = get_current_username(
+        principal=principal, settings=settings, api_access_manager=api_access_manager
+    )[0]
+    return str(api_access_manager.get_displayed_user_name(username)), username
+
+
+def _checked_item(payload: Any) -> dict[str, Any]:
+    item = payload.get("item") if isinstance(payload, dict) else None
+    if not isinstance(item, dict):
+        raise HTTPException(status_code=422, detail='expected {"item": {...}}')
+    extra = sorted(set(payload) - {"item"}) + sorted(set(item) - ITEM_KEYS)
+    if extra:
+        raise HTTPException(
+            status_code=422,
+            detail=f"not allowed in a student's queue item: {extra}; allowed: {sorted(ITEM_KEYS)}",
+        )
+    if item.get("item_type", "plan") != "plan":
+        raise HTTPException(status_code=422, detail="students may add plans only")
+    return {**item, "item_type": "plan"}
+
+
+@router.post("/item/add")
+async def add_own_item(
+    payload: dict[str, Any],
+    principal: Any = Security(get_current_principal, scopes=["read:queue"]),  # noqa: B008
+    settings: Any = Depends(get_settings),  # noqa: B008
+    api_access_manager: Any = Depends(get_api_access_manager),  # noqa: B008
+    resource_access_manager: Any = Depends(get_resource_access_manager),  # noqa: B008
+) -> dict[str, Any]:
+    """Append a plan to the back of the queue under the caller's name."""
+    item = _checked_item(payload)
+    try:
+        displayed, username = _caller(principal, settings, api_access_manager)
+        group = resource_access_manager.get_resource_group(username)
+        return dict(await SR.RM.item_add(item=item, user=displayed, user_group=group))
+    except HTTPException:
+        raise
+    except Exception:
+        process_exception()
+        raise  # unreachable: process_exception always raises
+
+
+@router.post("/item/remove")
+async def remove_own_item(
+    payload: dict[str, Any],
+    principal: Any = Security(get_current_principal, scopes=["read:queue"]),  # noqa: B008
+    settings: Any = Depends(get_settings),  # noqa: B008
+    api_access_manager: Any = Depends(get_api_access_manager),  # noqa: B008
+) -> dict[str, Any]:
+    """Remove a waiting item, if the caller submitted it."""
+    uid = payload.get("uid")
+    if not isinstance(uid, str) or not uid:
+        raise HTTPException(status_code=422, detail='expected {"uid": "<item uid>"}')
+    try:
+        displayed, _ = _caller(principal, settings, api_access_manager)
+        found = await SR.RM.item_get(uid=uid)
+    except Exception:
+        process_exception()
+        raise
+    owner = found.get("item", {}).get("user")
+    if owner != displayed:
+        raise HTTPException(
+            status_code=403,
+            detail=f"item {uid} was submitted by {owner!r}: you may remove only your own items",
+        )
+    try:
+        return dict(await SR.RM.item_remove(uid=uid))
+    except Exception:
+        process_exception()
+        raise
