@@ -9,14 +9,19 @@ Manager (see :data:`ENV_PREFIX`). Every document goes through
 then shipped to the served tiled, so a killed worker loses nothing it had
 recorded; the next worker recovers the journal and closes the run as failed.
 Each run's ``operator`` is the queue item's authenticated user
-(:class:`~smartlab_kernel.serve.queue_engine.QueueRunEngine`).
+(:class:`~smartlab_kernel.serve.queue_engine.QueueRunEngine`). The lab's room
+runs here too, its interlocks on this RunEngine, served to notebooks through
+Redis (:class:`~smartlab_kernel.serve.room_service.RoomService`).
 """
 
 import os
 
 from smartlab_kernel.devices import build_bench
+from smartlab_kernel.devices.room import build_room
 from smartlab_kernel.serve.queue_engine import QueueRunEngine
 from smartlab_kernel.serve.queue_plans import make_queue_plans
+from smartlab_kernel.serve.room_service import RoomService
+from smartlab_kernel.session.alarms import AlarmLog
 from smartlab_kernel.storage import DurableCapture, ServedCatalog
 
 ENV_PREFIX = "SMARTLAB_SERVE_"
@@ -50,3 +55,12 @@ RE = QueueRunEngine({"bench": bench.settings, "seed": _seed, "lab_server": _env(
 RE.subscribe(capture)
 
 globals().update(make_queue_plans(bench))
+
+room = build_room(bench.world)
+room_service = RoomService(
+    RE,
+    room,
+    AlarmLog(_env("ALARM_LOG")),
+    _env("REDIS_ADDRESS"),
+    _env("REDIS_PREFIX"),
+).start()

@@ -107,6 +107,8 @@ class LabServer:
             {
                 "QSERVER_ZMQ_PUBLIC_KEY": self._zmq_public,
                 "SMARTLAB_SERVE_CATALOG_URI": f"{config.catalog_url}/api/v1",
+                "SMARTLAB_SERVE_REDIS_ADDRESS": config.redis.address,
+                "SMARTLAB_SERVE_REDIS_PREFIX": config.redis.prefix,
             },
         )
         self._wait_http("tiled", f"{config.catalog_url}/api/v1/", deadline)
@@ -166,6 +168,9 @@ class LabServer:
             "SMARTLAB_SERVE_CATALOG_URI": f"{self.config.catalog_url}/api/v1",
             "SMARTLAB_SERVE_SERVICE_KEY": self.service_key,
             "SMARTLAB_SERVE_JOURNAL_DIR": str(self.state / "journal"),
+            "SMARTLAB_SERVE_ALARM_LOG": str(self.state / "alarms.jsonl"),
+            "SMARTLAB_SERVE_REDIS_ADDRESS": self.config.redis.address,
+            "SMARTLAB_SERVE_REDIS_PREFIX": self.config.redis.prefix,
         }
 
     def _prepare_queue(self, deadline: float) -> None:

@@ -113,6 +113,7 @@ def http_server_config(config: ServeConfig) -> dict[str, Any]:
             "custom_routers": [
                 "smartlab_kernel.serve.info_router.router",
                 "smartlab_kernel.serve.queue_router.router",
+                "smartlab_kernel.serve.room_router.router",
             ],
         },
         "database": {"uri": f"sqlite:///{config.state_path / 'queue-auth.sqlite'}"},

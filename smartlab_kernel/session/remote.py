@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import SessionError
+from .remote_room import RemoteRoom, RoomNotAllowedError
 
 #: Environment variable read when no ``api_key`` is given.
 API_KEY_ENV = "SMARTLAB_API_KEY"
@@ -162,6 +163,8 @@ class RemoteLab:
         self._api.set_authorization_key(api_key=key)
         self.submitted: list[RemoteRun] = []
         self._catalog: Any = None
+        self._room: RemoteRoom | None = None
+        self._timeout = timeout
 
     @property
     def is_instructor(self) -> bool:
@@ -315,6 +318,18 @@ class RemoteLab:
         """Move a waiting item to ``position`` (1 = next)."""
         self._call("item_move", uid=item_uid, pos_dest=max(0, position - 1))
 
+    # -- the room -------------------------------------------------------------
+
+    @property
+    def room(self) -> RemoteRoom:
+        """The lab's room: live values, alarms, energy; control for instructors.
+
+        ``LabMonitor(lab.room)`` shows it in the notebook.
+        """
+        if self._room is None:
+            self._room = RemoteRoom(self)
+        return self._room
+
     # -- data -----------------------------------------------------------------
 
     @property
@@ -356,6 +371,34 @@ class RemoteLab:
             if item.get("item_uid") == item_uid:
                 return dict(item)
         return None
+
+    def _http(self, method: str, path: str, payload: Mapping[str, Any] | None = None) -> Any:
+        """Call one of the server's own endpoints (``/api/smartlab/...``) with this key."""
+        import httpx
+
+        try:
+            response = httpx.request(
+                method,
+                f"{self.url}{path}",
+                json=dict(payload) if payload is not None else None,
+                headers={"Authorization": f"ApiKey {self._key}"},
+                timeout=self._timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise LabUnavailableError(f"the lab server did not answer {path} ({exc})") from exc
+        if response.is_success:
+            return response.json()
+        try:
+            detail = str(response.json().get("detail", response.text))
+        except ValueError:
+            detail = response.text
+        if response.status_code == 403:
+            raise RoomNotAllowedError(detail)
+        if response.status_code == 422:
+            raise ValueError(detail)
+        if response.status_code in (408, 502, 503, 504):
+            raise LabUnavailableError(f"{path}: {detail}; try again shortly")
+        raise SessionError(f"the lab server refused {method} {path}: {detail}")
 
     def _call(self, name: str, /, *args: Any, **kwargs: Any) -> dict[str, Any]:
         from bluesky_queueserver_api.comm_base import (

@@ -10,14 +10,11 @@ from typing import TYPE_CHECKING, Any
 from ..devices.room import SimulatedRoom, build_room
 from .alarms import AlarmLog
 from .errors import SessionError
+from .interlock_alarms import InterlockAlarms
 from .safety import InterlockEvent, InterlockSettings, SafetyInterlocks
 
 if TYPE_CHECKING:
     from .lab import Lab
-
-#: Events of an interlock that raise an alarm, and the severity.
-_SEVERITY = {"tripped": "warning", "hard_limit": "critical"}
-_CLEARS = {"cleared": "tripped", "hard_limit_cleared": "hard_limit"}
 
 
 class RoomLink:
@@ -38,7 +35,7 @@ class RoomLink:
         self.alarms = alarms
         self.interlocks = interlocks
         self._run_uid: str | None = None
-        self._holding: set[str] = set()
+        self._recorder = InterlockAlarms(alarms, lambda: self._run_uid)
         self._token = lab.subscribe(self._track_run)
         self._closed = False
         self._lock = threading.Lock()
@@ -52,31 +49,7 @@ class RoomLink:
     # -- called by the interlocks --------------------------------------------
 
     def _on_interlock(self, event: InterlockEvent) -> None:
-        if event.event == "suspended":
-            self._holding.add(event.interlock)
-        elif event.event == "resumed":
-            self._holding.discard(event.interlock)
-        source = f"interlock:{event.interlock}"
-        context = {
-            "value": event.value if not _is_nan(event.value) else None,
-            "simulated_time_s": event.simulated_time_s,
-            "run_uid": self._run_uid,
-        }
-        if event.event in _SEVERITY:
-            severity = "critical" if event.interlock == "estop" else _SEVERITY[event.event]
-            if event.event == "hard_limit":
-                source = f"hard_limit:{event.interlock}"
-            self.alarms.raise_alarm(source, event.message, severity=severity, context=context)  # type: ignore[arg-type]
-        elif event.event in _CLEARS:
-            if event.event == "hard_limit_cleared":
-                source = f"hard_limit:{event.interlock}"
-            alarm = self.alarms.find_active(source)
-            if alarm is not None:
-                self.alarms.clear(alarm.alarm_id)
-        else:  # "suspended" / "resumed": what the interlock did to the running plan
-            latest = self.alarms.latest(source)
-            if latest is not None:
-                self.alarms.annotate(latest.alarm_id, event.event, **context)
+        self._recorder.record(event)
 
     def _on_hard_limit(self, reason: str) -> None:
         # A suspension or pause being set up is a transient state; wait it out
@@ -97,33 +70,11 @@ class RoomLink:
         plan, ``lab.state`` and ``run.state`` stay ``"running"``; this says why
         nothing moves.
         """
-        return sorted(self._holding)
+        return self._recorder.holding
 
     def readings(self) -> dict[str, float | bool | str]:
         """Live values of the room: flows, face velocities, sensors, power."""
-        room = self.room
-        values: dict[str, float | bool | str] = {
-            "hvac_mode": str(room.hvac.mode.get()),
-            "air_changes_per_h": float(room.hvac.air_changes.get()),
-            "supply_flow_m3_s": float(room.hvac.supply_flow.get()),
-        }
-        for name, hood in room.hoods.items():
-            values[f"{name}_sash_m"] = float(hood.sash_position.get())
-            values[f"{name}_face_velocity_m_s"] = float(hood.face_velocity.get())
-            values[f"{name}_alarm"] = bool(hood.alarm.get())
-        sensors = room.sensors
-        for key, signal in (
-            ("temperature_c", sensors.temperature),
-            ("humidity_pct", sensors.humidity),
-            ("co2_ppm", sensors.co2),
-            ("vapour_ppm", sensors.vapour),
-        ):
-            values[key] = float(signal.get())
-        values["lights_on"] = bool(room.lighting.lights_on.get())
-        values["occupants"] = room.conditions.occupants
-        values["estop_pressed"] = bool(room.estop.pressed.get())
-        values["power_w"] = sum(room.power_w().values())
-        return values
+        return room_readings(self.room)
 
     def snapshot(self) -> dict[str, Any]:
         """The environment snapshot merged into every run's start document."""
@@ -170,6 +121,32 @@ class RoomLink:
         if self.snapshot in self.lab.snapshot_providers:
             self.lab.snapshot_providers.remove(self.snapshot)
         self.lab.unsubscribe(self._token)
+
+
+def room_readings(room: SimulatedRoom) -> dict[str, float | bool | str]:
+    """Live values of the room: flows, face velocities, sensors, power."""
+    values: dict[str, float | bool | str] = {
+        "hvac_mode": str(room.hvac.mode.get()),
+        "air_changes_per_h": float(room.hvac.air_changes.get()),
+        "supply_flow_m3_s": float(room.hvac.supply_flow.get()),
+    }
+    for name, hood in room.hoods.items():
+        values[f"{name}_sash_m"] = float(hood.sash_position.get())
+        values[f"{name}_face_velocity_m_s"] = float(hood.face_velocity.get())
+        values[f"{name}_alarm"] = bool(hood.alarm.get())
+    sensors = room.sensors
+    for key, signal in (
+        ("temperature_c", sensors.temperature),
+        ("humidity_pct", sensors.humidity),
+        ("co2_ppm", sensors.co2),
+        ("vapour_ppm", sensors.vapour),
+    ):
+        values[key] = float(signal.get())
+    values["lights_on"] = bool(room.lighting.lights_on.get())
+    values["occupants"] = room.conditions.occupants
+    values["estop_pressed"] = bool(room.estop.pressed.get())
+    values["power_w"] = sum(room.power_w().values())
+    return values
 
 
 def _is_nan(value: Any) -> bool:

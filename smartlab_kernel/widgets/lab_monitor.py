@@ -1,7 +1,9 @@
 """LabMonitor: the room's live values, its alarms (with Acknowledge) and its energy.
 
-A composite of standard ipywidgets. It only calls the public API of
-:class:`~smartlab_kernel.session.room_link.RoomLink`. Values refresh on a
+A composite of standard ipywidgets. It only calls the
+:class:`~smartlab_kernel.session.room_view.RoomView` API, which the room of
+a local lab and the room of a served lab (seen from a notebook connected
+with ``Lab.connect``) both have. Values refresh on a
 timer on the kernel's event loop (captured when the widget is built), and
 alarms raised on the room's monitor thread are marshalled to that loop.
 """
@@ -16,7 +18,7 @@ import ipywidgets as w
 from matplotlib.axes import Axes
 
 from smartlab_kernel.session.alarms import Alarm
-from smartlab_kernel.session.room_link import RoomLink
+from smartlab_kernel.session.room_view import RoomView
 
 from ._figure import png
 from .marshal import KernelLoop
@@ -36,7 +38,8 @@ class LabMonitor(w.VBox):
     """Live room values, alarms with Acknowledge, and an energy bar chart.
 
     Args:
-        room_link: The room attached to the lab (from ``attach_room``).
+        room_link: The room: ``lab.room`` of a simulated lab (from ``attach_room``)
+            or of a served one (``Lab.connect(...).room``).
         refresh_s: Real seconds between refreshes of the values; ``None`` refreshes
             only when :meth:`refresh` is called.
         operator: Pre-filled in the "Who" box of the acknowledge form.
@@ -48,7 +51,7 @@ class LabMonitor(w.VBox):
 
     def __init__(
         self,
-        room_link: RoomLink,
+        room_link: RoomView,
         *,
         refresh_s: float | None = 1.0,
         operator: str | None = None,
@@ -185,7 +188,7 @@ class LabMonitor(w.VBox):
             alarm = self.link.alarms.acknowledge(
                 self.pending_alarm, self.who.value, self.comment.value.strip()
             )
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, PermissionError) as exc:
             self._show_error(str(exc.args[0]) if exc.args else str(exc))
             return None
         self.cancel_acknowledge()
