@@ -64,3 +64,4 @@ room_service = RoomService(
     _env("REDIS_ADDRESS"),
     _env("REDIS_PREFIX"),
 ).start()
+RE.environment = room_service.snapshot

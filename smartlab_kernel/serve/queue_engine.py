@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bluesky import RunEngine
@@ -50,10 +50,22 @@ def queue_item_user(worker: Any = None) -> str | None:
 
 
 class QueueRunEngine(RunEngine):
-    """A RunEngine that stamps ``operator`` with the queue item's authenticated user."""
+    """A RunEngine that stamps ``operator`` with the queue item's authenticated user.
+
+    Attributes:
+        environment: If set, called at the start of each plan; its dict is recorded
+            as the runs' ``environment`` (the room's readings and safety state).
+    """
+
+    environment: Callable[[], Mapping[str, Any]] | None = None
 
     def __call__(self, *args: Any, **metadata_kw: Any) -> Any:
         """Run a plan as ``RunEngine.__call__`` does, with ``operator`` set from the queue item."""
+        if self.environment is not None and args:
+            try:
+                metadata_kw["environment"] = dict(self.environment())
+            except Exception as exc:  # a broken sensor must not stop a run from starting
+                metadata_kw["environment"] = {"error": f"environment unreadable: {exc}"}
         user = queue_item_user()
         if user is None:
             logger.warning("running a plan with no queue item user: operator=%r", UNKNOWN_OPERATOR)

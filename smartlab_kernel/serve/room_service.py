@@ -104,6 +104,21 @@ class RoomService:
             logger.error("hard limit: pausing the running plan: %s", reason)
             self.engine.request_pause(defer=False)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The environment recorded in each run's start document (as in a single-user lab)."""
+        return json_safe(
+            {
+                "time": time.time(),
+                "simulated_time_s": self.room.world.clock.now(),
+                "room": room_readings(self.room),
+                "safety": {
+                    "unacknowledged_alarms": [a.alarm_id for a in self.alarms.unacknowledged()],
+                    "active_alarms": [a.alarm_id for a in self.alarms.active()],
+                    **self.interlocks.describe(),
+                },
+            }
+        )
+
     def state(self) -> dict[str, Any]:
         """What the HTTP server hands to users: readings, status, energy, alarms."""
         unacknowledged = self.alarms.unacknowledged()

@@ -33,3 +33,15 @@ def test_without_a_queue_item_the_operator_is_unknown() -> None:
     start = _start_of(QueueRunEngine(context_managers=[]), operator="mallory")
     assert start["operator"] == UNKNOWN_OPERATOR and start["claimed_operator"] == "mallory"
     assert queue_item_user(SimpleNamespace(_running_plan_info={"user": ""})) is None
+
+
+def test_the_environment_is_recorded_and_a_broken_one_does_not_stop_the_run() -> None:
+    engine = QueueRunEngine(context_managers=[])
+    engine.environment = lambda: {"room": {"vapour_ppm": 3.0}}
+    assert _start_of(engine)["environment"] == {"room": {"vapour_ppm": 3.0}}
+
+    def broken() -> dict[str, Any]:
+        raise OSError("sensor bus down")
+
+    engine.environment = broken
+    assert "sensor bus down" in _start_of(engine)["environment"]["error"]

@@ -92,6 +92,9 @@ def test_a_remote_estop_suspends_a_students_plan_and_nothing_is_lost(sandbox: Sa
     assert run.state == "finished"
     stored = ta.catalog[uid]
     assert stored.metadata["stop"]["exit_status"] == "success"
+    environment = stored.metadata["start"]["environment"]
+    assert environment["room"]["estop_pressed"] is False  # as it was when the run started
+    assert "estop" in environment["safety"]["interlocks"]
     counted = stored.metadata["stop"]["num_events"]
     assert counted.get("primary", 0) >= 1
     assert len(stored["primary"].read()["time"]) == counted["primary"]
