@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .run_journal import Durability, RunJournal
-from .shipper import RunsCatalog, Shipper
+from .shipper import DEFAULT_FLUSH_INTERVAL, RunsCatalog, Shipper
 
 
 class DurableCapture:
@@ -23,6 +23,7 @@ class DurableCapture:
         journal_dir: Folder of journal files.
         durability: See :class:`RunJournal`.
         retry_interval: Seconds between re-ship attempts while the catalog fails.
+        flush_interval: Least seconds between two writes of held events (see :class:`Shipper`).
     """
 
     def __init__(
@@ -31,8 +32,11 @@ class DurableCapture:
         journal_dir: str | Path,
         durability: Durability = "window",
         retry_interval: float = 1.0,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
     ) -> None:
-        self.shipper = Shipper(catalog, journal_dir, retry_interval=retry_interval)
+        self.shipper = Shipper(
+            catalog, journal_dir, retry_interval=retry_interval, flush_interval=flush_interval
+        )
         self.journal = RunJournal(journal_dir, durability=durability, listener=self.shipper.submit)
         self.shipper.start()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tiled.client import from_uri
 from tiled.client.base import BaseClient
@@ -12,10 +12,12 @@ from tiled.structures.core import Spec
 
 RUNS_KEY = "runs"
 
+ServerMode = Literal["process", "thread"]
+
 # tiled keeps the single-user API key in process-wide settings, so a second
-# embedded server with its own key would lock clients of the first one out.
-# Every embedded server of this process shares one key (they listen on
-# localhost only).
+# embedded server on a thread with its own key would lock clients of the
+# first one out. Every embedded server started by this process shares one
+# key (they listen on localhost only).
 _PROCESS_API_KEY = secrets.token_hex(16)
 
 
@@ -26,30 +28,54 @@ def _runs_container(root: BaseClient) -> BaseClient:
 
 
 class EmbeddedCatalog:
-    """A tiled server run in this process, storing into ``directory`` (no set-up needed).
+    """A tiled server for ``directory``, started here (no set-up needed).
 
     A later :class:`EmbeddedCatalog` on the same directory sees the runs stored before.
 
     Args:
         directory: Folder for tiled's database and data files.
+        server: ``"process"`` (default): the server runs in a child process,
+            stopped by :meth:`close` or when this process dies, so it does
+            not compete with the RunEngine for the interpreter lock (see
+            ``docs/explanation/data-path.md``). ``"thread"``: on a thread of
+            this process (starts about 2 s sooner, but slows a RunEngine of
+            this process while it writes).
+
+    Attributes:
+        server_pid: The server process's id (``None`` for a thread).
+
+    Raises:
+        ValueError: If ``server`` is neither ``"process"`` nor ``"thread"``.
     """
 
-    def __init__(self, directory: str | Path) -> None:
-        from .embedded_server import EmbeddedTiledServer
+    def __init__(self, directory: str | Path, server: ServerMode = "process") -> None:
+        from .embedded_server import EmbeddedTiledServer, SubprocessTiledServer
 
+        if server not in ("process", "thread"):
+            raise ValueError(f"server must be 'process' or 'thread', got {server!r}")
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._server = EmbeddedTiledServer(self.directory, api_key=_PROCESS_API_KEY)
+        self._server: EmbeddedTiledServer | SubprocessTiledServer
+        if server == "process":
+            self._server = SubprocessTiledServer(self.directory, api_key=_PROCESS_API_KEY)
+            self.server_pid: int | None = self._server.pid
+        else:
+            self._server = EmbeddedTiledServer(self.directory, api_key=_PROCESS_API_KEY)
+            self.server_pid = None
         self.uri: str = self._server.uri
-        self.root = from_uri(self.uri)
-        self.runs = _runs_container(self.root)
+        try:
+            self.root = from_uri(self.uri)
+            self.runs = _runs_container(self.root)
+        except BaseException:
+            self._server.close()
+            raise
 
     def reconnect(self) -> BaseClient:
         """Return a fresh client on the runs container (one per thread is safest)."""
         return _runs_container(from_uri(self.uri))
 
     def close(self) -> None:
-        """Stop the embedded server."""
+        """Stop the embedded server (and wait for its process or thread to end)."""
         self._server.close()
 
 

@@ -6,21 +6,34 @@ catalog exists). Here a new catalog is a copy of a template initialised once
 per tiled version (by that same command) and cached, and an existing catalog
 is opened as it is. The rest is tiled's own pieces: ``tiled.catalog.from_uri``,
 ``build_app`` with single-user API-key authentication, uvicorn on 127.0.0.1.
+
+:class:`EmbeddedTiledServer` runs the server on a thread of the calling
+process. :class:`SubprocessTiledServer` runs that same server in a child
+process of its own (what a lab uses): a server thread shares the
+interpreter lock with the RunEngine, and each time the RunEngine's thread
+writes a journal record it gives the lock up and waits up to the switch
+interval (5 ms) to get it back from a server thread busy with a request.
+The child exits when the parent closes it, and also when the parent dies
+(its standard input, a pipe from the parent, reaches end of file), so no
+server outlives its lab.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.metadata
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import uvicorn
@@ -63,6 +76,7 @@ class EmbeddedTiledServer:
         api_key: The single user's key.
 
     Attributes:
+        base: The server's address, ``http://127.0.0.1:<port>``.
         uri: The API address including the key, for ``tiled.client.from_uri``.
     """
 
@@ -98,11 +112,11 @@ class EmbeddedTiledServer:
         self._thread = threading.Thread(target=self._server.run, name="tiled-server", daemon=True)
         self._thread.start()
         try:
-            base = self._wait_until_ready()
+            self.base = self._wait_until_ready()
         except BaseException:
             self.close()
             raise
-        self.uri = f"{base}/api/v1?api_key={api_key}"
+        self.uri = f"{self.base}/api/v1?api_key={api_key}"
 
     def _wait_until_ready(self) -> str:
         deadline = time.monotonic() + _STARTUP_TIMEOUT
@@ -128,3 +142,124 @@ class EmbeddedTiledServer:
         """Stop the server and wait for its thread."""
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+# Run in the child with ``python -c``: the server module is run by its path,
+# so the child imports tiled's server but not smartlab_kernel (whose import
+# pulls in the planner, bluesky and more), and ``sys.path`` does not start
+# with the storage folder, whose module names could shadow others.
+_CHILD_BOOT = (
+    "import runpy, sys; sys.path.pop(0); sys.argv.pop(0); "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+class SubprocessTiledServer:
+    """An :class:`EmbeddedTiledServer` for ``directory``, run in a child process.
+
+    The child reads the API key from its standard input (not its command
+    line, which other users can see), answers with the server's address,
+    and serves until its standard input reaches end of file: on
+    :meth:`close`, or when this process dies. The child is in a session of
+    its own, so an interrupt sent to the notebook's process group (a kernel
+    interrupt, Ctrl-C) does not stop the catalog under a running plan. Its
+    messages go to ``<directory>/server-process.log``.
+
+    Args:
+        directory: As for :class:`EmbeddedTiledServer`.
+        api_key: The single user's key.
+        startup_timeout: Seconds to wait for the child to serve.
+
+    Attributes:
+        pid: The child's process id.
+        uri: The API address including the key, for ``tiled.client.from_uri``.
+
+    Raises:
+        RuntimeError: If the child does not start serving in time (it is then killed).
+    """
+
+    def __init__(self, directory: str | Path, api_key: str, startup_timeout: float = 60.0) -> None:
+        self.directory = Path(directory).resolve()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.directory / "server-process.log"
+        self._closed = False
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _CHILD_BOOT,
+                    str(Path(__file__).resolve()),
+                    str(self.directory),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+            )
+        self.pid = self._process.pid
+        try:
+            stdin = self._process.stdin
+            assert stdin is not None and self._process.stdout is not None
+            stdin.write(f"{api_key}\n".encode())
+            stdin.flush()
+            base = self._read_address(self._process.stdout, startup_timeout)
+        except BaseException:
+            self.close(timeout=0)
+            raise
+        self.uri = f"{base}/api/v1?api_key={api_key}"
+
+    def _read_address(self, stdout: IO[bytes], timeout: float) -> str:
+        lines: list[bytes] = []
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not lines or not lines[0].strip():
+            state = "did not answer in time" if reader.is_alive() else "exited"
+            raise RuntimeError(
+                f"embedded tiled server process {state}; see {self.log_path} "
+                f"and {self.directory / 'error.log'}"
+            )
+        return str(json.loads(lines[0])["base"])
+
+    def alive(self) -> bool:
+        """Whether the child process is still running."""
+        return self._process.poll() is None
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Ask the child to stop (end of its input), wait ``timeout`` s, then kill it.
+
+        Idempotent; returns once the child has exited.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        process = self._process
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):  # the child is gone already
+                process.stdin.close()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()  # after the child exited: no read is blocked on it
+
+
+def _serve_child(directory: str) -> None:
+    """The child of :class:`SubprocessTiledServer`: serve until stdin reaches end of file."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    answer, sys.stdout = sys.stdout, sys.stderr  # stray prints go to the log, not the parent
+    api_key = sys.stdin.readline().strip()
+    server = EmbeddedTiledServer(directory, api_key=api_key)
+    try:
+        answer.write(json.dumps({"base": server.base}) + "\n")
+        answer.flush()
+        sys.stdin.read()  # returns at end of file: the parent closed us or died
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    _serve_child(sys.argv[1])

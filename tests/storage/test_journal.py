@@ -160,3 +160,48 @@ def test_a_full_disk_gives_a_clear_error_and_no_partial_record(
     contents = read_journal(tmp_path / "pending" / "run-1.jnl")
     assert contents.damage is None
     assert [(seq, name) for seq, name, _ in contents.records] == [(0, "start"), (1, "descriptor")]
+
+
+def test_append_makes_one_system_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each system call gives up the interpreter lock, and getting it back can
+    # cost the RunEngine's thread a switch interval: one per record, no more.
+    journal = JournalFile(tmp_path / "run.jnl")
+    calls: list[str] = []
+    for name in ("write", "fstat", "stat", "lseek", "ftruncate", "fsync"):
+        real = getattr(os, name)
+
+        def spy(*args: object, _name: str = name, _real: object = real) -> object:
+            calls.append(_name)
+            return _real(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(os, name, spy)
+    for seq in range(3):
+        journal.append(seq, "event", {"seq_num": seq + 1, "data": {"x": np.zeros(4)}})
+    monkeypatch.undo()
+    journal.close()
+    assert calls == ["write"] * 3
+    assert len(read_journal(tmp_path / "run.jnl").records) == 3
+
+
+def test_failed_append_to_a_reopened_file_keeps_its_earlier_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "run.jnl"
+    write_records(path, 3)
+    size = path.stat().st_size
+    journal = JournalFile(path)  # as recovery does, to append a stop
+    real_write = os.write
+
+    def short_write(fd: int, data: bytes) -> int:
+        return real_write(fd, data[:5])
+
+    monkeypatch.setattr(os, "write", short_write)
+    with pytest.raises(OSError, match="short write"):
+        journal.append(3, "stop", {"uid": "s", "exit_status": "fail"})
+    monkeypatch.undo()
+    assert path.stat().st_size == size  # cut back to the earlier records, not to zero
+    journal.append(3, "stop", {"uid": "s", "exit_status": "fail"})
+    journal.close()
+    contents = read_journal(path)
+    assert contents.damage is None
+    assert [seq for seq, _, _ in contents.records] == [0, 1, 2, 3]
