@@ -10,6 +10,7 @@ from typing import Any
 
 CONFIG_ENV = "SMARTLAB_CONFIG"
 MODES = ("simulated", "served")
+_FLAGS = ("0", "1", "true", "false", "yes", "no")
 
 
 @dataclass(frozen=True)
@@ -17,14 +18,20 @@ class LabConfig:
     """Settings for :func:`~smartlab_kernel.kernel.connect`.
 
     Attributes:
-        mode: ``"simulated"`` (the simulated bench, embedded catalog) or
-            ``"served"`` (a served tiled catalog at ``catalog_uri``).
+        mode: ``"simulated"`` (the simulated bench and room, embedded catalog)
+            or ``"served"`` (a shared lab server started by ``smartlab serve``
+            at ``url``).
         directory: Lab data folder (journal, embedded catalog).
         seed: Seed of the simulated bench.
         time_scale: Simulated seconds per real second.
         operator: Who runs the experiments.
-        catalog_uri: API address of a served tiled (``served`` mode).
-        api_key: Key for the served catalog.
+        room: Simulate the room too (HVAC, hoods, interlocks, alarms), so
+            ``%lab`` shows alarms and hood faults pause runs.
+        url: The lab server's address (``served`` mode).
+        api_key: Your key for the lab server (``served`` mode; default
+            ``$SMARTLAB_API_KEY``).
+        catalog_uri: The served tiled's API address, if not the one the lab
+            server announces.
     """
 
     mode: str = "simulated"
@@ -32,14 +39,21 @@ class LabConfig:
     seed: int = 0
     time_scale: float = 100.0
     operator: str | None = None
-    catalog_uri: str | None = None
+    room: bool = True
+    url: str | None = None
     api_key: str | None = None
+    catalog_uri: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"lab config mode must be one of {MODES}, got {self.mode!r}")
-        if self.mode == "served" and not self.catalog_uri:
-            raise ValueError("lab config mode 'served' needs catalog_uri (the tiled API address)")
+        if self.mode == "served" and not self.url:
+            raise ValueError(
+                "lab config mode 'served' needs url (the lab server's address, "
+                "e.g. 'http://127.0.0.1:60610')"
+            )
+        if not isinstance(self.room, bool):
+            raise ValueError(f"lab config room must be true or false, got {self.room!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"lab config seed must be an integer >= 0, got {self.seed!r}")
         if not isinstance(self.time_scale, int | float) or not self.time_scale > 0:
@@ -62,8 +76,9 @@ class LabConfig:
     def load(cls, path: str | Path | None = None) -> LabConfig:
         """Read ``[lab]`` from a TOML file (default: ``$SMARTLAB_CONFIG``), else the defaults.
 
-        Environment variables ``SMARTLAB_DIRECTORY``, ``SMARTLAB_SEED`` and
-        ``SMARTLAB_TIME_SCALE`` override the file.
+        Environment variables ``SMARTLAB_DIRECTORY``, ``SMARTLAB_SEED``,
+        ``SMARTLAB_TIME_SCALE`` and ``SMARTLAB_ROOM`` (``0`` or ``1``) override
+        the file.
 
         Raises:
             FileNotFoundError: If the file named does not exist.
@@ -89,4 +104,9 @@ class LabConfig:
                     data[key.removeprefix("SMARTLAB_").lower()] = cast(env[key])
                 except ValueError:
                     raise ValueError(f"{key}={env[key]!r} is not a valid {cast.__name__}") from None
+        if "SMARTLAB_ROOM" in env:
+            flag = env["SMARTLAB_ROOM"].strip().lower()
+            if flag not in _FLAGS:
+                raise ValueError(f"SMARTLAB_ROOM={env['SMARTLAB_ROOM']!r}: use one of {_FLAGS}")
+            data["room"] = flag in ("1", "true", "yes")
         return cls.from_mapping(data, str(path or "environment"))

@@ -5,31 +5,49 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..session import Lab
+from ..session.remote import RemoteLab
 from .config import LabConfig
 
-_current: Lab | None = None
+_current: Lab | RemoteLab | None = None
 
 
-def connect(config: LabConfig | str | Path | None = None, *, reuse: bool = True) -> Lab:
-    """Return the notebook's lab, starting it on first use.
+def connect(
+    config: LabConfig | str | Path | None = None, *, reuse: bool = True
+) -> Lab | RemoteLab:
+    """Return the notebook's lab, starting (or connecting) it on first use.
 
     Args:
         config: A :class:`LabConfig`, a TOML file, or ``None`` for
             ``$SMARTLAB_CONFIG`` / the defaults (simulated lab in ``./lab-data``).
         reuse: Return the lab already connected in this process, if any.
+
+    Returns:
+        A simulated :class:`~smartlab_kernel.session.Lab`, or for
+        ``mode = "served"`` a :class:`~smartlab_kernel.session.remote.RemoteLab`
+        on the shared lab server.
+
+    Raises:
+        SessionError: In served mode, if the server is unreachable or refuses the key.
     """
     global _current
-    if reuse and _current is not None and not _current._closed:
+    if reuse and _current is not None and not _is_closed(_current):
         return _current
     settings = config if isinstance(config, LabConfig) else LabConfig.load(config)
     if settings.mode == "served":
-        raise NotImplementedError(
-            "served mode (a shared lab server) is not available yet; use mode = 'simulated'"
+        assert settings.url is not None  # checked by LabConfig
+        _current = Lab.connect(
+            settings.url, api_key=settings.api_key, catalog_uri=settings.catalog_uri
         )
+        return _current
     _current = Lab.simulated(
         seed=settings.seed,
         directory=settings.directory,
         time_scale=settings.time_scale,
         operator=settings.operator,
+        room=settings.room,
     )
     return _current
+
+
+def _is_closed(lab: Lab | RemoteLab) -> bool:
+    return bool(getattr(lab, "_closed", False))

@@ -25,7 +25,7 @@ def namespace(lab: Any) -> dict[str, Any]:
         "resume_planner": resume_planner,
     }
     names.update({name: getattr(plans, name) for name in plans.__all__})
-    names.update(lab.devices)
+    names.update(getattr(lab, "devices", {}))  # a shared lab server's devices are on the server
     return names
 
 

@@ -16,6 +16,7 @@ from IPython.display import display
 
 from ..plans import measure_recipe
 from ..session import Lab
+from ..session.remote import RemoteLab
 from ..session.campaign import bench_recipe
 
 EXPERIMENT_RECORD_PLAN = "experiment_record"
@@ -32,7 +33,7 @@ def _widget(name: str) -> Any:
 class LabMagics(Magics):
     """Magics that act on the notebook's lab (``lab`` in the user namespace)."""
 
-    def __init__(self, shell: Any, lab: Lab) -> None:
+    def __init__(self, shell: Any, lab: Lab | RemoteLab) -> None:
         super().__init__(shell)
         self.lab = lab
         self.ipython: Any = shell
@@ -49,6 +50,11 @@ class LabMagics(Magics):
         """Submit a plan without blocking: ``%run_plan count([lab.devices['spectrometer']])``."""
         if not line.strip():
             raise ValueError("usage: %run_plan <plan expression>, e.g. %run_plan count([det], 5)")
+        if not isinstance(self.lab, Lab):
+            raise TypeError(
+                "%run_plan runs a plan expression on a local lab; on a shared lab server "
+                "submit by plan name: lab.submit('measure', temperature_c=40.0)"
+            )
         plan = self.ipython.ev(line)
         run = self.lab.submit(plan)
         control = _widget("RunControl")
@@ -74,7 +80,10 @@ class LabMagics(Magics):
     @line_magic
     def suggest(self, line: str = "") -> Any:
         """Ask ``planner`` (in the namespace) for ``n`` suggestions and show them for review."""
-        n = int(line.strip() or "1")
+        text = line.strip() or "1"
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"usage: %suggest n, with n a whole number >= 1; got {text!r}")
+        n = int(text)
         planner = self.ipython.user_ns.get("planner")
         if planner is None:
             raise NameError("%suggest needs a `planner` variable (e.g. planner = bench_planner())")
@@ -85,6 +94,8 @@ class LabMagics(Magics):
                 print(s.id, s.params, s.predicted, s.reason)
             return suggestions
         lab = self.lab
+        if not isinstance(lab, Lab):
+            raise TypeError("%suggest runs accepted suggestions on the local simulated bench")
         bench = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
 
         def run_accepted(params: dict[str, Any], suggestion: Any) -> Any:
@@ -92,7 +103,7 @@ class LabMagics(Magics):
             return lab.submit(measure_recipe(bench_recipe(params), md=md, **bench))
 
         widget = review(planner, on_accept=run_accepted)
-        widget.refresh(n) if hasattr(widget, "refresh") else None
+        widget.suggest(n)
         display(widget)
         return widget
 
@@ -109,6 +120,8 @@ class LabMagics(Magics):
         name = line.strip()
         if not name:
             raise ValueError("usage: %%experiment <name>")
+        if not isinstance(self.lab, Lab):
+            raise TypeError("%%experiment records runs of a local lab")
         before = len(self.lab.runs)
         self.lab.md["experiment"] = {"name": name, "cell": cell}
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bluesky import RunEngine
+from bluesky._vendor.super_state_machine.errors import TransitionError
 from bluesky.utils import DuringTask, Msg
 from ophyd import Device
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .room_link import RoomLink
 
 DocumentCallback = Callable[[str, dict[str, Any]], None]
+
+#: Seconds :meth:`Lab.abort` waits for the RunEngine to start or pause the run.
+_ABORT_TIMEOUT = 30.0
 
 
 class DeviceRegistry(dict[str, Device]):
@@ -327,18 +331,25 @@ class Lab:
         if current is None or current.done:
             return
         self._worker._commands.put(("abort", reason))
-        # The run may be marked running a moment before the RunEngine starts it;
-        # wait for the engine so the pause request is not lost.
-        deadline = time.monotonic() + 10.0
-        while self.engine.state == "idle" and not current.done and time.monotonic() < deadline:
+        # The worker takes the command when the RunEngine pauses: interrupt it.
+        # The run is marked running a moment before the RunEngine starts it,
+        # and the engine's state can change between looking and asking, so
+        # keep asking until the engine is paused or the run has ended.
+        deadline = time.monotonic() + _ABORT_TIMEOUT
+        while not current.done and self.engine.state != "paused":
+            if self.engine.state == "running":
+                try:
+                    self.engine.request_pause(defer=False)
+                except TransitionError:
+                    pass  # it changed state meanwhile: look again
+                else:
+                    return
+            if time.monotonic() > deadline:
+                raise SessionError(
+                    f"could not abort run #{current.number}: the RunEngine stayed "
+                    f"{self.engine.state!r} for {_ABORT_TIMEOUT:.0f} s"
+                )
             time.sleep(0.005)
-        if self.engine.state == "running":
-            try:
-                self.engine.request_pause(defer=False)
-            except Exception as exc:  # it finished meanwhile: nothing to abort
-                self._worker._commands.get_nowait()
-                if current.state not in ("finished", "failed"):
-                    raise SessionError(f"could not abort: {exc}") from exc
 
     def subscribe(self, callback: DocumentCallback) -> int:
         """Call ``callback(name, doc)`` for every document (on the RunEngine's thread)."""

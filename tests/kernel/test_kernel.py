@@ -97,6 +97,46 @@ def test_kernel_namespace_and_magics(kernel) -> None:
     _, errors = _run(kernel, "%resume")
     assert errors and "no plan is paused" in errors[0]["evalue"]
 
+    # %abort ends the running plan with the reason typed
+    _, errors = _run(kernel, plan)
+    assert not errors, errors
+    out, errors = _run(
+        kernel,
+        "time.sleep(0.5)\n%abort wrong vial\nr = lab.runs[-1]\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not r.done and time.monotonic() < deadline: time.sleep(0.05)\n"
+        "print(r.state, '|', r.reason)",
+    )
+    assert not errors, errors
+    assert out.strip().splitlines()[-1] == "aborted | wrong vial"
+
+    # %lab shows the storage backlog and the room's unacknowledged alarms
+    out, errors = _run(
+        kernel,
+        "lab.room.room.hoods['hood_1'].faults.inject('fan_failure')\n"
+        "deadline = time.monotonic() + 30\n"
+        "while not lab.status()['room']['unacknowledged_alarms'] "
+        "and time.monotonic() < deadline: time.sleep(0.05)\n"
+        "%lab",
+    )
+    assert not errors, errors
+    assert '"storage_backlog"' in out and '"unacknowledged_alarms"' in out
+    assert "hood_1" in out.split('"unacknowledged_alarms"')[1]
+    _run(kernel, "lab.room.room.hoods['hood_1'].faults.clear('fan_failure')")
+
+    # %suggest shows a PlannerReview and fills it with n suggestions
+    out, errors = _run(
+        kernel,
+        "planner = bench_planner(seed=1)\nreview = %suggest 2\n"
+        "deadline = time.monotonic() + 60\n"
+        "while len(planner.pending) < 2 and time.monotonic() < deadline: time.sleep(0.05)\n"
+        "print(type(review).__name__, len(planner.pending))",
+    )
+    assert not errors, errors
+    assert out.strip().splitlines()[-1] == "PlannerReview 2"
+    _, errors = _run(kernel, "%suggest two")
+    assert errors and "whole number >= 1" in errors[0]["evalue"]
+
 
 def test_lab_config_errors_name_the_problem(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -112,6 +152,12 @@ def test_lab_config_errors_name_the_problem(
     bad.write_text("[lab\n")
     with pytest.raises(ValueError, match="not valid TOML"):
         LabConfig.load(bad)
+    bad.write_text("[lab]\nmode = 'served'\n")
+    with pytest.raises(ValueError, match="needs url"):
+        LabConfig.load(bad)
+    bad.write_text("[lab]\nroom = 'yes'\n")
+    with pytest.raises(ValueError, match="room must be true or false, got 'yes'"):
+        LabConfig.load(bad)
     with pytest.raises(FileNotFoundError):
         LabConfig.load(tmp_path / "missing.toml")
     monkeypatch.setenv("SMARTLAB_SEED", "x")
@@ -122,3 +168,17 @@ def test_lab_config_errors_name_the_problem(
     monkeypatch.delenv("SMARTLAB_SEED")
     assert LabConfig.load(good) == LabConfig(seed=7, time_scale=50.0)
     assert os.environ.get("SMARTLAB_SEED") is None
+    monkeypatch.setenv("SMARTLAB_ROOM", "0")
+    assert LabConfig.load(good).room is False
+    monkeypatch.setenv("SMARTLAB_ROOM", "maybe")
+    with pytest.raises(ValueError, match="SMARTLAB_ROOM='maybe'"):
+        LabConfig.load(good)
+
+
+def test_served_mode_needs_a_reachable_server(tmp_path: Path) -> None:
+    from smartlab_kernel.kernel import connect
+    from smartlab_kernel.session.errors import SessionError
+
+    config = LabConfig(mode="served", url="http://127.0.0.1:9", api_key="k" * 32)
+    with pytest.raises(SessionError, match="cannot reach the lab server at http://127.0.0.1:9"):
+        connect(config, reuse=False)

@@ -107,6 +107,7 @@ def test_queued_run_is_shown_and_abort_drops_it(
     assert control.run is first
     control.ask_abort()
     control.confirm_abort()
+    assert "could not abort" not in control.error.value, control.error.value
     wait_for(lambda: first.done and second.done, what="both ended")
     assert second.state == "aborted"
     control.refresh()
