@@ -11,9 +11,7 @@ from .config import LabConfig
 _current: Lab | RemoteLab | None = None
 
 
-def connect(
-    config: LabConfig | str | Path | None = None, *, reuse: bool = True
-) -> Lab | RemoteLab:
+def connect(config: LabConfig | str | Path | None = None, *, reuse: bool = True) -> Lab | RemoteLab:
     """Return the notebook's lab, starting (or connecting) it on first use.
 
     Args:

@@ -16,8 +16,8 @@ from IPython.display import display
 
 from ..plans import measure_recipe
 from ..session import Lab
-from ..session.remote import RemoteLab
 from ..session.campaign import bench_recipe
+from ..session.remote import RemoteLab
 
 EXPERIMENT_RECORD_PLAN = "experiment_record"
 

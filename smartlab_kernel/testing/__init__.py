@@ -9,6 +9,7 @@ crash tests (:func:`kill_process_during_run`, :class:`EventSideChannel`,
 """
 
 from .bench import PLAN_DEVICE_NAMES, plan_devices, reset_bench
+from .components import in_ci, missing_component, require_module
 from .documents import DocumentCollector
 from .faults import empty_reservoir, inject
 from .labs import TEST_TIME_SCALE, simulated_lab
@@ -38,10 +39,13 @@ __all__ = [
     "crash_worker_command",
     "empty_reservoir",
     "free_port",
+    "in_ci",
     "inject",
     "kill_process_during_run",
+    "missing_component",
     "plan_devices",
     "read_side_channel",
+    "require_module",
     "reset_bench",
     "simulated_lab",
 ]

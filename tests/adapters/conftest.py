@@ -10,6 +10,7 @@ import pytest
 from ophyd import Device
 
 from smartlab_kernel import Lab
+from smartlab_kernel.testing import require_module
 
 from .peers import PeerProcess, free_port, python_script
 
@@ -32,7 +33,7 @@ IocFactory = Callable[..., PeerProcess]
 @pytest.fixture
 def reactor_ioc() -> Iterator[IocFactory]:
     """Start reactor IOCs with ``reactor_ioc(prefix, time_scale=...)``; killed at teardown."""
-    pytest.importorskip("caproto")
+    require_module("caproto", "pip install caproto")
     started: list[PeerProcess] = []
 
     def start(prefix: str, time_scale: float = IOC_TIME_SCALE) -> PeerProcess:
@@ -85,7 +86,7 @@ def lab_with(shared_lab: Lab) -> Iterator[LabWith]:
 
 def start_sila_spectrometer(port: int, time_scale: float = 20.0) -> PeerProcess:
     """Start the SiLA 2 spectrometer server on 127.0.0.1:``port`` (insecure)."""
-    pytest.importorskip("sila2")
+    require_module("sila2", "pip install sila2")
     command = [
         sys.executable,
         "-m",

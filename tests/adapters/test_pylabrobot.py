@@ -12,11 +12,12 @@ import pytest
 from bluesky.utils import FailedStatus
 
 from smartlab_kernel.devices.labconfig import build_devices, load_lab_config
+from smartlab_kernel.testing import require_module
 
 from .conftest import LabWith
 
-pytest.importorskip("pylabrobot")
-from smartlab_kernel.devices.adapters import LiquidHandlerDevice
+require_module("pylabrobot", "pip install pylabrobot")
+from smartlab_kernel.devices.adapters import LiquidHandlerDevice  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,12 +13,13 @@ from bluesky.utils import FailedStatus
 
 from smartlab_kernel.devices import DeviceDisconnectedError
 from smartlab_kernel.devices.labconfig import build_devices, load_lab_config
+from smartlab_kernel.testing import require_module
 
 from .conftest import LabWith, start_sila_spectrometer
 from .peers import PeerProcess, free_port
 
-pytest.importorskip("sila2")
-from smartlab_kernel.devices.adapters import SilaDevice, connect_sila_device
+require_module("sila2", "pip install sila2")
+from smartlab_kernel.devices.adapters import SilaDevice, connect_sila_device  # noqa: E402
 
 pytestmark = [
     pytest.mark.timeout(150),

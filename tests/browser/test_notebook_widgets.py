@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from smartlab_kernel.testing import missing_component, require_module
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path(os.environ.get("SMARTLAB_CHROMIUM", "/usr/bin/chromium"))
@@ -42,10 +44,7 @@ NOTEBOOK = "01_getting_started.ipynb"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test must run)")
-    pytest.skip(reason)
+_missing = missing_component
 
 
 def _free_port() -> int:
@@ -65,7 +64,7 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         or shutil.which("jupyter-lab", path=str(jupyter_bin.parent)) is None
     ):
         _missing(f"jupyterlab is not installed next to {sys.executable}")
-    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
+    require_module("playwright.sync_api", "pip install playwright")
     tmp = tmp_path_factory.mktemp("jupyter")
     root = tmp / "notebooks"
     shutil.copytree(ROOT / "notebooks", root)

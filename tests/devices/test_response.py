@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from smartlab_kernel.devices import AnalyticResponse, DatasetResponse, ResponseModel, build_bench
+from smartlab_kernel.testing import missing_component
 
 DATASETS = Path("/work/shared/benchmarks/datasets")
 CROSSED_BARREL = DATASETS / "crossed_barrel"
@@ -114,7 +115,7 @@ def test_dataset_response_errors_name_what_is_missing(
 def test_dataset_response_with_categorical_parameters() -> None:
     folder = DATASETS / "buchwald_a"
     if not folder.is_dir():
-        pytest.skip("buchwald_a dataset not present")
+        missing_component(f"the buchwald_a dataset is not at {folder}")
     model = DatasetResponse(folder)
     categorical = [p["name"] for p in model.parameters if p["type"] == "categorical"]
     data = pd.read_csv(folder / "data.csv")

@@ -180,5 +180,5 @@ def test_served_mode_needs_a_reachable_server(tmp_path: Path) -> None:
     from smartlab_kernel.session.errors import SessionError
 
     config = LabConfig(mode="served", url="http://127.0.0.1:9", api_key="k" * 32)
-    with pytest.raises(SessionError, match="cannot reach the lab server at http://127.0.0.1:9"):
+    with pytest.raises(SessionError, match=r"cannot reach the lab server at http://127\.0\.0\.1:9"):
         connect(config, reuse=False)

@@ -36,3 +36,9 @@ def test_notebook_runs_and_its_checks_pass(name: str, tmp_path: Path) -> None:
         if output.get("output_type") == "error"
     ]
     assert not errors
+
+
+def test_every_tutorial_is_collected() -> None:
+    """The six tutorials of the docs are here, so none silently drops out of the suite."""
+    prefixes = sorted(name[:2] for name in ALL)
+    assert prefixes[:6] == ["01", "02", "03", "04", "05", "06"], ALL
