@@ -46,12 +46,16 @@ docs: install
 
 test: install browser-deps lint unit docs
 
+# Smoke runs: their JSON goes to *-quick.json, never over the recorded figures.
 bench-quick: install
 	$(PY) benchmarks/capture_benchmark.py --quick
-	$(PY) benchmarks/planner_benchmark.py --quick
+	$(PY) benchmarks/planner_benchmark.py --quick --out benchmarks/results/planner-quick.json
 
+# The recorded figures (benchmarks/results/*.json); the planner part takes hours.
 bench: install
 	$(PY) benchmarks/capture_benchmark.py
+	$(PY) benchmarks/responsiveness_benchmark.py
+	$(PY) benchmarks/queue_benchmark.py
 	$(PY) benchmarks/planner_benchmark.py
 
 clean:

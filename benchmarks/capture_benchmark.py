@@ -126,7 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, default=Path(__file__).parent / "results" / "capture.json"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="N = 100 only, written to capture-quick.json (a smoke run; not the figures)",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes = [100]
+        if args.output == parser.get_default("output"):
+            args.output = args.output.with_name("capture-quick.json")
     logging.getLogger("uvicorn").setLevel(logging.WARNING)
 
     workdir = Path(tempfile.mkdtemp(prefix="capture-benchmark-"))

@@ -89,7 +89,9 @@ class Lab:
             if catalog_uri
             else EmbeddedCatalog(self.directory / "catalog")
         )
-        self.storage = DurableCapture(self._catalog, self.directory / "journal", durability)
+        self.storage = DurableCapture(
+            self._catalog, self.directory / "journal", durability, on_error=self._storage_failed
+        )
         self.engine = RunEngine(
             {}, context_managers=[], during_task=DuringTask(), call_returns_result=True
         )
@@ -103,6 +105,7 @@ class Lab:
         self.engine.subscribe(self._route_to_run)
         self._worker = RunWorker(self.engine, self._prepare, on_end=self._after_run)
         self._closed = False
+        self._storage_error: str | None = None
         self._lock = threading.Lock()
         _close_before_thread_shutdown(self)
 
@@ -191,6 +194,7 @@ class Lab:
         """
         if self._closed:
             raise SessionError("this lab is closed; start a new one with Lab.simulated(...)")
+        self._write_held("start a plan")
         if not hasattr(plan, "__iter__") or isinstance(plan, str | bytes | Mapping):
             raise TypeError(
                 f"submit() needs a Bluesky plan (a generator of Msg), got {type(plan).__name__}; "
@@ -314,10 +318,47 @@ class Lab:
     def resume(self) -> None:
         """Resume the paused plan.
 
+        Documents held in memory because the journal could not be written (a
+        full disk) are written first.
+
         Raises:
-            SessionError: If no plan is paused.
+            SessionError: If no plan is paused, or the held documents still
+                cannot be written (the plan stays paused, nothing is lost).
         """
+        self._write_held("resume")
         self._worker.command("resume")
+
+    def _storage_failed(self, error: Exception) -> None:
+        """A document could not be journaled (it is held in memory): pause the run.
+
+        Called on the RunEngine's thread, inside its event loop, so the pause
+        is requested from another thread.
+        """
+        self._storage_error = str(error)
+
+        def pause() -> None:
+            try:
+                if self.engine.state == "running":
+                    self.engine.request_pause(defer=False)
+            except TransitionError:
+                pass  # the run ended meanwhile; its held documents wait for retry
+
+        threading.Thread(target=pause, name="smartlab-storage-pause", daemon=True).start()
+
+    def _write_held(self, action: str) -> None:
+        journal = self.storage.journal
+        if not journal.held:
+            return
+        try:
+            journal.retry_held()
+        except Exception as exc:
+            raise SessionError(
+                f"cannot {action}: {journal.held} documents of the run are held in memory "
+                f"because the journal in {journal.pending_dir} cannot be written ({exc}). "
+                "Free disk space, then try again; nothing recorded is lost while this "
+                "process runs."
+            ) from exc
+        self._storage_error = None
 
     def abort(self, reason: str = "aborted by the operator") -> None:
         """Abort the running or paused plan and drop queued ones.
@@ -385,7 +426,8 @@ class Lab:
             "current": repr(current) if current else None,
             "queued": sum(r.state == "queued" for r in self.runs),
             "storage_backlog": self.storage.backlog,
-            "storage_error": self.storage.shipper.last_error,
+            "storage_held": self.storage.journal.held,
+            "storage_error": self._storage_error or self.storage.shipper.last_error,
             "recovery": list(self.storage.reports),
             "directory": str(self.directory),
             **({"room": self.room.status()} if self.room is not None else {}),
@@ -401,8 +443,18 @@ class Lab:
             self.room.close()
         self.abort("lab closed")
         self._worker.close()
+        lost: SessionError | None = None
+        try:
+            self._write_held("close the lab")
+        except SessionError as exc:
+            lost = exc
         self.storage.close(timeout)
         self._catalog.close()
+        if lost is not None:
+            raise SessionError(
+                f"the lab is closed, but {lost} Documents not written are lost "
+                "when this process ends."
+            ) from lost
 
     def __enter__(self) -> Lab:
         return self

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .errors import StorageError
 from .run_journal import Durability, RunJournal
 from .shipper import DEFAULT_FLUSH_INTERVAL, RunsCatalog, Shipper
 
@@ -24,6 +26,9 @@ class DurableCapture:
         durability: See :class:`RunJournal`.
         retry_interval: Seconds between re-ship attempts while the catalog fails.
         flush_interval: Least seconds between two writes of held events (see :class:`Shipper`).
+        on_error: Called when a document cannot be journaled (a full disk); the
+            document is then held in memory instead of raised to the RunEngine.
+            See :class:`RunJournal`.
     """
 
     def __init__(
@@ -33,11 +38,14 @@ class DurableCapture:
         durability: Durability = "window",
         retry_interval: float = 1.0,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        on_error: Callable[[StorageError], None] | None = None,
     ) -> None:
         self.shipper = Shipper(
             catalog, journal_dir, retry_interval=retry_interval, flush_interval=flush_interval
         )
-        self.journal = RunJournal(journal_dir, durability=durability, listener=self.shipper.submit)
+        self.journal = RunJournal(
+            journal_dir, durability=durability, listener=self.shipper.submit, on_error=on_error
+        )
         self.shipper.start()
 
     def __call__(self, name: str, doc: dict[str, Any]) -> None:

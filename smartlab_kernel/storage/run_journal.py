@@ -49,6 +49,10 @@ class RunJournal:
         durability: One of ``"process"``, ``"window"``, ``"always"``.
         sync_interval: Seconds between ``fsync`` calls in ``"window"`` mode.
         listener: Called with ``(run uid, seq, name, doc)`` after each record is written.
+        on_error: If given, a document that cannot be written (a full disk) is
+            held in memory, in order with the ones after it, and this is called
+            with the error (a lab pauses the run); :meth:`retry_held` writes
+            them later. Without it, the error is raised to the RunEngine.
 
     Raises:
         ValueError: If ``durability`` or ``sync_interval`` is not allowed.
@@ -60,6 +64,7 @@ class RunJournal:
         durability: Durability = "window",
         sync_interval: float = 0.05,
         listener: RecordListener | None = None,
+        on_error: Callable[[StorageError], None] | None = None,
     ) -> None:
         if durability not in DURABILITY_MODES:
             raise ValueError(f"durability must be one of {DURABILITY_MODES}, got {durability!r}")
@@ -70,6 +75,9 @@ class RunJournal:
         self.durability = durability
         self.sync_interval = sync_interval
         self.listener = listener
+        self.on_error = on_error
+        self.error: StorageError | None = None
+        self._held: list[tuple[str, dict[str, Any]]] = []
         self._files: dict[str, JournalFile] = {}
         self._seq: dict[str, int] = {}
         self._owner: dict[str, str] = {}  # document uid -> run uid
@@ -94,38 +102,96 @@ class RunJournal:
         return run
 
     def __call__(self, name: str, doc: dict[str, Any]) -> None:
-        """Journal one document (the RunEngine calls this)."""
+        """Journal one document (the RunEngine calls this).
+
+        Raises:
+            StorageError: If the document cannot be written and no ``on_error``
+                handler was given (with one, the document is held instead).
+        """
+        written: list[tuple[str, int, str, dict[str, Any]]] = []
+        error: StorageError | None = None
         with self._lock:
-            if name == "start":
-                uid = str(doc["uid"])
-                self._files[uid] = JournalFile(self.pending_dir / f"{uid}.jnl")
+            was_holding = bool(self._held)
+            if self._held:
+                written, error = self._flush_held_locked()
+            if self._held:  # still cannot write: keep this one too, in order
+                self._held.append((name, doc))
+            else:
+                try:
+                    written.append(self._write_locked(name, doc))
+                except StorageError as exc:
+                    if self.on_error is None or not isinstance(exc.__cause__, OSError):
+                        raise
+                    self._held.append((name, doc))
+                    error = exc
+            if error is not None:
+                self.error = error
+        self._tell(written)
+        if error is not None and not was_holding and self.on_error is not None:
+            self.on_error(error)  # once per outage, not per held document
+
+    @property
+    def held(self) -> int:
+        """Documents kept in memory because they could not be written (e.g. a full disk)."""
+        with self._lock:
+            return len(self._held)
+
+    def retry_held(self) -> None:
+        """Write the held documents, in order (after space was freed).
+
+        Raises:
+            StorageError: If they still cannot be written (they stay held).
+        """
+        with self._lock:
+            written, error = self._flush_held_locked()
+            self.error = error
+        self._tell(written)
+        if error is not None:
+            raise error
+
+    def _flush_held_locked(self) -> tuple[list[tuple[str, int, str, dict[str, Any]]], Any]:
+        written = []
+        while self._held:
+            name, doc = self._held[0]
+            try:
+                written.append(self._write_locked(name, doc))
+            except StorageError as exc:
+                return written, exc
+            self._held.pop(0)
+        return written, None
+
+    def _tell(self, written: list[tuple[str, int, str, dict[str, Any]]]) -> None:
+        if self.listener is not None:
+            for record in written:
+                self.listener(*record)
+
+    def _write_locked(self, name: str, doc: dict[str, Any]) -> tuple[str, int, str, dict[str, Any]]:
+        if name == "start":
+            uid = str(doc["uid"])
+            if uid not in self._files:
+                try:
+                    self._files[uid] = JournalFile(self.pending_dir / f"{uid}.jnl")
+                except OSError as exc:
+                    raise _storage_error(name, uid, exc) from exc
                 self._seq[uid] = 0
                 self._owner[uid] = uid
-            run = self._run_of(name, doc)
-            if "uid" in doc and name != "start":
-                self._owner[str(doc["uid"])] = run
-            seq = self._seq[run]
-            file = self._files[run]
-            try:
-                file.append(seq, name, doc)
-                if self.durability == "always" or name == "stop":
-                    file.sync()
-            except OSError as exc:
-                hint = (
-                    " (the disk is full: free space, then resume)"
-                    if exc.errno == errno.ENOSPC
-                    else ""
-                )
-                raise StorageError(
-                    f"could not journal the {name} document of run {run}{hint}: {exc}"
-                ) from exc
-            self._seq[run] = seq + 1
-            if name == "stop":
-                file.close()
-                del self._files[run], self._seq[run]
-                self._owner = {k: v for k, v in self._owner.items() if v != run}
-        if self.listener is not None:
-            self.listener(run, seq, name, doc)
+        run = self._run_of(name, doc)
+        seq = self._seq[run]
+        file = self._files[run]
+        try:
+            file.append(seq, name, doc)
+            if self.durability == "always" or name == "stop":
+                file.sync()
+        except OSError as exc:
+            raise _storage_error(name, run, exc) from exc
+        if "uid" in doc and name != "start":
+            self._owner[str(doc["uid"])] = run
+        self._seq[run] = seq + 1
+        if name == "stop":
+            file.close()
+            del self._files[run], self._seq[run]
+            self._owner = {k: v for k, v in self._owner.items() if v != run}
+        return run, seq, name, doc
 
     def open_runs(self) -> list[str]:
         """Uids of runs started but not stopped in this process."""
@@ -151,3 +217,8 @@ class RunJournal:
             for file in self._files.values():
                 file.close()
             self._files.clear()
+
+
+def _storage_error(name: str, run: str, exc: OSError) -> StorageError:
+    hint = " (the disk is full: free space, then resume)" if exc.errno == errno.ENOSPC else ""
+    return StorageError(f"could not journal the {name} document of run {run}{hint}: {exc}")

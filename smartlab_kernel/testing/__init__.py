@@ -10,6 +10,7 @@ crash tests (:func:`kill_process_during_run`, :class:`EventSideChannel`,
 
 from .bench import PLAN_DEVICE_NAMES, plan_devices, reset_bench
 from .components import in_ci, missing_component, require_module
+from .disk import FullDisk
 from .documents import DocumentCollector
 from .faults import empty_reservoir, inject
 from .labs import TEST_TIME_SCALE, simulated_lab
@@ -32,6 +33,7 @@ __all__ = [
     "TEST_TIME_SCALE",
     "DocumentCollector",
     "EventSideChannel",
+    "FullDisk",
     "KillResult",
     "SideChannelRecord",
     "TiledServerProcess",

@@ -205,3 +205,47 @@ def test_failed_append_to_a_reopened_file_keeps_its_earlier_records(
     contents = read_journal(path)
     assert contents.damage is None
     assert [seq for seq, _, _ in contents.records] == [0, 1, 2, 3]
+
+
+def test_with_an_error_handler_unwritable_documents_are_held_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    errors: list[StorageError] = []
+    seen: list[tuple[int, str]] = []
+    journal = RunJournal(
+        tmp_path,
+        durability="process",
+        listener=lambda run, seq, name, doc: seen.append((seq, name)),
+        on_error=errors.append,
+    )
+    journal("start", {"uid": "run-1", "time": 0.0})
+    real_write = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    journal("descriptor", {"uid": "d-1", "run_start": "run-1", "name": "primary"})
+    journal("event", {"uid": "e-1", "descriptor": "d-1", "seq_num": 1})
+    assert journal.held == 2 and len(errors) == 1
+    assert "the disk is full" in str(errors[0]) and "the disk is full" in str(journal.error)
+    with pytest.raises(StorageError, match="the disk is full"):
+        journal.retry_held()
+    assert journal.held == 2
+    monkeypatch.setattr(os, "write", real_write)
+    journal.retry_held()
+    journal("stop", {"uid": "s-1", "run_start": "run-1", "exit_status": "success"})
+    assert journal.held == 0 and journal.error is None
+    journal.close()
+    contents = read_journal(tmp_path / "pending" / "run-1.jnl")
+    names = [name for _, name, _ in contents.records]
+    assert names == ["start", "descriptor", "event", "stop"]
+    assert seen == [(0, "start"), (1, "descriptor"), (2, "event"), (3, "stop")]
+
+
+def test_an_orphan_document_is_raised_even_with_an_error_handler(tmp_path: Path) -> None:
+    journal = RunJournal(tmp_path, durability="process", on_error=lambda error: None)
+    with pytest.raises(StorageError, match="belongs to no open run"):
+        journal("event", {"descriptor": "nope", "seq_num": 1})
+    assert journal.held == 0
+    journal.close()
