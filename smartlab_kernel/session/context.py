@@ -36,6 +36,37 @@ RESERVED_KEYS: frozenset[str] = frozenset(
 _PACKAGES = ("smartlab-kernel", "bluesky", "ophyd", "tiled", "bluesky-tiled-plugins", "numpy")
 
 
+#: Reserved keys a plan may set in its own ``open_run`` metadata: what a run
+#: is about (a campaign plan knows its campaign and samples). The rest are
+#: facts about the session that only the session records.
+PLAN_SETTABLE_KEYS: frozenset[str] = frozenset({"sample_ids", "campaign_id"})
+
+
+def check_plan_md(md: Mapping[str, Any], session_md: Mapping[str, Any]) -> None:
+    """Refuse a plan's ``open_run`` metadata that would overwrite what the session records.
+
+    Args:
+        md: The plan's own start metadata.
+        session_md: What the session fills in (operator, devices, seed, ...).
+
+    Raises:
+        ValueError: If ``md`` sets a reserved key (other than ``sample_ids`` and
+            ``campaign_id``) to something other than the session's value.
+    """
+    clash = sorted(
+        key
+        for key in set(md) & (RESERVED_KEYS - PLAN_SETTABLE_KEYS)
+        if key not in session_md or md[key] != session_md[key]
+    )
+    if clash:
+        given = {key: md[key] for key in clash}
+        raise ValueError(
+            f"the plan's metadata sets reserved keys {given}; the session records "
+            f"{sorted(RESERVED_KEYS - PLAN_SETTABLE_KEYS)} itself (a plan may set "
+            f"{sorted(PLAN_SETTABLE_KEYS)}); use another key, or pass operator= to Lab"
+        )
+
+
 def check_user_md(md: Mapping[str, Any] | None) -> dict[str, Any]:
     """Return ``md`` as a dict if it sets no reserved key.
 

@@ -223,7 +223,9 @@ class Lab:
         per_run = run.md
 
         def open_md(plan_md: dict[str, Any]) -> dict[str, Any]:
-            return {**self.context(), **per_run, **plan_md}
+            session_md = self.context()
+            context.check_plan_md(plan_md, session_md)
+            return {**session_md, **per_run, **plan_md}
 
         return with_context(plan, open_md, lambda: run.reason)
 

@@ -70,6 +70,22 @@ def test_reserved_keys_in_the_lab_md_are_refused_too(lab: Lab) -> None:
         lab.submit(short_count(lab))
 
 
+def test_a_plan_cannot_overwrite_what_the_session_records(lab: Lab) -> None:
+    bench = lab.bench
+    assert bench is not None
+    bench.world.new_vial("spectrometer")
+    run = lab.submit(bp.count([bench.spectrometer], md={"operator": "mallory", "seed": 9}))
+    with pytest.raises(ValueError, match=r"the plan's metadata sets reserved keys \{'operator'"):
+        run.wait(30)
+    assert run.state == "failed" and "'seed': 9" in run.reason
+    assert run.uids == []  # no run was opened under a false name
+    ok = lab.submit(bp.count([bench.spectrometer], md={"campaign_id": "from-the-plan"}))
+    (uid,) = ok.wait(30)
+    lab.wait(30)
+    start = lab.catalog[uid].metadata["start"]
+    assert start["campaign_id"] == "from-the-plan" and start["operator"] == OPERATOR
+
+
 def test_bad_submit_arguments(lab: Lab) -> None:
     with pytest.raises(TypeError, match="md must be a dict with string keys"):
         lab.submit(iter([]), md={1: "x"})  # type: ignore[dict-item]
