@@ -31,7 +31,8 @@ class SimulatedDevice(Device):
         prefix: Ophyd prefix (unused by simulated devices; kept for ophyd).
         world: The bench this device belongs to (top-level devices only).
         timeout: Real seconds an operation may take before it fails with
-            :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError`.
+            :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError`
+            (default: the parent device's, else ``DEFAULT_TIMEOUT``).
         **kwargs: Passed to :class:`ophyd.Device`.
     """
 
@@ -42,11 +43,11 @@ class SimulatedDevice(Device):
         prefix: str = "",
         *,
         world: BenchWorld | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         self._world = world
-        self.timeout = timeout
+        self._timeout = timeout
         self._operations: set[_Operation] = set()
         self._pending_lock = threading.Lock()
         super().__init__(prefix, **kwargs)
@@ -61,6 +62,24 @@ class SimulatedDevice(Device):
                 return node._world
             node = node.parent
         raise RuntimeError(f"device {self.name!r} is not attached to a bench world")
+
+    @property
+    def timeout(self) -> float:
+        """Real seconds before an operation that does not finish fails.
+
+        A child device without its own timeout uses its parent's (a
+        dispenser's pumps use the dispenser's), else ``DEFAULT_TIMEOUT``.
+        """
+        node: Any = self
+        while isinstance(node, SimulatedDevice):
+            if node._timeout is not None:
+                return node._timeout
+            node = node.parent
+        return DEFAULT_TIMEOUT
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self._timeout = value
 
     def check_connected(self) -> None:
         """Raise if a disconnect fault is active on this device or its parent."""

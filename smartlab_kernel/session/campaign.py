@@ -97,6 +97,10 @@ def _record_decisions(planner: Planner, first: int, campaign_id: str) -> Plan:
     yield from bpp.run_wrapper(bps.null(), md=md)
 
 
+#: Rounds in a row whose every suggestion lacked stock before a campaign gives up.
+MAX_OUT_OF_STOCK_ROUNDS = 3
+
+
 def campaign(
     lab: Lab,
     planner: Planner,
@@ -115,9 +119,12 @@ def campaign(
     ``"auto"``), runs each accepted recipe with :func:`measure_recipe`, reads
     the objective from the stored run in the catalog, and tells the planner.
     A run that fails or reads NaN is reported to the planner with
-    :meth:`Planner.fail`. After each round the planner's new records go into
-    the catalog as a small ``planner_record`` run, so :func:`resume_planner`
-    can rebuild the planner after a restart.
+    :meth:`Planner.fail`. With a LIMS attached (``lab.lims``), a suggestion
+    whose recipe needs stock the LIMS lacks is rejected with the shortfall as
+    its reason before review, and the planner is asked again. After each
+    round the planner's new records go into the catalog as a small
+    ``planner_record`` run, so :func:`resume_planner` can rebuild the
+    planner after a restart.
 
     Args:
         lab: The lab (its devices and catalog are used).
@@ -143,11 +150,23 @@ def campaign(
     cid = campaign_id or planner.campaign_id
     devices = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
     results: list[ExperimentResult] = []
+    out_of_stock_rounds = 0
     while len(results) < budget:
         first_record = len(planner.history)
         suggestions = planner.suggest(min(batch, budget - len(results)))
         if not suggestions:
             break  # a candidate pool is used up
+        suggestions = _in_stock(lab, planner, suggestions, recipe)
+        if not suggestions:
+            yield from _record_decisions(planner, first_record, cid)  # the rejections
+            out_of_stock_rounds += 1
+            if out_of_stock_rounds >= MAX_OUT_OF_STOCK_ROUNDS:
+                raise RuntimeError(
+                    f"the LIMS lacks stock for every suggestion of {out_of_stock_rounds} rounds "
+                    f"in a row ({planner.history[-1].get('reason', '')}); restock, then resume"
+                )
+            continue
+        out_of_stock_rounds = 0
         decisions: Sequence[Decision] = (
             approve(suggestions) if approve else [True] * len(suggestions)
         )
@@ -181,6 +200,22 @@ def campaign(
                 on_result(result)
         yield from _record_decisions(planner, first_record, cid)
     return results
+
+
+def _in_stock(
+    lab: Lab, planner: Planner, suggestions: list[Suggestion], recipe: RecipeBuilder
+) -> list[Suggestion]:
+    """Reject (with the reason) suggestions whose recipe needs stock the lab's LIMS lacks."""
+    if lab.lims is None:
+        return suggestions
+    kept = []
+    for suggestion in suggestions:
+        missing = lab.lims.shortfalls(recipe(dict(suggestion.params)).volumes_ml)
+        if missing:
+            planner.reject(suggestion, reason="not in stock: " + "; ".join(missing))
+        else:
+            kept.append(suggestion)
+    return kept
 
 
 def _run_one(

@@ -17,6 +17,7 @@ from bluesky.utils import DuringTask, Msg
 from ophyd import Device
 
 from ..devices import ResponseModel, SimulatedBench, build_bench
+from ..lims import LimsStore
 from ..storage import DurableCapture, EmbeddedCatalog, ServedCatalog
 from ..storage.run_journal import Durability
 from . import context
@@ -26,6 +27,7 @@ from .worker import RunWorker
 from .wrapping import with_context
 
 if TYPE_CHECKING:
+    from .lims_link import LimsLink
     from .room_link import RoomLink
 
 DocumentCallback = Callable[[str, dict[str, Any]], None]
@@ -83,6 +85,8 @@ class Lab:
         self.snapshot_providers: list[Callable[[], Mapping[str, Any]]] = []
         #: The room (environment, safety, alarms) when attached; see ``attach_room``.
         self.room: RoomLink | None = None
+        #: The LIMS (samples, stock) when attached; see ``attach_lims``.
+        self.lims: LimsLink | None = None
         self.session_id = uuid.uuid4().hex[:12]
         self._catalog: EmbeddedCatalog | ServedCatalog = (
             ServedCatalog(catalog_uri, api_key)
@@ -122,6 +126,7 @@ class Lab:
         durability: Durability = "window",
         device_timeout: float = 30.0,
         room: bool = False,
+        lims: bool | str | Path | LimsStore = False,
     ) -> Lab:
         """Start a lab on the simulated bench (dispenser, reactor, spectrometer, robot).
 
@@ -136,6 +141,11 @@ class Lab:
             device_timeout: Real seconds before a stuck device operation fails.
             room: Also simulate the room (HVAC, fume hoods, lighting, sensors,
                 energy) with safety interlocks and an alarm log: ``lab.room``.
+            lims: Keep samples and stock in a LIMS (``lab.lims``): ``True`` for
+                ``<directory>/lims.sqlite``, or a path, a database URL
+                (PostgreSQL too) or an open :class:`~smartlab_kernel.lims.LimsStore`.
+                Recipe runs then make samples and take their stock (see
+                :mod:`smartlab_kernel.session.lims_link`).
         """
         bench = build_bench(
             seed=seed,
@@ -156,6 +166,10 @@ class Lab:
             from .room_link import attach_room
 
             lab.room = attach_room(lab)
+        if lims is not False:
+            from .lims_link import attach_lims
+
+            attach_lims(lab, lab.directory / "lims.sqlite" if lims is True else lims)
         return lab
 
     @classmethod
@@ -227,7 +241,8 @@ class Lab:
             context.check_plan_md(plan_md, session_md)
             return {**session_md, **per_run, **plan_md}
 
-        return with_context(plan, open_md, lambda: run.reason)
+        wrapped = with_context(plan, open_md, lambda: run.reason)
+        return self.lims.wrap(wrapped, run) if self.lims is not None else wrapped
 
     def _after_run(self, run: Run) -> None:
         if run.state in ("failed", "aborted"):
@@ -433,6 +448,7 @@ class Lab:
             "recovery": list(self.storage.reports),
             "directory": str(self.directory),
             **({"room": self.room.status()} if self.room is not None else {}),
+            **({"lims": self.lims.status()} if self.lims is not None else {}),
         }
 
     def close(self, timeout: float = 30.0) -> None:

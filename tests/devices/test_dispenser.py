@@ -123,3 +123,18 @@ def test_remaining_is_a_readback(bench: SimulatedBench) -> None:
 def test_dispenser_class_validates_stocks(stocks: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         make_dispenser_class(stocks)
+
+
+def test_pumps_use_the_dispensers_timeout() -> None:
+    bench = build_bench(seed=0, device_timeout=0.2)
+    bench.world.new_vial("dispense")
+    pump = bench.dispenser.a
+    assert pump.timeout == 0.2
+    pump.faults.inject("timeout")
+    started = time.monotonic()
+    status = pump.set(1.0)
+    with pytest.raises(Exception, match=r"dispenser_a did not finish .* timeout of 0\.2 s"):
+        status.wait(5)
+    assert time.monotonic() - started < 2.0
+    pump.timeout = 0.5  # its own setting wins over the parent's
+    assert pump.timeout == 0.5 and bench.dispenser.timeout == 0.2
