@@ -34,6 +34,10 @@ class LabUnavailableError(SessionError):
     """The lab server did not answer in time (restarting, overloaded, or down); try again."""
 
 
+#: Seconds a run's data may take to reach the catalog after its queue item ended.
+_STORED_GRACE_S = 30.0
+
+
 class RemoteRun:
     """A plan submitted to the shared queue (returned at once by :meth:`RemoteLab.submit`).
 
@@ -86,7 +90,7 @@ class RemoteRun:
         return str(result.get("msg", "")) if result else ""
 
     def wait(self, timeout: float | None = None, poll: float = 0.2) -> list[str]:
-        """Block until the item has ended; return its run uids.
+        """Block until the item has ended and its runs are in the catalog; return their uids.
 
         A server that is briefly unavailable (restarting) is waited for too.
 
@@ -107,7 +111,30 @@ class RemoteRun:
             time.sleep(poll)
         if _FINAL.get(str(result.get("exit_status"))) == "failed":
             raise SessionError(f"{self.plan_name} failed on the server: {result.get('msg')}")
-        return list(result.get("run_uids", []))
+        uids = list(result.get("run_uids", []))
+        self._wait_stored(uids, deadline, poll)
+        return uids
+
+    def _wait_stored(self, uids: list[str], deadline: float | None, poll: float) -> None:
+        """Wait until every run's stop document is in the catalog.
+
+        The server ships documents from its journal in the background, so a
+        run can end a moment before its last documents are readable.
+        """
+        last = max(deadline or 0.0, time.monotonic() + _STORED_GRACE_S)
+        for uid in uids:
+            while True:
+                try:
+                    if "stop" in self._lab.catalog[uid].metadata:
+                        break
+                except KeyError:
+                    pass  # not shipped yet
+                if time.monotonic() > last:
+                    raise TimeoutError(
+                        f"{self.plan_name} {self.item_uid} ended, but run {uid} is not complete "
+                        "in the catalog yet (the server's storage backlog); try again later"
+                    )
+                time.sleep(poll)
 
 
 class RemoteLab:
@@ -214,6 +241,16 @@ class RemoteLab:
         return run
 
     run = submit
+
+    def campaign(self, planner: Any, budget: int = 10, **kwargs: Any) -> list[Any]:
+        """Run a closed-loop campaign of your planner on this shared lab (blocks until done).
+
+        See :func:`~smartlab_kernel.session.remote_campaign.remote_campaign`
+        for the keyword arguments (``batch``, ``approve``, ``on_result``...).
+        """
+        from .remote_campaign import remote_campaign
+
+        return remote_campaign(self, planner, budget, **kwargs)
 
     def pause(self, defer: bool = False) -> None:
         """Pause the running plan (instructors only)."""
