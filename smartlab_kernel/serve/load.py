@@ -12,7 +12,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..session.remote import LabUnavailableError, RemoteLab, RemoteRun
+from ..session.errors import SessionError
+from ..session.remote import RemoteLab, RemoteRun
 from .sandbox import Sandbox
 
 
@@ -30,9 +31,10 @@ class LoadReport:
         failed: Item uids that ended other than completed.
         wall_s: From the first submission to the last item's end.
         throughput_per_s: Completed items per second over ``wall_s``.
-        status_calls: Status requests made while polling.
+        status_calls: Status requests made while polling (refused ones too).
         status_latency_p50_s, status_latency_p95_s, status_latency_max_s: Their latency.
-        errors: Errors students met (message -> count).
+        errors: Errors students met (message -> count); a student keeps polling
+            after a refused poll, as a person would.
     """
 
     students: int
@@ -99,13 +101,19 @@ def run_load(
                 began = time.perf_counter()
                 try:
                     lab._call("status", reload=True)
-                except LabUnavailableError as exc:
+                except SessionError as exc:  # a refused poll counts, with its latency
                     with lock:
-                        errors[str(exc)[:80]] += 1
+                        latencies.append(time.perf_counter() - began)
+                        errors[f"status: {str(exc)[:80]}"] += 1
                     continue
                 with lock:
                     latencies.append(time.perf_counter() - began)
-                done = {h["item_uid"] for h in lab.history() if h["mine"]}
+                try:
+                    done = {h["item_uid"] for h in lab.history() if h["mine"]}
+                except SessionError as exc:  # the student polls again, as a person would
+                    with lock:
+                        errors[f"history: {str(exc)[:80]}"] += 1
+                    continue
                 remaining -= done
         except Exception as exc:
             with lock:

@@ -9,7 +9,7 @@ import pytest
 
 from smartlab_kernel.serve.sandbox import Sandbox, reachable
 
-TEST_STUDENTS = 10
+TEST_STUDENTS = 30
 
 
 def require_service(name: str, host: str, port: int) -> None:
@@ -35,7 +35,7 @@ def require_packages() -> None:
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """One lab server for the session: an instructor ``ta`` and ``student01``...``student10``."""
+    """One lab server for the session: an instructor ``ta`` and ``student01``...``student30``."""
     require_packages()
     require_service("PostgreSQL", "127.0.0.1", 5432)
     require_service("Redis", "127.0.0.1", 6379)

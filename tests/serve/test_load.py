@@ -1,4 +1,4 @@
-"""Load, bounded: many students submit plans and poll; every plan runs exactly once."""
+"""Load, bounded: 30 students each submit 5 plans and poll; every plan runs exactly once."""
 
 from __future__ import annotations
 
@@ -9,13 +9,22 @@ from smartlab_kernel.serve.sandbox import Sandbox
 
 from .conftest import TEST_STUDENTS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+
+PLANS_PER_STUDENT = 5
 
 
 def test_every_plan_of_every_student_runs_once(sandbox: Sandbox) -> None:
-    report = run_load(sandbox, students=TEST_STUDENTS, plans_per_student=3, timeout=150)
-    assert report.submitted == TEST_STUDENTS * 3
+    assert TEST_STUDENTS == 30
+    report = run_load(
+        sandbox, students=TEST_STUDENTS, plans_per_student=PLANS_PER_STUDENT, timeout=300
+    )
+    assert report.submitted == TEST_STUDENTS * PLANS_PER_STUDENT
     assert report.lost == [] and report.duplicated == [] and report.failed == []
     assert report.completed == report.submitted
     assert report.throughput_per_s > 0
     assert report.status_latency_p95_s < 5.0
+    # A poll may meet a busy server on a loaded machine; a student polls again.
+    # Nothing else may go wrong, and busy answers stay rare.
+    assert all("did not answer" in message for message in report.errors), report.errors
+    assert sum(report.errors.values()) <= 0.02 * report.status_calls, report.errors
