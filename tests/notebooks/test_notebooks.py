@@ -13,7 +13,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+#: Executed copies, with their outputs: the docs render these when present (docs/hooks.py).
+EXECUTED = ROOT / "build" / "executed" / "tutorials" / "notebooks"
 ALL = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 
@@ -36,6 +39,8 @@ def test_notebook_runs_and_its_checks_pass(name: str, tmp_path: Path) -> None:
         if output.get("output_type") == "error"
     ]
     assert not errors
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, EXECUTED / name)
 
 
 def test_every_tutorial_is_collected() -> None:
