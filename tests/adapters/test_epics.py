@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from bluesky.utils import FailedStatus
 from ophyd.utils import LimitError
 
-from smartlab_kernel.devices import DeviceDisconnectedError
+from smartlab_kernel.devices import DeviceDisconnectedError, DeviceTimeoutError
 from smartlab_kernel.devices.adapters import EpicsReactor, EpicsReactorBase
 from smartlab_kernel.devices.labconfig import build_devices, load_lab_config
 
@@ -21,7 +23,9 @@ from .conftest import IocFactory, LabWith
 pytestmark = pytest.mark.timeout(120)
 
 
-def write_config(directory: Path, prefix: str, settle_timeout: float = 20.0) -> Path:
+def write_config(
+    directory: Path, prefix: str, settle_timeout: float = 20.0, read_timeout: float = 2.0
+) -> Path:
     path = directory / "lab.yaml"
     path.write_text(
         f"""
@@ -33,6 +37,7 @@ devices:
     prefix: "{prefix}"
     settle_timeout: {settle_timeout}
     connection_timeout: 1.0
+    read_timeout: {read_timeout}
 """,
         encoding="utf-8",
     )
@@ -152,3 +157,85 @@ def test_killing_the_ioc_mid_plan_fails_the_run_and_keeps_earlier_events(
     (uid,) = lab.submit(heat_and_measure(reactor, [30.0], stir_rpm=100)).wait(60)
     lab.wait(30)
     assert lab.catalog[uid].metadata["stop"]["exit_status"] == "success"
+
+
+def test_an_ioc_that_stops_answering_mid_plan_fails_the_step_with_a_timeout(
+    reactor_ioc: IocFactory, lab_with: LabWith, tmp_path: Path
+) -> None:
+    # SIGSTOP freezes the IOC like a hung instrument: its TCP connection stays open, so
+    # Channel Access sees no disconnect and only the timeouts can end the steps.
+    ioc = reactor_ioc("T5:REACTOR:", time_scale=10.0)
+    assert ioc.process is not None
+    config = write_config(tmp_path, "T5:REACTOR:", settle_timeout=3.0, read_timeout=1.0)
+    devices = build_devices(load_lab_config(config))
+    reactor = devices["reactor"]
+    assert isinstance(reactor, EpicsReactorBase)
+    lab = lab_with(devices)
+    first_event = threading.Event()
+    token = lab.subscribe(lambda name, doc: name == "event" and first_event.set())
+
+    @bpp.run_decorator(md={"plan_name": "heat_until_frozen"})
+    def plan():  # type: ignore[no-untyped-def]
+        yield from bps.trigger_and_read([reactor])
+        yield from bps.mv(reactor, 140.0)  # ~35 s at 10x: the freeze lands while it heats
+        yield from bps.trigger_and_read([reactor])
+
+    run = lab.submit(plan())
+    try:
+        assert first_event.wait(30)
+        lab.unsubscribe(token)
+        time.sleep(0.5)
+        os.kill(ioc.process.pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        with pytest.raises(FailedStatus) as info:
+            run.wait(30)
+        # the settle timeout (3 s from the start of the step) ended it, not a hang (heating
+        # to 140 degC takes ~35 s)
+        assert time.monotonic() - frozen_at < 5.0
+        error = info.value.__cause__
+        assert isinstance(error, DeviceTimeoutError)
+        assert run.state == "failed"
+        lab.wait(30)
+        stored = lab.catalog[run.uids[0]]
+        stop = stored.metadata["stop"]
+        assert stop["exit_status"] == "fail"
+        assert stop["reason"] == f"DeviceTimeoutError: {error}"
+        assert stop["reason"].startswith(
+            "DeviceTimeoutError: device 'reactor' at EPICS PV T5:REACTOR:TEMP_RBV "
+        )
+        assert "did not finish heating to 140 degC within its timeout of 3 s" in stop["reason"]
+        assert "expected the readback within 0.5 degC of 140 degC (last read " in stop["reason"]
+        # the event recorded before the freeze is in the catalog
+        temperatures = stored["primary"].read()["reactor_temperature"].values
+        assert list(temperatures) == pytest.approx([25.0], abs=0.5)
+
+        # While it is frozen, reads and new steps fail within the read timeout, naming the
+        # PV, and the new setpoint is never written.
+        started = time.monotonic()
+        with pytest.raises(
+            DeviceTimeoutError,
+            match=r"device 'reactor' at EPICS PV T5:REACTOR:TEMP_RBV .* did not finish reading "
+            r"within its timeout of 1 s; expected the IOC to answer",
+        ):
+            reactor.read()
+        with pytest.raises(
+            DeviceTimeoutError,
+            match=r"device 'reactor' at EPICS PV T5:REACTOR:STIR_RBV .* did not finish "
+            r"setting stir_rpm to 200 rpm within its timeout of 1 s",
+        ):
+            reactor.stir_rpm.set(200)
+        run = lab.submit(bpp.run_wrapper(bps.mv(reactor, 30.0), md={"plan_name": "cool"}))
+        with pytest.raises(DeviceTimeoutError, match="did not finish heating to 30 degC"):
+            run.wait(30)
+        assert time.monotonic() - started < 10.0
+    finally:
+        os.kill(ioc.process.pid, signal.SIGCONT)
+    # Thawed, the IOC answers at once (the connection never dropped); nothing the failed
+    # steps asked for was written.
+    reactor.wait_for_connection(timeout=5)
+    assert reactor.setpoint.get() == 140.0
+    assert reactor.stir_rpm.get() == 0.0
+    lab.wait(30)
+    stop = lab.catalog[run.uids[0]].metadata["stop"]
+    assert stop["exit_status"] == "fail"
+    assert "device 'reactor' at EPICS PV T5:REACTOR:TEMP_RBV" in stop["reason"]

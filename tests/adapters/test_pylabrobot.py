@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,12 +12,24 @@ import bluesky.preprocessors as bpp
 import pytest
 from bluesky.utils import FailedStatus
 
+from smartlab_kernel.devices import DeviceTimeoutError
 from smartlab_kernel.devices.labconfig import build_devices, load_lab_config
 from smartlab_kernel.testing import require_module
 
 from .conftest import LabWith
 
 require_module("pylabrobot", "pip install pylabrobot")
+from pylabrobot.liquid_handling import LiquidHandler  # noqa: E402
+from pylabrobot.liquid_handling.backends.chatterbox import (  # noqa: E402
+    LiquidHandlerChatterboxBackend,
+)
+from pylabrobot.resources import (  # noqa: E402
+    STARLetDeck,
+    cor_96_wellplate_360uL_Fb,
+    hamilton_96_tiprack_1000uL_filter,
+)
+from pylabrobot.resources.volume_tracker import set_volume_tracking  # noqa: E402
+
 from smartlab_kernel.devices.adapters import LiquidHandlerDevice  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
@@ -140,3 +153,93 @@ def test_a_step_that_hangs_fails_with_a_timeout_naming_the_device(
         r"did not finish a stuck aspiration within its timeout of 0.2 s",
     ):
         status.wait(5)
+
+
+class FreezingChatterbox(LiquidHandlerChatterboxBackend):
+    """PyLabRobot's simulation backend whose ``freeze_at``-th aspiration never answers.
+
+    Like an instrument whose link hangs mid-command: the step neither finishes nor fails.
+    """
+
+    def __init__(self, freeze_at: int) -> None:
+        super().__init__(num_channels=1)
+        self.freeze_at = freeze_at
+        self.aspirations = 0
+
+    async def aspirate(self, ops, use_channels, **backend_kwargs):  # type: ignore[no-untyped-def]
+        self.aspirations += 1
+        if self.aspirations == self.freeze_at:
+            await asyncio.sleep(3600)
+        await super().aspirate(ops, use_channels, **backend_kwargs)
+
+
+def test_a_step_that_hangs_inside_a_run_fails_the_run_and_loses_nothing(
+    lab_with: LabWith,
+) -> None:
+    set_volume_tracking(True)
+    deck = STARLetDeck()
+    deck.assign_child_resource(hamilton_96_tiprack_1000uL_filter(name="tips"), rails=3)
+    deck.assign_child_resource(cor_96_wellplate_360uL_Fb(name="plate"), rails=9)
+    handler = LiquidHandlerDevice(
+        handler=LiquidHandler(FreezingChatterbox(freeze_at=2), deck),
+        tip_rack="tips",
+        step_timeout=0.5,
+        endpoint="PyLabRobot FreezingChatterbox backend",
+        name="handler",
+    )
+    handler.container("plate:A1").tracker.set_volume(200.0)
+    try:
+        lab = lab_with({"handler": handler})
+
+        def transfer(destination: str, volume: float):  # type: ignore[no-untyped-def]
+            return bps.mv(
+                handler,
+                {"source": "plate:A1", "destination": destination, "volume_ul": volume},
+            )
+
+        @bpp.run_decorator(md={"plan_name": "two_transfers"})
+        def plan():  # type: ignore[no-untyped-def]
+            yield from transfer("plate:B1", 100.0)
+            yield from bps.trigger_and_read([handler])
+            yield from transfer("plate:C1", 50.0)  # the backend freezes while aspirating
+            yield from bps.trigger_and_read([handler])
+
+        run = lab.submit(plan())
+        with pytest.raises(FailedStatus) as info:
+            run.wait(30)
+        error = info.value.__cause__
+        assert isinstance(error, DeviceTimeoutError)
+        assert run.state == "failed"
+        lab.wait(30)
+        stored = lab.catalog[run.uids[0]]
+        stop = stored.metadata["stop"]
+        assert stop["exit_status"] == "fail"
+        assert stop["reason"] == f"DeviceTimeoutError: {error}"
+        assert stop["reason"].startswith(
+            "DeviceTimeoutError: device 'handler' at PyLabRobot FreezingChatterbox backend did "
+            "not finish transferring 50 uL from plate:A1 to plate:C1 within its timeout of "
+            "0.5 s; expected the backend to confirm the step"
+        )
+        # The first transfer's event is in the catalog.
+        data = stored["primary"].read()
+        assert list(data["handler_volume_ul"].values) == [100.0]
+        assert list(data["handler_source_volume_ul"].values) == [100.0]
+        assert list(data["handler_transfers"].values) == [1]
+        # PyLabRobot keeps only what the instrument confirmed: the frozen aspiration is
+        # not counted, so the next transfer starts from the confirmed 100 uL in A1.
+        assert handler.tracked_volume(handler.container("plate:A1")) == 100.0
+        assert handler.tracked_volume(handler.container("plate:C1")) == 0.0
+
+        @bpp.run_decorator(md={"plan_name": "after_the_freeze"})
+        def again():  # type: ignore[no-untyped-def]
+            yield from transfer("plate:D1", 30.0)
+            yield from bps.trigger_and_read([handler])
+
+        (uid,) = lab.submit(again()).wait(30)
+        lab.wait(30)
+        after = lab.catalog[uid]
+        assert after.metadata["stop"]["exit_status"] == "success"
+        assert list(after["primary"].read()["handler_source_volume_ul"].values) == [70.0]
+        assert handler.tracked_volume(handler.container("plate:D1")) == 30.0
+    finally:
+        handler.close()

@@ -7,11 +7,12 @@ from typing import Any
 
 from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
+from ophyd.signal import EpicsSignalBase
 from ophyd.utils import DisconnectedError
 
 from ..signals import check_number
 from .epics_layer import ensure_control_layer, search_description
-from .failures import not_answering
+from .failures import not_answering, timed_out
 from .progress_status import ProgressStatus
 from .readback_settle import settle_on_readback
 
@@ -27,6 +28,37 @@ DEFAULT_REACTOR_PVS: dict[str, str] = {
 OPTIONAL_REACTOR_PVS = frozenset({"time_constant"})
 #: Errors the control layer raises when a PV does not answer.
 CA_FAILURES = (TimeoutError, DisconnectedError, OSError)
+
+
+class EpicsReadbackSignal(EpicsSignal):
+    """A setpoint PV with its readback PV (``write_pv``), driven by its parent device.
+
+    ``set(value)`` (``bps.mv(reactor.stir_rpm, 300)``) writes the setpoint and
+    finishes when the readback is within ``tolerance``; like the reactor's
+    temperature, it fails with an error naming the device and the PV when the
+    IOC does not answer or the readback does not get there within the
+    parent's ``settle_timeout``.
+    """
+
+    def set(self, value: Any, *, timeout: float | None = None, **kwargs: Any) -> ProgressStatus:
+        """Write ``value``; the status finishes when the readback is within ``tolerance``.
+
+        Args:
+            value: The new setpoint.
+            timeout: Seconds the readback may take (default: the parent's ``settle_timeout``).
+            **kwargs: Ignored (accepted for :meth:`ophyd.Signal.set` callers).
+        """
+        device: EpicsReactorBase = self.parent
+        units = self.metadata.get("units") or ""
+        return device.drive(
+            self,
+            self,
+            value,
+            tolerance=float(self.tolerance or 0.0),
+            unit=str(units),
+            doing=f"setting {self.attr_name} to {value}{' ' + units if units else ''}",
+            timeout=timeout,
+        )
 
 
 class EpicsReactorBase(Device):
@@ -57,7 +89,19 @@ class EpicsReactorBase(Device):
         return f"EPICS PV {pv} ({search_description()})"
 
     def _unreachable(self, signal: Signal, doing: str, exc: BaseException) -> Exception:
-        return not_answering(self.name, self.endpoint(signal), doing, exc)
+        """The error for a failed Channel Access request to ``signal``'s PV.
+
+        A request to a PV that is still connected but gets no answer in time (the
+        IOC hangs) is a :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError`;
+        anything else (the IOC is gone) a
+        :class:`~smartlab_kernel.devices.errors.DeviceDisconnectedError`.
+        """
+        endpoint = self.endpoint(signal)
+        if isinstance(exc, TimeoutError) and getattr(signal, "connected", False):
+            timeout = float(getattr(signal, "timeout", None) or 0.0)
+            expected = "the IOC to answer (the PV is connected, but its IOC does not reply)"
+            return timed_out(self.name, endpoint, doing, timeout, expected, exc)
+        return not_answering(self.name, endpoint, doing, exc)
 
     def _wait_connected(self, doing: str, timeout: float | None = None) -> None:
         """Give PVs that are still connecting their connection timeout, then fail clearly."""
@@ -66,7 +110,7 @@ class EpicsReactorBase(Device):
         try:
             self.wait_for_connection(timeout=timeout)
         except CA_FAILURES as exc:
-            raise self._unreachable(self.temperature, doing, exc) from exc
+            raise not_answering(self.name, self.endpoint(), doing, exc) from exc
 
     def read(self) -> dict[str, dict[str, Any]]:
         """Read the reactor; raise a clear error naming the PV if the IOC does not answer."""
@@ -95,10 +139,14 @@ class EpicsReactorBase(Device):
     def set(self, value: Any) -> ProgressStatus:
         """Heat or cool to ``value`` degC; the status finishes when the readback is there.
 
+        The IOC must answer a read of the temperature before the setpoint is
+        written, so a hung IOC is not left with a setpoint the step never confirmed.
+
         Raises:
             TypeError: If ``value`` is not a number.
             LimitError: If it is outside the setpoint PV's control limits.
-            DeviceDisconnectedError: If the IOC does not answer.
+            DeviceDisconnectedError: If the IOC is not connected.
+            DeviceTimeoutError: If the IOC is connected but does not answer in time.
         """
         doing = "setting the temperature"
         self._wait_connected(doing)
@@ -109,20 +157,66 @@ class EpicsReactorBase(Device):
         if low >= high:
             low, high = -273.15, 10_000.0
         target = check_number(f"{self.name} temperature", value, low, high, "degC")
-        try:
-            self.setpoint.put(target)
-        except CA_FAILURES as exc:
-            raise self._unreachable(self.setpoint, doing, exc) from exc
-        status = ProgressStatus(self, unit="degC", call_stop_on_failure=False)
-        settle_on_readback(
-            status,
+        return self.drive(
+            self.setpoint,
             self.temperature,
             target,
             tolerance=float(self.tolerance.get()),
-            timeout=self.settle_timeout,
+            unit="degC",
             doing=f"heating to {target:g} degC",
-            endpoint=self.endpoint(),
         )
+
+    def drive(
+        self,
+        setpoint: EpicsSignal,
+        readback: EpicsSignalBase,
+        target: Any,
+        *,
+        tolerance: float,
+        unit: str,
+        doing: str,
+        timeout: float | None = None,
+    ) -> ProgressStatus:
+        """Write ``target`` to ``setpoint``; the status finishes when ``readback`` is there.
+
+        The IOC must answer a read of ``readback`` before anything is written, so
+        a hung IOC is not left holding a setpoint that the step never confirmed.
+
+        Args:
+            setpoint: The signal written (its write PV).
+            readback: The signal watched (its read PV); may be ``setpoint`` itself.
+            target: The value to write and to reach.
+            tolerance: Largest ``|readback - target|`` that counts as reached.
+            unit: Units, for progress reports and errors.
+            doing: What the step is, e.g. ``"heating to 80 degC"``.
+            timeout: Seconds the readback may take (default: ``settle_timeout``).
+
+        Raises:
+            LimitError: If ``target`` is outside the setpoint PV's limits.
+            DeviceDisconnectedError: If the IOC is not connected.
+            DeviceTimeoutError: If the IOC is connected but does not answer in time.
+        """
+        try:
+            readback.get()
+        except CA_FAILURES as exc:
+            raise self._unreachable(readback, doing, exc) from exc
+        try:
+            setpoint.put(target)
+        except CA_FAILURES as exc:
+            raise self._unreachable(setpoint, doing, exc) from exc
+        status = ProgressStatus(self, unit=unit, call_stop_on_failure=False)
+        try:
+            settle_on_readback(
+                status,
+                readback,
+                float(target),
+                tolerance=tolerance,
+                timeout=self.settle_timeout if timeout is None else float(timeout),
+                doing=doing,
+                endpoint=self.endpoint(readback),
+            )
+        except CA_FAILURES as exc:
+            raise self._unreachable(readback, doing, exc) from exc
         return status
 
     def check_connection(self, timeout: float = 2.0) -> str:
@@ -130,6 +224,7 @@ class EpicsReactorBase(Device):
 
         Raises:
             DeviceDisconnectedError: If a PV does not connect within ``timeout`` s.
+            DeviceTimeoutError: If the IOC is connected but does not answer a read.
         """
         self._wait_connected("connecting", timeout)
         try:
@@ -173,7 +268,7 @@ def epics_reactor_class(
         "temperature": Cpt(EpicsSignalRO, chosen["temperature"], kind="hinted", **timeouts),
         "setpoint": Cpt(EpicsSignal, chosen["setpoint"], kind="normal", **timeouts),
         "stir_rpm": Cpt(
-            EpicsSignal,
+            EpicsReadbackSignal,
             chosen["stir_readback"],
             write_pv=chosen["stir_setpoint"],
             tolerance=1.0,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from ophyd import Component as Cpt
@@ -231,33 +232,71 @@ class LiquidHandlerDevice(Device):
             raise ValueError(f"{what} volume must be more than 0 uL, got {volume!r}")
         return wells, volume
 
-    def run_step(self, doing: str, coroutine: Any) -> ProgressStatus:
+    def run_step(self, doing: str, coroutine: Coroutine[Any, Any, Any]) -> ProgressStatus:
         """Run a pipetting coroutine on the handler's loop; return its status.
 
         The status fails with the handler's own error (e.g. too little liquid)
         or with :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError`
-        after ``step_timeout`` seconds.
+        after ``step_timeout`` seconds. A step that times out is cancelled and
+        PyLabRobot's trackers (volumes, tips) are rolled back to the last
+        confirmed operation before the status fails, so they count only what
+        the instrument confirmed.
         """
         self.connect()
         status = ProgressStatus(self, unit="uL", call_stop_on_failure=False)
-        future = self._loop.submit(coroutine)
+        future = self._loop.submit(self._bounded(doing, coroutine))
 
         def done(fut: concurrent.futures.Future[Any]) -> None:
             if status.done:
                 return
-            error = None if fut.cancelled() else fut.exception()
             if fut.cancelled():
                 status.set_exception(timed_out(self.name, self.endpoint, doing, self.step_timeout))
-            elif error is not None:
+                return
+            error = fut.exception()
+            if error is not None:
                 status.set_exception(error)
             else:
                 status.set_finished()
 
         future.add_done_callback(done)
-        self._loop.loop.call_soon_threadsafe(
-            lambda: self._loop.loop.call_later(self.step_timeout, future.cancel)
-        )
         return status
+
+    async def _bounded(self, doing: str, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """Await ``coroutine`` for at most ``step_timeout`` s; roll back trackers if it hangs."""
+        deadline = asyncio.timeout(self.step_timeout)
+        try:
+            async with deadline:
+                return await coroutine
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the driver's own timeout: PyLabRobot has rolled back already
+            self.roll_back_unconfirmed()
+            raise timed_out(
+                self.name,
+                self.endpoint,
+                doing,
+                self.step_timeout,
+                "the backend to confirm the step; it was cancelled and PyLabRobot's tracked "
+                "volumes and tips were rolled back to the last confirmed operation",
+            ) from None
+
+    def roll_back_unconfirmed(self) -> None:
+        """Drop PyLabRobot tracker operations that were queued but never confirmed.
+
+        PyLabRobot queues an operation on its trackers, then commits it when the
+        backend confirms or rolls it back when the backend fails; a cancelled
+        operation does neither, and its queued change would be committed by the
+        next confirmed one. Steps run one at a time, so everything queued belongs
+        to the cancelled step.
+        """
+        for resource in self.handler.deck.get_all_children():
+            tracker = getattr(resource, "tracker", None)
+            if tracker is not None and callable(getattr(tracker, "rollback", None)):
+                tracker.rollback()
+        for channel in self.handler.head.values():
+            channel.rollback()
+            if channel.has_tip:
+                channel.get_tip().tracker.rollback()
 
     def set(self, value: Any) -> ProgressStatus:
         """Transfer: ``value`` is ``{"source": ..., "destination": ..., "volume_ul": ...}``."""

@@ -28,7 +28,8 @@ def settle_on_readback(
     :class:`~smartlab_kernel.devices.errors.DeviceDisconnectedError` if the
     readback's connection drops, and with
     :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError` if the target
-    is not reached within ``timeout`` seconds; both name the device and ``endpoint``.
+    is not reached within ``timeout`` seconds; both name the device and ``endpoint``,
+    and the timeout says which value was expected and which was last read.
 
     Args:
         status: The status to finish (its ``device`` names the device in errors).
@@ -39,10 +40,21 @@ def settle_on_readback(
         timeout: Seconds before giving up.
         doing: What the operation is, e.g. ``"heating to 80 degC"``.
         endpoint: Where the readback comes from, e.g. ``"PV SIM:REACTOR:TEMP_RBV"``.
+
+    Raises:
+        Exception: Whatever ``readback.subscribe`` raises (e.g. the control layer's
+            timeout when the IOC does not answer); nothing is left watching then.
     """
     device = status.device.name
     lock = threading.Lock()
     initial: list[float] = []
+    latest: list[float] = []
+    units = f" {status.unit}" if status.unit else ""
+
+    def overdue() -> BaseException:
+        last = f"last read {latest[-1]:.4g}{units}" if latest else "no readback arrived"
+        expected = f"the readback within {tolerance:g}{units} of {target:g}{units} ({last})"
+        return timed_out(device, endpoint, doing, timeout, expected)
 
     def end(error: BaseException | None) -> None:
         with lock:
@@ -63,6 +75,7 @@ def settle_on_readback(
             return
         if not initial:
             initial.append(current)
+        latest[:] = [current]
         span = abs(initial[0] - target)
         left = abs(current - target) / span if span > 0 else 0.0
         status.report(current=current, initial=initial[0], target=target, fraction=left)
@@ -73,8 +86,14 @@ def settle_on_readback(
         if not connected:
             end(not_answering(device, endpoint, doing))
 
-    timer = threading.Timer(timeout, lambda: end(timed_out(device, endpoint, doing, timeout)))
+    timer = threading.Timer(timeout, lambda: end(overdue()))
     timer.daemon = True
     timer.start()
-    readback.subscribe(on_meta, event_type=readback.SUB_META, run=False)
-    readback.subscribe(on_value, event_type=readback.SUB_VALUE, run=True)
+    try:
+        readback.subscribe(on_meta, event_type=readback.SUB_META, run=False)
+        readback.subscribe(on_value, event_type=readback.SUB_VALUE, run=True)
+    except BaseException:
+        timer.cancel()
+        readback.clear_sub(on_value)
+        readback.clear_sub(on_meta)
+        raise

@@ -22,6 +22,8 @@ from ophyd.status import Status
 from sila2.client import SilaClient
 from sila2.framework import SilaConnectionError
 
+from ..errors import DeviceDisconnectedError, DeviceTimeoutError
+from .deadline import CallOverdueError, call_with_deadline
 from .failures import not_answering, timed_out
 from .progress_status import ProgressStatus
 
@@ -40,6 +42,8 @@ CORE_FEATURES = frozenset(
 )
 POLL_S = 0.02
 HEARTBEAT_S = 0.5
+#: What a call that got no answer in time expected.
+NO_ANSWER = "the SiLA server to answer (it neither answered nor closed the connection)"
 
 
 def snake_case(identifier: str) -> str:
@@ -120,7 +124,9 @@ class SilaDevice(Device):
         client: The connected SiLA client.
         feature_id: Identifier of the wrapped feature.
         endpoint: ``"host:port"`` of the server, for error messages.
-        timeout: Seconds a command may take before it fails.
+        timeout: Seconds a call to the server may take before it fails with
+            :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError`; for an
+            observable command, from its start to its responses.
         trigger_command: Observable command without parameters run by ``trigger()``
             (``None``: trigger does nothing).
         **kwargs: Passed to :class:`ophyd.Device` (``name`` is required).
@@ -150,14 +156,26 @@ class SilaDevice(Device):
         """The client-side feature: ``device.sila.Readout.get()``, ``device.sila.Measure()``."""
         return getattr(self.client, self.feature_id)
 
-    def call(self, doing: str, function: Callable[[], T]) -> T:
-        """Call the server; turn a connection failure into an error naming device and endpoint.
+    def call(self, doing: str, function: Callable[[], T], timeout: float | None = None) -> T:
+        """Call the server; turn a failure into an error naming the device and endpoint.
+
+        The SiLA client waits for ever for a server that hangs without closing
+        its connection, so the call gets a deadline.
+
+        Args:
+            doing: What the call does, e.g. ``"reading Readout"``.
+            function: The call, e.g. ``device.sila.Readout.get``.
+            timeout: Seconds it may take (default: ``self.timeout``).
 
         Raises:
-            DeviceDisconnectedError: If the server does not answer.
+            DeviceDisconnectedError: If the server cannot be reached.
+            DeviceTimeoutError: If it does not answer within ``timeout`` seconds.
         """
+        limit = self.timeout if timeout is None else float(timeout)
         try:
-            return function()
+            return call_with_deadline(function, limit, name=f"{self.name}: {doing}")
+        except CallOverdueError:
+            raise timed_out(self.name, self.endpoint, doing, limit, NO_ANSWER) from None
         except SILA_FAILURES as exc:
             raise not_answering(self.name, self.endpoint, doing, exc) from exc
 
@@ -165,31 +183,49 @@ class SilaDevice(Device):
         """Start an observable command; its status reports the server's progress.
 
         The status fails with :class:`~smartlab_kernel.devices.errors.DeviceDisconnectedError`
-        if the server stops answering, with
-        :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError` after
-        ``timeout`` seconds, or with the server's own error.
+        if the server goes away, with
+        :class:`~smartlab_kernel.devices.errors.DeviceTimeoutError` if the command
+        has not given its responses ``timeout`` seconds after it was started
+        (also when the server hangs), or with the server's own error.
         """
         doing = f"running {command_id}"
+        deadline = time.monotonic() + self.timeout
         instance = self.call(doing, lambda: getattr(self.sila, command_id)(*args))
         status = ProgressStatus(self, call_stop_on_failure=False)
 
+        def overdue() -> DeviceTimeoutError:
+            progress = instance.progress
+            reported = (
+                f"it last reported {float(progress):.0%} done"
+                if progress is not None
+                else "it reported no progress"
+            )
+            expected = f"the server to finish {command_id} ({reported})"
+            return timed_out(self.name, self.endpoint, doing, self.timeout, expected)
+
         def follow() -> None:
-            deadline = time.monotonic() + self.timeout
             next_heartbeat = time.monotonic() + HEARTBEAT_S
             try:
                 while not instance.done:
                     now = time.monotonic()
                     if now > deadline:
-                        raise timed_out(self.name, self.endpoint, doing, self.timeout)
+                        raise overdue()
                     if now > next_heartbeat:
-                        # The progress stream does not say when the server dies: ask.
-                        self.heartbeat(doing)
-                        next_heartbeat = now + HEARTBEAT_S
+                        # The progress stream does not say when the server dies or hangs: ask.
+                        try:
+                            self.heartbeat(doing, timeout=deadline - now)
+                        except DeviceTimeoutError:
+                            raise overdue() from None
+                        next_heartbeat = time.monotonic() + HEARTBEAT_S
                     progress = instance.progress
                     if progress is not None:
                         status.report(fraction=1.0 - float(progress))
                     time.sleep(POLL_S)
-                self.last_responses = self.call(doing, instance.get_responses)
+                remaining = max(deadline - time.monotonic(), POLL_S)
+                try:
+                    self.last_responses = self.call(doing, instance.get_responses, remaining)
+                except DeviceTimeoutError:
+                    raise overdue() from None
             except Exception as exc:  # reported through the status, never swallowed
                 status.set_exception(exc)
             else:
@@ -199,13 +235,44 @@ class SilaDevice(Device):
         threading.Thread(target=follow, name=f"{self.name}-{command_id}", daemon=True).start()
         return status
 
-    def heartbeat(self, doing: str) -> None:
+    def heartbeat(self, doing: str, timeout: float | None = None) -> None:
         """Ask the server for its name: the cheapest call that shows it still answers.
 
+        Args:
+            doing: What the device is doing, for the error message.
+            timeout: Seconds to wait for the answer (default: ``self.timeout``).
+
         Raises:
-            DeviceDisconnectedError: If it does not answer.
+            DeviceDisconnectedError: If it cannot be reached.
+            DeviceTimeoutError: If it does not answer in time.
         """
-        self.call(doing, self.client.SiLAService.ServerName.get)
+        self.call(doing, self.client.SiLAService.ServerName.get, timeout)
+
+    def wait_for_connection(self, all_signals: bool = False, timeout: float | None = 2.0) -> None:
+        """Wait until the server answers, e.g. after it was restarted.
+
+        gRPC reconnects by itself, but retries with a growing back-off (from 1 s
+        up to 2 minutes) while the server is away, so the first call after a
+        restart may still fail; this asks again until the server answers.
+
+        Args:
+            all_signals: Unused (every signal is a call to the same server).
+            timeout: Seconds to keep asking (``None``: ``self.timeout``).
+
+        Raises:
+            DeviceDisconnectedError: If the server cannot be reached in time.
+            DeviceTimeoutError: If it is reached but does not answer in time.
+        """
+        limit = self.timeout if timeout is None else float(timeout)
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                self.heartbeat("connecting", max(deadline - time.monotonic(), POLL_S))
+                return
+            except DeviceDisconnectedError:
+                if time.monotonic() + 0.1 > deadline:
+                    raise
+            time.sleep(0.1)
 
     def trigger(self) -> Status:
         """Run ``trigger_command`` (e.g. ``Measure``); the status reports its progress."""
@@ -214,8 +281,16 @@ class SilaDevice(Device):
         return self.run_command(self.trigger_command)
 
     def check_connection(self, timeout: float = 5.0) -> str:
-        """Ask the server for its name and return a one-line summary."""
-        server_name = self.call("connecting", self.client.SiLAService.ServerName.get)
+        """Ask the server for its name and return a one-line summary.
+
+        Args:
+            timeout: Seconds to wait for the answer.
+
+        Raises:
+            DeviceDisconnectedError: If the server cannot be reached.
+            DeviceTimeoutError: If it does not answer within ``timeout`` seconds.
+        """
+        server_name = self.call("connecting", self.client.SiLAService.ServerName.get, timeout)
         return f"SiLA 2 server {server_name!r}, feature {self.feature_id}"
 
     def close(self) -> None:
@@ -268,17 +343,29 @@ def connect_sila_device(
         port: Server port.
         insecure: Connect without TLS.
         feature: Feature identifier; default: the only feature that is not a core one.
-        timeout: Seconds an observable command may take.
+        timeout: Seconds a call may take (an observable command: until its
+            responses); connecting is bounded by it too.
         trigger_command: Command ``trigger()`` runs; default: the only observable
             command without parameters, if there is exactly one.
 
     Raises:
-        DeviceDisconnectedError: If the server does not answer.
+        DeviceDisconnectedError: If the server cannot be reached.
+        DeviceTimeoutError: If it does not describe itself within ``timeout`` seconds.
         ValueError: If the feature is not served, or which one to wrap is ambiguous.
     """
     endpoint = f"{host}:{port}"
     try:
-        client = SilaClient(host, port, insecure=insecure)
+        client = call_with_deadline(
+            lambda: SilaClient(host, port, insecure=insecure),
+            timeout,
+            name=f"{name}: connecting",
+            discard=lambda late: late.close(),
+        )
+    except CallOverdueError:
+        expected = (
+            "the SiLA server to list its features (it neither answered nor closed the connection)"
+        )
+        raise timed_out(name, endpoint, "connecting", timeout, expected) from None
     except SILA_FAILURES as exc:
         raise not_answering(name, endpoint, "connecting", exc) from exc
     served = [f for f in client._features if f not in CORE_FEATURES]
