@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..devices.room import SimulatedRoom, build_room
 from .alarms import AlarmLog
+from .environment_log import EnvironmentLog
 from .errors import SessionError
 from .interlock_alarms import InterlockAlarms
 from .safety import InterlockEvent, InterlockSettings, SafetyInterlocks
@@ -39,6 +40,23 @@ class RoomLink:
         self._token = lab.subscribe(self._track_run)
         self._closed = False
         self._lock = threading.Lock()
+        #: The continuous log of the room into the catalog, once started.
+        self.log: EnvironmentLog | None = None
+
+    def start_log(self, period_s: float = 60.0) -> EnvironmentLog:
+        """Record the room into the catalog every ``period_s`` (simulated) seconds until closed.
+
+        The readings go into one ``environment_log`` run's ``environment``
+        stream while plans run (see :class:`EnvironmentLog`). Starting it
+        again stops the earlier log first.
+
+        Raises:
+            ValueError: If ``period_s`` is not a finite number > 0.
+        """
+        if self.log is not None:
+            self.log.stop()
+        self.log = EnvironmentLog(self.lab, self.readings, period_s)
+        return self.log
 
     def _track_run(self, name: str, doc: dict[str, Any]) -> None:
         if name == "start":
@@ -105,6 +123,15 @@ class RoomLink:
             "hvac_mode": str(self.room.hvac.mode.get()),
             "power_w": sum(self.room.power_w().values()),
             "energy_kwh": self.energy_kwh(),
+            "environment_log": (
+                {
+                    "run_uid": self.log.uid,
+                    "readings": self.log.readings,
+                    "running": self.log.running,
+                }
+                if self.log is not None
+                else None
+            ),
         }
 
     def close(self) -> None:
@@ -116,6 +143,8 @@ class RoomLink:
             if self._closed:
                 return
             self._closed = True
+        if self.log is not None:
+            self.log.stop()
         if self.interlocks is not None:
             self.interlocks.remove()
         if self.snapshot in self.lab.snapshot_providers:

@@ -65,3 +65,40 @@ def test_bad_arguments(period: Any, duration: Any, error: type, match: str) -> N
         list(monitor_environment([room.sensors], period, duration))
     with pytest.raises(ValueError, match="at least one device"):
         list(monitor_environment([], 1.0, 1.0))
+
+
+def test_the_environment_log_records_the_room_while_plans_run(
+    room_lab: tuple[Lab, RoomLink],
+) -> None:
+    from bluesky.plans import count
+    from tiled.queries import Key
+
+    lab, link = room_lab
+    log = link.start_log(period_s=20.0)  # 20 simulated s = 0.02 real s at time scale 1000
+    run = lab.submit(count([lab.devices["reactor"]], num=10, delay=0.05))
+    run.wait(30)
+    during = log.readings
+    assert during >= 5  # readings kept coming while the RunEngine was busy
+    assert link.status()["environment_log"]["running"] is True
+    log.stop()
+    assert not log.running and link.status()["environment_log"]["readings"] == log.readings
+    lab.wait(30)
+    stored = lab.catalog[log.uid]
+    start = stored.metadata["start"]
+    assert start["plan_name"] == "environment_log" and start["monitor"]["period_s"] == 20.0
+    assert stored.metadata["stop"]["exit_status"] == "success"
+    table = stored["environment"].read()
+    assert len(table["time"]) == log.readings
+    assert {"temperature_c", "hood_1_face_velocity_m_s", "hvac_mode"} <= set(table.data_vars)
+    found = lab.catalog.search(Key("start.plan_name") == "environment_log")
+    assert log.uid in set(found)
+    (experiment,) = run.uids
+    assert lab.catalog[experiment].metadata["stop"]["exit_status"] == "success"
+
+
+def test_the_environment_log_refuses_a_bad_period(room_lab: tuple[Lab, RoomLink]) -> None:
+    _lab, link = room_lab
+    with pytest.raises(ValueError, match="period_s must be a finite number > 0 seconds, got 0"):
+        link.start_log(period_s=0)
+    with pytest.raises(TypeError, match="period_s must be a number of seconds, got '60'"):
+        link.start_log(period_s="60")  # type: ignore[arg-type]
