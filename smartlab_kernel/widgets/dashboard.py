@@ -21,7 +21,9 @@ from .run_control import RunControl
 class CampaignDashboard(w.VBox):
     """Everything for a closed-loop campaign: progress, best so far, suggestions, live data.
 
-    A summary line on top (runs done / failed / queued, best so far), then
+    A summary line on top (runs done / failed / queued; with a planner, the
+    experiments observed and the best so far, kept up to date while a
+    campaign runs), then
     tabs: **Run** (:class:`RunControl` and :class:`LivePlot`), **Planner**
     (:class:`PlannerReview`, when a planner is given), **Devices** (a
     :class:`DevicePanel` per device) and **History** (:class:`RunBrowser`).
@@ -74,7 +76,12 @@ class CampaignDashboard(w.VBox):
         self.refresh()
 
     def refresh(self) -> None:
-        """Update the summary line (kernel thread)."""
+        """Update the summary line and the planner tab (kernel thread).
+
+        A campaign plan observes its results on the RunEngine thread, which
+        tells no widget; this tick is what makes the summary's experiment
+        count and best so far, and the planner tab, follow it.
+        """
         states = [run.state for run in self.lab.runs]
         parts = [
             f"{states.count('finished')} finished",
@@ -82,16 +89,21 @@ class CampaignDashboard(w.VBox):
             f"{states.count('aborted')} aborted",
             f"{states.count('queued') + states.count('running') + states.count('paused')} active",
         ]
-        best = ""
-        if self.planner is not None and len(self.planner.observations):
-            try:
-                top = self.planner.best()
-            except ValueError as exc:
-                best = f" | best so far: none ({_format.exception(exc)})"
-            else:
-                outcome = ", ".join(f"{k} = {v:.4g}" for k, v in top["outcomes"].items())
-                best = f" | best so far: <b>{html.escape(outcome)}</b>"
-        self.summary.value = f"<b>Campaign</b>: runs {', '.join(parts)}{best}"
+        extra = ""
+        if self.planner is not None:
+            observed = len(self.planner.observations)
+            extra = f" | {observed} experiment(s) observed"
+            if observed:
+                try:
+                    top = self.planner.best()
+                except ValueError as exc:
+                    extra += f" | best so far: none ({_format.exception(exc)})"
+                else:
+                    outcome = ", ".join(f"{k} = {v:.4g}" for k, v in top["outcomes"].items())
+                    extra += f" | best so far: <b>{html.escape(outcome)}</b>"
+        self.summary.value = f"<b>Campaign</b>: runs {', '.join(parts)}{extra}"
+        if self.planner_review is not None:
+            self.planner_review.refresh()  # redraws only when the planner's data changed
 
     def close(self) -> None:
         """Close every part (stops polling and subscriptions)."""

@@ -80,8 +80,16 @@ class SuggestionRow:
             w.HTML(f"<code>{html.escape(self.suggestion.id)}</code>"),
             *self.cells.values(),
             w.HTML(html.escape(text)),
-            w.HTML(f"<small>{html.escape(self.suggestion.reason)}</small>"),
-            w.HBox([self.accept_button, self.reject_button, self.reason]),
+            w.HTML(
+                f"<small>{html.escape(self.suggestion.reason)}</small>",
+                layout=w.Layout(min_width="12em"),
+            ),
+            # Not a scroll box of its own (the ipywidgets default): squeezed by a wide
+            # table, it would hide its buttons; whole, it makes the table scroll instead.
+            w.HBox(
+                [self.accept_button, self.reject_button, self.reason],
+                layout=w.Layout(overflow="visible"),
+            ),
         ]
 
 

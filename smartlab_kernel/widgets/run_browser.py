@@ -66,7 +66,8 @@ class RunBrowser(w.VBox):
         self.count = w.HTML()
         self.details = w.HTML()
         self.details.add_class("smartlab-run-details")
-        self.plot = w.Image(format="png", layout=w.Layout(max_width="700px"))
+        # Hidden until a run is opened: an empty image shows as a broken one in the browser.
+        self.plot = w.Image(format="png", layout=w.Layout(max_width="700px", display="none"))
         self.path = w.Text(description="File", value="runs.csv")
         self.export_format = w.ToggleButtons(options=["csv", "parquet"], value="csv")
         self.export_format.observe(self._on_format, names="value")
@@ -173,6 +174,7 @@ class RunBrowser(w.VBox):
             f"<pre style='max-height:20em;overflow:auto'>{full}</pre></details>"
         )
         self.plot.value = self._plot(run, start)
+        self.plot.layout.display = None
 
     def _plot(self, run: Any, start: dict[str, Any]) -> bytes:
         data = run["primary"].read() if "primary" in run else None

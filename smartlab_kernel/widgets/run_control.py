@@ -175,11 +175,15 @@ class RunControl(w.VBox):
             return
         self.plan.value = f"Run #{run.number}: <b>{html.escape(run.plan_name)}</b>"
         total = run.expected_events
+        if total and run.events > total:
+            # The plan opened more runs than the one its count came from (a campaign's
+            # experiments): the total is unknown, and so is the time left.
+            total = None
         self.progress.max = max(1, total or run.events or 1)
         self.progress.value = min(run.events, self.progress.max)
         self.progress.bar_style = {"finished": "success", "failed": "danger"}.get(state, "")
         self.counts.value = f"{run.events} / {total if total else '?'} points"
-        remaining = run.remaining if state in ("running", "paused") else None
+        remaining = run.remaining if state in ("running", "paused") and total else None
         self.timing.value = f"elapsed {_format.duration(run.elapsed)}" + (
             f", about {_format.duration(remaining)} left" if remaining is not None else ""
         )
