@@ -91,6 +91,22 @@ class Reactor(SimulatedDevice):
             samples = [self._temperature_at(start + (end - start) * i / 20) for i in range(21)]
         return sum(samples) / len(samples)
 
+    def stop(self, *, success: bool = False) -> None:
+        """Stop: an operator's stop also holds the temperature where it is now.
+
+        ``success=True`` (the RunEngine pausing) only holds the operation in
+        progress, as for every simulated device; the heater keeps its setpoint.
+        """
+        super().stop(success=success)
+        if success:
+            return
+        with self._lock:
+            now = self.world.clock.now()
+            current = self._temperature_at(now)
+            if not self.faults.active("stuck"):
+                self._temp0, self._t0, self._target = current, now, current
+        self.setpoint.put(min(max(current, 15.0), 150.0))
+
     def set(self, value: Any) -> DeviceStatus:
         """Heat or cool to ``value`` degC; the status finishes when it is reached."""
         self.check_connected()

@@ -100,3 +100,30 @@ def test_mean_temperature_averages_the_approach() -> None:
     # exact mean of T over one time constant: 125 - 100 * (1 - e^-1); sampled with 21 points
     assert mean == pytest.approx(125.0 - 100.0 * (1 - math.exp(-1)), abs=0.3)
     reactor.stop()
+
+
+def test_an_operators_stop_holds_the_temperature_where_it_is() -> None:
+    bench = build_bench(time_scale=200.0)
+    reactor = bench.reactor
+    status = reactor.set(120.0)
+    time.sleep(0.1)  # 20 simulated seconds: on the way up
+    reactor.stop()
+    with pytest.raises(Exception, match="cancelled"):
+        status.wait(2)
+    held = reactor.temperature.get()
+    assert 25.0 < held < 120.0
+    assert reactor.setpoint.get() == pytest.approx(held, abs=1e-6)
+    time.sleep(0.1)
+    assert reactor.temperature.get() == pytest.approx(held, abs=1e-6)
+
+
+def test_a_pause_keeps_heating_towards_the_setpoint() -> None:
+    bench = build_bench(time_scale=200.0)
+    reactor = bench.reactor
+    reactor.set(120.0)
+    time.sleep(0.05)
+    reactor.stop(success=True)  # what the RunEngine sends when it pauses
+    before = reactor.temperature.get()
+    time.sleep(0.1)
+    assert reactor.temperature.get() > before and reactor.setpoint.get() == 120.0
+    reactor.resume()
