@@ -14,7 +14,13 @@ from torch import Tensor
 
 from smartlab_kernel.planner.acquisition import build_acquisition
 from smartlab_kernel.planner.design import initial_design, nearest_unused
-from smartlab_kernel.planner.model import RawState, fit_gp, posterior_mean_std, recorded_warnings
+from smartlab_kernel.planner.model import (
+    KernelChoice,
+    RawState,
+    fit_gp,
+    posterior_mean_std,
+    recorded_warnings,
+)
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
@@ -69,6 +75,7 @@ class Engine:
         design_size: Size of the initial design.
         choices: A ``k x d`` tensor of allowed points (pool or grid), or ``None``.
         warp_outcomes: Model a power transform of a single objective (``warping``).
+        kernel: Covariance of the outcome model (see ``Planner``'s ``kernel``).
     """
 
     def __init__(
@@ -79,6 +86,7 @@ class Engine:
         design_size: int,
         choices: Tensor | None,
         warp_outcomes: bool = False,
+        kernel: KernelChoice = "dimension_scaled",
     ) -> None:
         self.space = space
         self.warp_outcomes = warp_outcomes
@@ -86,6 +94,7 @@ class Engine:
         self.seed = seed
         self.design_size = design_size
         self.choices = choices
+        self.kernel = kernel
 
     def propose(self, snap: Snapshot, n: int) -> list[Proposal]:
         """Propose ``n`` points: initial-design slots first, then model slots."""
@@ -139,7 +148,11 @@ class Engine:
         n = len(snap.X_observed)
         warp = fit_warp(snap.Y_observed, self.warp_outcomes)
         fitted = fit_gp(
-            snap.X_observed, warp.forward(snap.Y_observed), self.space.bounds, snap.warm_start
+            snap.X_observed,
+            warp.forward(snap.Y_observed),
+            self.space.bounds,
+            snap.warm_start,
+            kernel=self.kernel,
         )
         feasibility = None
         if len(snap.X_failed):
@@ -172,6 +185,7 @@ class Engine:
         weighted = " x P(success)" if feasibility else ""
         state = {
             "kind": "SingleTaskGP",
+            "kernel": self.kernel,
             "acquisition": name + weighted,
             "acquisition_value": value,
             "n_observations": n,

@@ -13,17 +13,46 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms import Normalize, Standardize
+from gpytorch.kernels import Kernel, MaternKernel, ScaleKernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import GammaPrior
 from torch import Tensor
 
 #: Raw GP hyperparameters by parameter name (JSON-safe nested lists).
 RawState = dict[str, Any]
+
+#: Covariance of the outcome model:
+#:
+#: * ``"dimension_scaled"``: BoTorch's default (RBF with a lengthscale prior
+#:   that grows with the input dimension); suits many one-hot inputs.
+#: * ``"matern_gamma"``: Matern-3/2 with a Gamma(3, 6) lengthscale prior
+#:   (mean 0.5 of the unit cube) and an output scale; expects shorter
+#:   lengthscales, which found the best rows of the continuous benchmark
+#:   pools in fewer experiments (``docs/planner/benchmarks.md``).
+KernelChoice = Literal["dimension_scaled", "matern_gamma"]
+KERNELS: tuple[str, ...] = ("dimension_scaled", "matern_gamma")
+
+
+def make_kernel(kernel: KernelChoice, d: int) -> Kernel | None:
+    """The covariance module for ``kernel`` over ``d`` inputs (``None``: BoTorch's default).
+
+    Raises:
+        ValueError: If ``kernel`` is not one of :data:`KERNELS`.
+    """
+    if kernel == "dimension_scaled":
+        return None
+    if kernel == "matern_gamma":
+        return ScaleKernel(
+            MaternKernel(nu=1.5, ard_num_dims=d, lengthscale_prior=GammaPrior(3.0, 6.0)),
+            outputscale_prior=GammaPrior(2.0, 0.15),
+        )
+    raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
 
 
 @dataclass
@@ -50,6 +79,7 @@ def fit_gp(
     warm_start: RawState | None = None,
     standardize: bool = True,
     maxiter: int | None = None,
+    kernel: KernelChoice = "dimension_scaled",
 ) -> FittedModel:
     """Fit a ``SingleTaskGP`` by maximising the marginal likelihood.
 
@@ -60,6 +90,7 @@ def fit_gp(
         warm_start: Raw hyperparameters of an earlier fit of the same shape.
         standardize: Standardise outcomes (``Standardize``); off for 0/1 labels.
         maxiter: Maximum L-BFGS-B iterations (default 75 warm-started, else 200).
+        kernel: The covariance (see :data:`KernelChoice`).
 
     Returns:
         The fitted model and its hyperparameter summary.
@@ -69,6 +100,7 @@ def fit_gp(
         model = SingleTaskGP(
             train_X,
             train_Y,
+            covar_module=make_kernel(kernel, d),
             input_transform=Normalize(d=d, bounds=bounds),
             outcome_transform=Standardize(m=m) if standardize else None,
         )
@@ -146,9 +178,12 @@ def posterior_mean_std(model: SingleTaskGP, X: Tensor) -> tuple[Tensor, Tensor]:
 
 
 __all__ = [
+    "KERNELS",
     "FittedModel",
+    "KernelChoice",
     "RawState",
     "fit_gp",
+    "make_kernel",
     "posterior_mean_std",
     "recorded_warnings",
     "summarize",

@@ -35,6 +35,7 @@ def planner_config(planner: Planner, include_candidates: bool) -> dict[str, Any]
         "seed": planner.seed,
         "initial_design": planner.initial_design,
         "outcome_warping": planner.outcome_warping,
+        "kernel": planner.kernel,
         "candidates": candidates,
     }
     return dict(json_safe(config))
@@ -64,6 +65,8 @@ def planner_from_config(
         seed=int(config["seed"]),
         initial_design=int(config["initial_design"]),
         outcome_warping=bool(config.get("outcome_warping", False)),
+        # configurations written before the kernel was recorded used BoTorch's default
+        kernel=str(config.get("kernel", "dimension_scaled")),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

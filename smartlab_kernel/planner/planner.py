@@ -17,6 +17,7 @@ from smartlab_kernel.planner.design import default_design_size
 from smartlab_kernel.planner.engine import Engine, Snapshot
 from smartlab_kernel.planner.errors import InvalidConfigError, PlannerStateError
 from smartlab_kernel.planner.history import make_record
+from smartlab_kernel.planner.model import KERNELS, KernelChoice
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.parameters import Parameter
 from smartlab_kernel.planner.pool import validate_candidates
@@ -28,6 +29,29 @@ from smartlab_kernel.planner.suggestion import Suggestion
 
 #: Largest fully discrete space that is enumerated instead of relaxed.
 MAX_GRID = 20_000
+
+
+def resolve_kernel(kernel: str, space: SearchSpace, finite: bool) -> KernelChoice:
+    """The outcome model's covariance for ``kernel`` (``"auto"`` or one of :data:`KERNELS`).
+
+    ``"auto"`` picks ``"matern_gamma"`` for a finite candidate set without
+    categorical parameters: over the benchmark pools (crossed_barrel, hplc)
+    it found the top 1 % in about 17 experiments instead of 21-22. On the
+    continuous box its wigglier surface made the acquisition harder to
+    optimise (worse best values after 50 experiments), and with one-hot
+    categorical inputs (buchwald_a) it took 31 experiments instead of 17:
+    there BoTorch's dimension-scaled default stays.
+
+    Raises:
+        InvalidConfigError: If ``kernel`` is not ``"auto"`` or one of :data:`KERNELS`.
+    """
+    if kernel == "auto":
+        return "matern_gamma" if finite and not space.categoricals else "dimension_scaled"
+    if kernel == "matern_gamma":
+        return "matern_gamma"
+    if kernel == "dimension_scaled":
+        return "dimension_scaled"
+    raise InvalidConfigError(f"kernel must be 'auto' or one of {KERNELS}, got {kernel!r}")
 
 
 class Planner:
@@ -44,6 +68,12 @@ class Planner:
         outcome_warping: Model a Yeo-Johnson power transform of a single objective,
             fitted to the observed values (see :mod:`smartlab_kernel.planner.warping`).
             Off by default: on the benchmark pools it made no measurable difference.
+        kernel: Covariance of the outcome model: ``"matern_gamma"``,
+            ``"dimension_scaled"`` (see :data:`~smartlab_kernel.planner.model.KernelChoice`)
+            or ``"auto"`` (default): ``"matern_gamma"`` when the candidates are a
+            finite set (a pool or an integer grid) without categorical
+            parameters, else ``"dimension_scaled"``. The choice is recorded in
+            the planner's configuration and in every suggestion.
     """
 
     def __init__(
@@ -55,6 +85,7 @@ class Planner:
         seed: int = 0,
         initial_design: int | None = None,
         outcome_warping: bool = False,
+        kernel: str = "auto",
     ) -> None:
         names = [o.name for o in objectives]
         if not objectives or len(set(names)) != len(names):
@@ -79,14 +110,23 @@ class Planner:
         if not isinstance(outcome_warping, bool):
             raise InvalidConfigError(f"outcome_warping must be a bool, got {outcome_warping!r}")
         self.outcome_warping = outcome_warping
+        self.kernel: KernelChoice = resolve_kernel(kernel, self.space, finite=choices is not None)
         self._engine = Engine(
-            self.space, self.objectives, seed, size, choices, warp_outcomes=outcome_warping
+            self.space,
+            self.objectives,
+            seed,
+            size,
+            choices,
+            warp_outcomes=outcome_warping,
+            kernel=self.kernel,
         )
         self._state = CampaignState()
         self._lock = threading.RLock()
         self._suggest_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        self._predictor = Predictor(self.space, self.objectives, warp_outcomes=outcome_warping)
+        self._predictor = Predictor(
+            self.space, self.objectives, warp_outcomes=outcome_warping, kernel=self.kernel
+        )
         self.campaign_id = uuid.uuid4().hex[:8]
 
     # -- suggestions ---------------------------------------------------------------

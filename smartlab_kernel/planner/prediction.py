@@ -8,7 +8,13 @@ from typing import Any
 import pandas as pd
 
 from smartlab_kernel.planner.engine import Snapshot
-from smartlab_kernel.planner.model import FittedModel, fit_gp, posterior_mean_std, recorded_warnings
+from smartlab_kernel.planner.model import (
+    FittedModel,
+    KernelChoice,
+    fit_gp,
+    posterior_mean_std,
+    recorded_warnings,
+)
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.space import SearchSpace
 from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
@@ -21,14 +27,20 @@ class Predictor:
         space: The search space.
         objectives: The objectives.
         warp_outcomes: Model the same outcome warping as the engine.
+        kernel: The same covariance as the engine.
     """
 
     def __init__(
-        self, space: SearchSpace, objectives: list[Objective], warp_outcomes: bool = False
+        self,
+        space: SearchSpace,
+        objectives: list[Objective],
+        warp_outcomes: bool = False,
+        kernel: KernelChoice = "dimension_scaled",
     ) -> None:
         self.space = space
         self.objectives = objectives
         self.warp_outcomes = warp_outcomes
+        self.kernel = kernel
         self._cache: tuple[int, FittedModel, OutcomeWarp] | None = None
 
     def predict(self, snap: Snapshot, params: Mapping[str, Any] | pd.DataFrame) -> Any:
@@ -47,6 +59,7 @@ class Predictor:
                     warp.forward(snap.Y_observed),
                     self.space.bounds,
                     snap.warm_start,
+                    kernel=self.kernel,
                 )
                 self._cache = (n, fitted, warp)
             _, fitted, warp = self._cache
