@@ -18,7 +18,7 @@ from .errors import (
 )
 from .faults import FAULT_KINDS, FaultInjector
 from .reactor import ReactionTimer, Reactor
-from .response import AnalyticResponse, ResponseModel
+from .response import AnalyticResponse, ResponseModel, response_from_settings, response_settings
 from .robot import Robot
 from .spectrometer import Spectrometer
 from .vial import Vial
@@ -55,5 +55,7 @@ __all__ = [
     "find_datasets",
     "labconfig",
     "make_dispenser_class",
+    "response_from_settings",
+    "response_settings",
     "room",
 ]

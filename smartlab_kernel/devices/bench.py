@@ -10,7 +10,7 @@ from ophyd import Device
 
 from .dispenser import Dispenser, make_dispenser_class
 from .reactor import Reactor
-from .response import ResponseModel
+from .response import ResponseModel, response_settings
 from .robot import Robot
 from .spectrometer import Spectrometer
 from .world import BenchWorld
@@ -97,6 +97,7 @@ def build_bench(
         "stocks": stocks,
         "response": type(spectrometer.response).__name__,
         "response_measures": spectrometer.response.name,
+        "response_settings": response_settings(spectrometer.response),
         "spectrum_points": spectrum_points,
     }
     return SimulatedBench(world=world, devices=devices, settings=settings)

@@ -91,6 +91,14 @@ class DatasetResponse:
         self.parameters: list[dict[str, Any]] = spec["parameters"]
         self.input_map = {p["name"]: p["name"] for p in self.parameters}
         self.input_map.update(input_map or {})
+        self._settings = {
+            "kind": "dataset",
+            "directory": str(directory.resolve()),
+            "dataset": directory.name,
+            "objective": self.name,
+            "input_map": dict(input_map or {}),
+            "seed": seed,
+        }
         data = pd.read_csv(directory / "data.csv")
         self._continuous = [p for p in self.parameters if p["type"] != "categorical"]
         self._categorical = [p["name"] for p in self.parameters if p["type"] == "categorical"]
@@ -122,6 +130,10 @@ class DatasetResponse:
 
     def _scale(self, x: np.ndarray) -> np.ndarray:
         return (x - self._low) / np.where(self._span > 0, self._span, 1.0)
+
+    def settings(self) -> dict[str, Any]:
+        """How to build this model again (recorded with every run): ``response_from_settings``."""
+        return dict(self._settings)
 
     def true_value(self, conditions: Mapping[str, Any]) -> float:
         """Return the fitted response for the conditions.

@@ -74,6 +74,19 @@ class AnalyticResponse:
         self.activation_k = activation_k
         self.decomposition_activation_k = decomposition_activation_k
 
+    def settings(self) -> dict[str, Any]:
+        """How to build this model again (recorded with every run): ``response_from_settings``."""
+        return {
+            "kind": "analytic",
+            "reagent_a": self.reagent_a,
+            "best_fraction": self.best_fraction,
+            "noise_std": self.noise_std,
+            "rate_at_60c": self.rate_at_60c,
+            "decomposition_ratio": self.decomposition_ratio,
+            "activation_k": self.activation_k,
+            "decomposition_activation_k": self.decomposition_activation_k,
+        }
+
     def true_value(self, conditions: Mapping[str, Any]) -> float:
         """Return the yield in percent (0 when the vial is empty)."""
         if float(conditions.get("total_ml", 0.0)) <= 0.0:
@@ -94,3 +107,35 @@ class AnalyticResponse:
         fraction = float(conditions.get(f"{self.reagent_a}_fraction", 0.0))
         selectivity = math.exp(-(((fraction - self.best_fraction) / 0.25) ** 2))
         return 100.0 * product * selectivity
+
+
+def response_settings(model: ResponseModel) -> dict[str, Any] | None:
+    """``model.settings()`` if the model can describe how to rebuild itself, else ``None``."""
+    settings = getattr(model, "settings", None)
+    return dict(settings()) if callable(settings) else None
+
+
+def response_from_settings(settings: Mapping[str, Any]) -> ResponseModel:
+    """Build the response model that ``settings`` (from ``model.settings()``) describe.
+
+    Raises:
+        ValueError: If the kind is unknown (a custom model: pass it yourself).
+        FileNotFoundError: If a dataset model's folder is gone.
+    """
+    values = dict(settings)
+    kind = values.pop("kind", None)
+    if kind == "analytic":
+        return AnalyticResponse(**values)
+    if kind == "dataset":
+        from .dataset_response import DatasetResponse
+
+        return DatasetResponse(
+            values["directory"],
+            objective=values.get("objective"),
+            input_map=values.get("input_map") or None,
+            seed=int(values.get("seed", 0)),
+        )
+    raise ValueError(
+        f"cannot rebuild a response model of kind {kind!r} (known: 'analytic', 'dataset'); "
+        "pass the model yourself"
+    )

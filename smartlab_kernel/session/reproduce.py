@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..devices import ResponseModel, response_from_settings
 from ..plans import Recipe, measure_recipe
 from .stored_runs import campaign_runs, stored_readout
 
@@ -86,12 +87,13 @@ def reproduce(
     tolerance: float = 0.25,
     field_name: str = "spectrometer_readout",
     time_scale: float | None = None,
+    response: ResponseModel | None = None,
 ) -> ReproductionReport:
     """Re-run a stored campaign (or run) on a fresh simulated lab with its recorded seed.
 
     The recipes that were executed are run again, in the same order, on a
-    bench built from the recorded settings (seed, stocks); the readouts are
-    compared with the stored ones.
+    bench built from the recorded settings (seed, stocks, response model,
+    e.g. a dataset-backed one); the readouts are compared with the stored ones.
 
     Args:
         catalog: The catalog holding the original runs.
@@ -104,12 +106,26 @@ def reproduce(
             the bench's measurement noise.
         field_name: The event field compared.
         time_scale: Speed of the re-run (default: the recorded one).
+        response: The response model (default: rebuilt from the recorded
+            settings; needed for a custom model the record cannot rebuild).
+
+    Raises:
+        LookupError: If the catalog has no experiments of ``target``.
+        ValueError: If the recorded response model cannot be rebuilt and
+            ``response`` is not given.
     """
     from .lab import Lab
 
     starts = stored_experiments(catalog, target)
     bench = starts[0].get("bench") or {}
     seed = starts[0].get("seed")
+    if response is None and bench.get("response_settings"):
+        response = response_from_settings(bench["response_settings"])
+    elif response is None and bench.get("response") not in (None, "AnalyticResponse"):
+        raise ValueError(
+            f"the runs were measured with a {bench['response']} response model that the "
+            "record cannot rebuild; pass it: reproduce(..., response=model)"
+        )
     report = ReproductionReport(target, seed, tolerance)
     scratch = tempfile.TemporaryDirectory() if directory is None else None
     folder = Path(scratch.name if scratch else str(directory))
@@ -119,6 +135,7 @@ def reproduce(
             directory=folder,
             time_scale=time_scale or float(bench.get("time_scale", 1000.0)),
             stocks=bench.get("stocks"),
+            response=response,
         ) as lab:
             devices = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
             for start in starts:

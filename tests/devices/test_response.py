@@ -124,3 +124,19 @@ def test_dataset_response_with_categorical_parameters() -> None:
     if categorical:
         with pytest.raises(ValueError, match="no measured rows for"):
             model.true_value({**row, categorical[0]: "never-measured"})
+
+
+def test_response_models_are_rebuilt_from_their_recorded_settings(
+    crossed_barrel: DatasetResponse,
+) -> None:
+    from smartlab_kernel.devices import AnalyticResponse, response_from_settings, response_settings
+
+    analytic = AnalyticResponse(best_fraction=0.3, noise_std=0.2)
+    again = response_from_settings(response_settings(analytic) or {})
+    assert isinstance(again, AnalyticResponse) and again.best_fraction == 0.3
+    assert again.settings() == analytic.settings()
+    rebuilt = response_from_settings(crossed_barrel.settings())
+    row = pd.read_csv(CROSSED_BARREL / "data.csv").iloc[3].to_dict()
+    assert rebuilt.true_value(row) == pytest.approx(crossed_barrel.true_value(row))
+    with pytest.raises(ValueError, match="cannot rebuild a response model of kind 'mine'"):
+        response_from_settings({"kind": "mine"})
