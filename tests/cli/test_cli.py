@@ -10,7 +10,18 @@ import pytest
 
 from smartlab_kernel.cli.main import build_parser, main
 
-SUBCOMMANDS = [["demo"], ["lab"], ["kernel"], ["kernel", "install"], ["reproduce"], ["audit"]]
+SUBCOMMANDS = [
+    ["demo"],
+    ["lab"],
+    ["kernel"],
+    ["kernel", "install"],
+    ["reproduce"],
+    ["devices"],
+    ["devices", "check"],
+    ["serve"],
+    ["audit"],
+    ["audit", "verify"],
+]
 
 
 @pytest.mark.parametrize("argv", [[], *SUBCOMMANDS], ids=lambda a: " ".join(a) or "smartlab")
@@ -19,6 +30,16 @@ def test_every_subcommand_has_help(argv: list[str], capsys: pytest.CaptureFixtur
         main([*argv, "--help"])
     assert exit_info.value.code == 0
     assert "usage: smartlab" in capsys.readouterr().out
+
+
+def test_lab_help_says_how_to_bind_and_protect_the_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["lab", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--port", "--ip", "--token", "--password"):
+        assert option in text
 
 
 def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +73,6 @@ def test_demo_end_to_end_then_reproduce(tmp_path: Path) -> None:
             "2",
             "--directory",
             str(directory),
-            "--quiet",
             "--time-scale",
             "20000",
         ],
@@ -67,6 +87,9 @@ def test_demo_end_to_end_then_reproduce(tmp_path: Path) -> None:
     summary = next(line for line in lines if line.startswith("campaign "))
     assert "4 experiments" in summary
     assert any(line.startswith("best yield") for line in lines)
+    assert f"data:  {directory.resolve()}" in done.stdout
+    assert f"plot:  {(directory / 'campaign.png').resolve()}" in done.stdout
+    assert "experiments: 100%" in done.stderr and "4/4" in done.stderr  # the progress bar
     campaign_id = summary.split()[1].rstrip(":")
     assert not list((directory / "journal" / "pending").iterdir())  # everything shipped
     again = subprocess.run(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import bluesky.plans as bp
 import pytest
 
@@ -47,6 +50,29 @@ def test_every_stored_run_carries_its_context(lab: Lab) -> None:
     assert {"bluesky", "ophyd", "tiled", "bluesky-tiled-plugins", "numpy"} <= set(start["versions"])
     assert start["lab_directory"] == str(lab.directory)
     assert start["plan_name"] == "count"
+
+
+def test_the_notebook_and_its_git_commit_are_recorded(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "analysis"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    (repo / "notes.md").write_text("campaign notes\n")
+    subprocess.run([*git, "add", "notes.md"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "notes"], cwd=repo, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setenv("SMARTLAB_NOTEBOOK", "analysis/01_screen.ipynb")
+    (uid,) = lab.submit(short_count(lab)).wait(30)
+    lab.wait(30)
+    start = lab.catalog[uid].metadata["start"]
+    assert start["notebook"] == "analysis/01_screen.ipynb"
+    assert start["git_commit"] == head
 
 
 def test_runs_without_optional_context_do_not_invent_it(lab: Lab) -> None:
