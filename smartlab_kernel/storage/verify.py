@@ -11,8 +11,10 @@ from .errors import VerificationError
 def verify_run(node: Any, records: list[tuple[int, str, dict[str, Any]]]) -> None:
     """Compare a stored run with its journal records.
 
-    Checks the start and stop uids, and that each stream holds exactly the
-    event sequence numbers the journal holds.
+    Checks the start and stop uids, each stream's descriptor uid, and that
+    each stream holds exactly the events the journal holds (their sequence
+    numbers, in the journal's order). TiledWriter keeps no event uids, so the
+    sequence numbers stand for them.
 
     Args:
         node: The run in the catalog (a tiled container).
@@ -29,6 +31,9 @@ def verify_run(node: Any, records: list[tuple[int, str, dict[str, Any]]]) -> Non
     if stop is not None and (metadata.get("stop") or {}).get("uid") != stop["uid"]:
         raise VerificationError(f"run {start['uid']}: catalog has no matching stop document")
     streams = {doc["uid"]: doc["name"] for _, name, doc in records if name == "descriptor"}
+    descriptor_uids: dict[str, list[str]] = defaultdict(list)
+    for uid, stream in streams.items():
+        descriptor_uids[stream].append(uid)
     expected: dict[str, list[int]] = defaultdict(list)
     for _, name, doc in records:
         if name == "event":
@@ -40,9 +45,19 @@ def verify_run(node: Any, records: list[tuple[int, str, dict[str, Any]]]) -> Non
             raise VerificationError(
                 f"run {start['uid']}: stream {stream!r} with {len(seq_nums)} events is missing"
             )
+        stored_uid = node[stream].metadata.get("uid")
+        if stored_uid is not None and stored_uid not in descriptor_uids[stream]:
+            raise VerificationError(
+                f"run {start['uid']}: stream {stream!r} has descriptor {stored_uid}, "
+                f"the journal {descriptor_uids[stream]}"
+            )
         stored = node[stream].base["internal"].read(["seq_num"])["seq_num"].tolist()
         if sorted(stored) != sorted(seq_nums):
             raise VerificationError(
                 f"run {start['uid']}: stream {stream!r} holds {len(stored)} events, "
                 f"the journal {len(seq_nums)}"
+            )
+        if len(descriptor_uids[stream]) == 1 and stored != seq_nums:
+            raise VerificationError(
+                f"run {start['uid']}: stream {stream!r} holds its events out of the journal's order"
             )

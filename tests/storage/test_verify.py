@@ -61,3 +61,30 @@ def test_verify_run_detects_a_missing_stream_and_a_different_stop(
     other_start = {**records[0][2], "uid": "not-this-run"}
     with pytest.raises(VerificationError, match="catalog start uid differs"):
         verify_run(node, [(0, "start", other_start), *records[1:]])
+
+
+def test_verify_run_detects_another_descriptor_and_events_out_of_order(
+    embedded_catalog: EmbeddedCatalog, bench: SimulatedBench, run_engine: RunEngine
+) -> None:
+    run_engine(bp.count([bench.reactor], num=3))
+    records = records_of(run_engine.documents)  # type: ignore[attr-defined]
+    client = embedded_catalog.reconnect()
+    store(client, records, skip_seq=None)
+    node = client[records[0][2]["uid"]]
+    verify_run(node, records)
+    descriptor = next(doc for _, name, doc in records if name == "descriptor")
+    renamed = [
+        (seq, name, {**doc, "uid": "d-other"} if doc is descriptor else doc)
+        for seq, name, doc in records
+    ]
+    renamed = [
+        (seq, name, {**doc, "descriptor": "d-other"} if name == "event" else doc)
+        for seq, name, doc in renamed
+    ]
+    with pytest.raises(VerificationError, match=r"stream 'primary' has descriptor .*d-other"):
+        verify_run(node, renamed)
+    events = [r for r in records if r[1] == "event"]
+    others = [r for r in records if r[1] != "event"]
+    shuffled = [*others[:2], events[1], events[0], events[2], *others[2:]]
+    with pytest.raises(VerificationError, match="out of the journal's order"):
+        verify_run(node, shuffled)
