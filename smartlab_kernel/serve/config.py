@@ -24,6 +24,10 @@ Example (every key but ``[[users]]`` is optional)::
     time_scale = 100.0             # simulated seconds per real second
     stock_ml = 10000.0             # each stock reservoir
 
+    [lims]                         # samples and stock (optional; off when url is "")
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/smartlab"
+    schema = "lims"
+
     [[users]]
     name = "ta"
     role = "instructor"
@@ -104,6 +108,18 @@ class BenchSection:
 
 
 @dataclass(frozen=True)
+class LimsSection:
+    """The LIMS the queue's runs keep in step with (samples, stock, audit trail).
+
+    ``url`` is a SQLAlchemy URL (``postgresql+psycopg://...`` for a shared lab);
+    empty turns the LIMS off. ``schema`` is the PostgreSQL schema of its tables.
+    """
+
+    url: str = ""
+    schema: str = "lims"
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     """Everything ``smartlab serve`` needs (see the module docstring for the file format)."""
 
@@ -115,6 +131,7 @@ class ServeConfig:
     queue: QueueSection = field(default_factory=QueueSection)
     catalog: CatalogSection = field(default_factory=CatalogSection)
     bench: BenchSection = field(default_factory=BenchSection)
+    lims: LimsSection = field(default_factory=LimsSection)
 
     @property
     def state_path(self) -> Path:
@@ -143,6 +160,7 @@ _SECTIONS: dict[str, type] = {
     "queue": QueueSection,
     "catalog": CatalogSection,
     "bench": BenchSection,
+    "lims": LimsSection,
 }
 
 

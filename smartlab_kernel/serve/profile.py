@@ -11,17 +11,23 @@ recorded; the next worker recovers the journal and closes the run as failed.
 Each run's ``operator`` is the queue item's authenticated user
 (:class:`~smartlab_kernel.serve.queue_engine.QueueRunEngine`). The lab's room
 runs here too, its interlocks on this RunEngine, served to notebooks through
-Redis (:class:`~smartlab_kernel.serve.room_service.RoomService`).
+Redis (:class:`~smartlab_kernel.serve.room_service.RoomService`). With a
+``[lims]`` URL configured, every plan passes through a
+:class:`~smartlab_kernel.session.lims_link.LimsLink` (a RunEngine
+preprocessor): recipe runs make samples and take their stock in the shared
+LIMS, under the queue item's user.
 """
 
 import os
 
 from smartlab_kernel.devices import build_bench
 from smartlab_kernel.devices.room import build_room
-from smartlab_kernel.serve.queue_engine import QueueRunEngine
+from smartlab_kernel.lims import LimsStore
+from smartlab_kernel.serve.queue_engine import UNKNOWN_OPERATOR, QueueRunEngine, queue_item_user
 from smartlab_kernel.serve.queue_plans import make_queue_plans
 from smartlab_kernel.serve.room_service import RoomService
 from smartlab_kernel.session.alarms import AlarmLog
+from smartlab_kernel.session.lims_link import LimsLink
 from smartlab_kernel.storage import DurableCapture, ServedCatalog
 
 ENV_PREFIX = "SMARTLAB_SERVE_"
@@ -65,3 +71,13 @@ room_service = RoomService(
     _env("REDIS_PREFIX"),
 ).start()
 RE.environment = room_service.snapshot
+
+lims: LimsLink | None = None
+if _env("LIMS_URL"):
+    lims = LimsLink(
+        LimsStore.open(_env("LIMS_URL"), schema=_env("LIMS_SCHEMA") or None, operator="lab-server"),
+        bench.devices,
+        lambda: queue_item_user() or UNKNOWN_OPERATOR,
+    )
+    lims.ensure_stock()
+    RE.preprocessors.append(lims.wrap)

@@ -78,6 +78,11 @@ class Sandbox:
                     "postgres_uri": f"{self.postgres}/smartlab_test_{self.tag}",
                 },
                 "bench": {"time_scale": self.time_scale},
+                # the LIMS lives in the catalog's database, in a schema of its own
+                "lims": {
+                    "url": _sqlalchemy_url(f"{self.postgres}/smartlab_test_{self.tag}"),
+                    "schema": "lims",
+                },
                 "users": [
                     {
                         "name": name,
@@ -106,6 +111,11 @@ class Sandbox:
         drop_database(self.config.catalog.postgres_uri)
         _delete_redis_keys(self.redis_address, self.config.redis.prefix)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _sqlalchemy_url(uri: str) -> str:
+    """``postgresql://...`` as SQLAlchemy's psycopg 3 dialect wants it."""
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def _delete_redis_keys(address: str, prefix: str) -> None:

@@ -171,6 +171,8 @@ class LabServer:
             "SMARTLAB_SERVE_ALARM_LOG": str(self.state / "alarms.jsonl"),
             "SMARTLAB_SERVE_REDIS_ADDRESS": self.config.redis.address,
             "SMARTLAB_SERVE_REDIS_PREFIX": self.config.redis.prefix,
+            "SMARTLAB_SERVE_LIMS_URL": self.config.lims.url,
+            "SMARTLAB_SERVE_LIMS_SCHEMA": self.config.lims.schema,
         }
 
     def _prepare_queue(self, deadline: float) -> None:

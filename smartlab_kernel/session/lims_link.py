@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,29 +64,32 @@ class LimsLink:
     """Ties a lab's runs to samples and stock in a :class:`~smartlab_kernel.lims.LimsStore`.
 
     Args:
-        lab: The lab whose plans are watched.
         store: The LIMS.
+        devices: The lab's devices by name (the dispenser and robot are watched).
+        operator: Who acts, for the audit trail: a name, or a function that
+            returns the current one (a shared lab's queue item user).
         stocks: Dispenser pump name -> inventory item name (default: pump
             ``a`` -> ``stock_A`` and so on for every pump of the dispenser).
-        dispenser: Name of the dispenser device in ``lab.devices``.
-        robot: Name of the sample-handling robot in ``lab.devices``.
+        dispenser: Name of the dispenser in ``devices``.
+        robot: Name of the sample-handling robot in ``devices``.
 
     Raises:
-        KeyError: If the lab has no such dispenser.
+        KeyError: If there is no such dispenser, or ``stocks`` names pumps it lacks.
     """
 
     def __init__(
         self,
-        lab: Lab,
         store: LimsStore,
+        devices: Mapping[str, Any],
+        operator: str | Callable[[], str],
         stocks: Mapping[str, str] | None = None,
         dispenser: str = "dispenser",
         robot: str = "robot",
     ) -> None:
-        self.lab = lab
         self.store = store
-        self.dispenser = lab.devices[dispenser]
-        self.robot = lab.devices.get(robot)
+        self.dispenser = devices[dispenser]
+        self.robot = devices.get(robot)
+        self._operator = operator
         pumps = list(getattr(self.dispenser, "component_names", ()))
         self.stocks: dict[str, str] = dict(stocks or {p: f"stock_{p.upper()}" for p in pumps})
         unknown = sorted(set(self.stocks) - set(pumps))
@@ -94,6 +97,11 @@ class LimsLink:
             raise KeyError(f"stocks names pumps {unknown} the dispenser lacks; pumps: {pumps}")
         self.low_stock: list[str] = []
         self._lock = threading.Lock()
+
+    @property
+    def operator(self) -> str:
+        """Who acts now (recorded in the audit trail)."""
+        return self._operator() if callable(self._operator) else self._operator
 
     # -- what a recipe needs ------------------------------------------------------
 
@@ -116,8 +124,11 @@ class LimsLink:
 
     # -- the plan wrapper -----------------------------------------------------------
 
-    def wrap(self, plan: Iterable[Msg], run: Run) -> Generator[Msg, Any, Any]:
-        """Pass ``plan`` through, keeping the LIMS in step with it (see the module docstring)."""
+    def wrap(self, plan: Iterable[Msg], run: Run | None = None) -> Generator[Msg, Any, Any]:
+        """Pass ``plan`` through, keeping the LIMS in step with it (see the module docstring).
+
+        Also usable as a RunEngine preprocessor (``RE.preprocessors.append(link.wrap)``).
+        """
         state = _RunState()
         generator = iter(plan)
         reply: Any = None
@@ -157,6 +168,7 @@ class LimsLink:
                 parents=self._stock_samples(kwargs["recipe"]),
                 metadata={"recipe": kwargs["recipe"]},
                 campaign_id=state.campaign_id,
+                operator=self.operator,
             )
             state.sample_id = sample.sample_id
             kwargs["sample_ids"] = [*kwargs.get("sample_ids", []), sample.sample_id]
@@ -172,7 +184,7 @@ class LimsLink:
                 step = state.steps.setdefault(group, _Step())
                 if step.tx is None:
                     step.stack = contextlib.ExitStack()
-                    step.tx = step.stack.enter_context(self.store.transaction(self.lab.operator))
+                    step.tx = step.stack.enter_context(self.store.transaction(self.operator))
                 try:
                     step.tx.consume(
                         self.stocks[pump], f"{float(msg.args[0])} mL", sample_id=state.sample_id
@@ -206,7 +218,7 @@ class LimsLink:
             if item in names:
                 continue
             left = float(self.dispenser.remaining()[pump])
-            with self.store.transaction(self.lab.operator) as tx:
+            with self.store.transaction(self.operator) as tx:
                 stock = tx.register_sample("stock_solution", metadata={"pump": pump})
                 tx.add_item(item, f"{left} mL", sample_id=stock.sample_id)
 
@@ -219,7 +231,7 @@ class LimsLink:
                 step.tx.transition(str(state.sample_id), "prepared")
             self._end(step, commit=True)
             if step.moves_to is not None and state.sample_id is not None:
-                self.store.move(state.sample_id, step.moves_to, operator=self.lab.operator)
+                self.store.move(state.sample_id, step.moves_to, operator=self.operator)
         elif msg.command == "close_run" and state.run_uid is not None:
             self._record(msg, state)
 
@@ -229,7 +241,7 @@ class LimsLink:
 
     def _record(self, msg: Msg, state: _RunState) -> None:
         status = msg.kwargs.get("exit_status") or "success"
-        with self.store.transaction(self.lab.operator) as tx:
+        with self.store.transaction(self.operator) as tx:
             tx.record_run(
                 str(state.run_uid),
                 state.sample_ids,
@@ -275,7 +287,7 @@ def attach_lims(
         The link, also at ``lab.lims``.
     """
     opened = store if isinstance(store, LimsStore) else LimsStore.open(store, operator=lab.operator)
-    link = LimsLink(lab, opened, stocks)
+    link = LimsLink(opened, lab.devices, lambda: lab.operator, stocks)
     if ensure_stock:
         link.ensure_stock()
     lab.lims = link

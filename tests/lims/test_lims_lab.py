@@ -121,7 +121,7 @@ def test_attach_names_pumps_the_dispenser_lacks(shared_lab: Lab, tmp_path: Path)
         LimsStore.open(tmp_path / "l.sqlite") as store,
         pytest.raises(KeyError, match=r"pumps \['z'\] the dispenser lacks"),
     ):
-        LimsLink(shared_lab, store, stocks={"z": "stock_Z"})
+        LimsLink(store, shared_lab.devices, "ana", stocks={"z": "stock_Z"})
 
 
 def test_a_campaign_rejects_suggestions_the_stock_cannot_make(
