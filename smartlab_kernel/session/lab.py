@@ -389,12 +389,13 @@ class Lab:
         if current is None or current.done:
             return
         self._worker._commands.put(("abort", reason))
-        # The worker takes the command when the RunEngine pauses: interrupt it.
-        # The run is marked running a moment before the RunEngine starts it,
-        # and the engine's state can change between looking and asking, so
-        # keep asking until the engine is paused or the run has ended.
+        # The worker takes the command when the plan is paused: interrupt it.
+        # The run is marked running a moment before the RunEngine starts it
+        # (and again before a resume takes effect), and the engine's state
+        # can change between looking and asking, so keep asking until the
+        # worker waits for a command or the run has ended.
         deadline = time.monotonic() + _ABORT_TIMEOUT
-        while not current.done and self.engine.state != "paused":
+        while not current.done and not self._worker.awaiting_command.is_set():
             if self.engine.state == "running":
                 try:
                     self.engine.request_pause(defer=False)

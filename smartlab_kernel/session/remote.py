@@ -123,12 +123,7 @@ class RemoteRun:
         """
         last = max(deadline or 0.0, time.monotonic() + _STORED_GRACE_S)
         for uid in uids:
-            while True:
-                try:
-                    if "stop" in self._lab.catalog[uid].metadata:
-                        break
-                except KeyError:
-                    pass  # not shipped yet
+            while not self._lab._has_stop_document(uid):
                 if time.monotonic() > last:
                     raise TimeoutError(
                         f"{self.plan_name} {self.item_uid} ended, but run {uid} is not complete "
@@ -368,6 +363,30 @@ class RemoteLab:
         return self._room
 
     # -- data -----------------------------------------------------------------
+
+    def _has_stop_document(self, uid: str) -> bool:
+        """Whether run ``uid``'s stop document is in the catalog (one request, no retries).
+
+        ``catalog[uid]`` would fall back to a search by partial uid, retried
+        with back-off, while the run is not there yet.
+        """
+        import httpx
+
+        base = self.catalog_uri.rstrip("/")
+        if not base.endswith("/api/v1"):
+            base += "/api/v1"
+        try:
+            response = httpx.get(
+                f"{base}/metadata/runs/{uid}",
+                headers={"Authorization": f"Apikey {self._key}"},
+                timeout=self._timeout,
+            )
+        except httpx.HTTPError:
+            return False  # busy or restarting: ask again
+        if response.status_code != 200:
+            return False
+        metadata = response.json()["data"]["attributes"]["metadata"]
+        return bool(metadata.get("stop"))
 
     @property
     def catalog(self) -> Any:

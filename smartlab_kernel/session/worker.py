@@ -42,6 +42,8 @@ class RunWorker:
         self._on_end = on_end
         self._plans: queue.Queue[tuple[Any, Run] | None] = queue.Queue()
         self._commands: queue.Queue[Command] = queue.Queue()
+        #: Set while a paused plan waits for ``resume``/``abort``/``stop``.
+        self.awaiting_command = threading.Event()
         self.current: Run | None = None
         self._thread = threading.Thread(target=self._loop, name="smartlab-runengine", daemon=True)
         self._thread.start()
@@ -97,7 +99,7 @@ class RunWorker:
             except RunEngineInterrupted:
                 if self.engine.state == "paused":
                     run._set_state("paused")
-                    last_command, argument = self._commands.get()
+                    last_command, argument = self._next_command()
                     call = self._resumer(last_command, argument, run)
                     continue
                 run._set_state("aborted", run.reason or "interrupted")
@@ -115,6 +117,25 @@ class RunWorker:
             else:
                 run._set_state("finished")
             return
+
+    def _next_command(self) -> Command:
+        """Wait for a command; of several queued at once, abort beats stop beats resume.
+
+        A resume and an abort sent in quick succession must end in an abort,
+        whichever the worker sees first.
+        """
+        self.awaiting_command.set()
+        try:
+            commands = [self._commands.get()]
+        finally:
+            self.awaiting_command.clear()
+        while True:
+            try:
+                commands.append(self._commands.get_nowait())
+            except queue.Empty:
+                break
+        rank = {"abort": 0, "stop": 1, "resume": 2}
+        return min(commands, key=lambda command: rank.get(command[0], 3))
 
     def _resumer(self, name: str, argument: Any, run: Run) -> Callable[[], Any]:
         if name == "resume":

@@ -120,6 +120,20 @@ def test_abort_in_the_moment_before_the_engine_starts(
     assert run.events < 60
 
 
+def test_abort_right_after_resume_is_not_lost(lab: Lab) -> None:
+    """The worker may see the resume and the abort together, or the abort mid-resume."""
+    for _ in range(3):
+        run = lab.submit(long_count(lab))
+        wait_for(lambda run=run: run.events >= 2)  # type: ignore[misc]
+        lab.pause()
+        wait_for(lambda run=run: run.state == "paused")  # type: ignore[misc]
+        lab.resume()
+        lab.abort("changed my mind")
+        wait_for(lambda run=run: run.done, timeout=30)  # type: ignore[misc]
+        assert run.state == "aborted" and run.reason == "changed my mind"
+        assert run.events < 60
+
+
 def test_a_stale_command_does_not_reach_the_next_run(lab: Lab) -> None:
     lab._worker._commands.put(("abort", "meant for an earlier run"))
     run = lab.submit(long_count(lab, num=5, delay=0.02))
