@@ -35,6 +35,10 @@ class LoadReport:
         status_latency_p50_s, status_latency_p95_s, status_latency_max_s: Their latency.
         errors: Errors students met (message -> count); a student keeps polling
             after a refused poll, as a person would.
+        runs: Bluesky runs the completed items recorded.
+        not_stored: Of those, runs whose stop document did not reach the
+            catalog before the timeout (the server ships in the background).
+        stored_after_s: From the first submission until every run was in the catalog.
     """
 
     students: int
@@ -51,6 +55,9 @@ class LoadReport:
     status_latency_p95_s: float = 0.0
     status_latency_max_s: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
+    runs: int = 0
+    not_stored: list[str] = field(default_factory=list)
+    stored_after_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data."""
@@ -62,6 +69,16 @@ def _percentile(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _wait_stored(lab: RemoteLab, uids: set[str], deadline: float) -> list[str]:
+    """Wait until every run's stop document is in the catalog; return those that are not."""
+    pending = set(uids)
+    while pending and time.monotonic() < deadline:
+        pending = {uid for uid in pending if not lab._has_stop_document(uid)}
+        if pending:
+            time.sleep(1.0)
+    return sorted(pending)
 
 
 def run_load(
@@ -130,11 +147,20 @@ def run_load(
         thread.join(max(1.0, deadline - time.monotonic()) + 30)
 
     ta = RemoteLab(sandbox.url, api_key=sandbox.keys["ta"])
+    submitted = {r.item_uid for r in runs}
     try:
         history = ta._call("history_get")["items"]
+        run_uids = {
+            uid
+            for item in history
+            if item["item_uid"] in submitted
+            for uid in item.get("result", {}).get("run_uids", [])
+        }
+        report.runs = len(run_uids)
+        report.not_stored = _wait_stored(ta, run_uids, deadline)
+        report.stored_after_s = round(time.monotonic() - start, 3)
     finally:
         ta.close()
-    submitted = {r.item_uid for r in runs}
     counts = Counter(item["item_uid"] for item in history if item["item_uid"] in submitted)
     ours = [item for item in history if item["item_uid"] in submitted]
     report.submitted = len(submitted)

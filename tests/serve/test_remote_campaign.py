@@ -30,7 +30,9 @@ def test_a_students_campaign_runs_on_the_shared_queue_with_review(sandbox: Sandb
 
     results = lab.campaign(planner, budget=3, approve=review, timeout=120)
     assert [r.decision for r in results] == ["accept", "edit", "accept"]
-    assert all(r.outcomes and r.outcomes["yield"] == r.outcomes["yield"] for r in results)
+    assert all(r.outcomes and r.outcomes["yield"] == r.outcomes["yield"] for r in results), [
+        r.error for r in results
+    ]
     decisions = [rec.get("decision") for rec in planner.history if rec.get("decision")]
     assert decisions == ["accept", "edit", "reject", "accept"]
 
