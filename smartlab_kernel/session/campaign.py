@@ -101,6 +101,111 @@ def _record_decisions(planner: Planner, first: int, campaign_id: str) -> Plan:
 MAX_OUT_OF_STOCK_ROUNDS = 3
 
 
+@dataclass(frozen=True)
+class Reviewed:
+    """A suggestion after review: what to do with it and with which parameters."""
+
+    suggestion: Suggestion
+    kind: str  # "accept", "edit" or "reject"
+    params: dict[str, Any]  # what to execute (empty for a rejection)
+    decision: str  # "auto" (no reviewer), "accept", "edit" or "reject"
+    reason: str = ""  # why it was rejected
+
+
+def check_campaign(planner: Planner, budget: int, batch: int, name: str) -> str:
+    """Validate a campaign's settings; return the objective's name.
+
+    Raises:
+        ValueError: If ``budget``/``batch`` are not integers >= 1, or the
+            planner has several objectives.
+    """
+    for what, value in (("budget", budget), ("batch", batch)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
+    if len(planner.objectives) != 1:
+        raise ValueError(f"{name}() reads one objective; this planner has several")
+    return planner.objectives[0].name
+
+
+def review(suggestions: list[Suggestion], approve: Approver | None) -> list[Reviewed]:
+    """Ask ``approve`` (none: accept all, decision ``"auto"``) about ``suggestions``.
+
+    Raises:
+        ValueError: If ``approve`` returns the wrong number of decisions.
+    """
+    decisions: Sequence[Decision] = approve(suggestions) if approve else [True] * len(suggestions)
+    if len(decisions) != len(suggestions):
+        raise ValueError(
+            f"approve() returned {len(decisions)} decisions for {len(suggestions)} suggestions"
+        )
+    reviewed = []
+    for suggestion, raw in zip(suggestions, decisions, strict=True):
+        kind, value = _normalise(raw, suggestion)
+        if kind == "reject":
+            reviewed.append(Reviewed(suggestion, kind, {}, kind, str(value)))
+        else:
+            decision = "auto" if approve is None and kind == "accept" else kind
+            reviewed.append(Reviewed(suggestion, kind, dict(value), decision))  # type: ignore[arg-type]
+    return reviewed
+
+
+def admit(planner: Planner, item: Reviewed) -> bool:
+    """Record a rejection (``False``), or check an edit is a legal point before it runs.
+
+    Raises:
+        PlannerError: If an edited point is not legal (nothing has run).
+    """
+    if item.kind == "reject":
+        planner.reject(item.suggestion, reason=item.reason)
+        return False
+    if item.kind == "edit":
+        planner.space.validate(item.params)
+    return True
+
+
+def experiment_md(campaign_id: str, item: Reviewed) -> dict[str, Any]:
+    """Start-document metadata of an experiment: the suggestion and what was executed."""
+    suggestion = item.suggestion
+    return {
+        "campaign_id": campaign_id,
+        "suggestion": {
+            "id": suggestion.id,
+            "params": dict(suggestion.params),
+            "predicted": {k: list(v) for k, v in (suggestion.predicted or {}).items()},
+            "reason": suggestion.reason,
+            "decision": item.decision,
+        },
+        "executed": dict(item.params),
+    }
+
+
+def record_failure(
+    planner: Planner, item: Reviewed, reason: str, uid: str | None = None, error: str = ""
+) -> ExperimentResult:
+    """Tell the planner the experiment failed; return its result."""
+    target: Any = item.suggestion if item.kind == "accept" else item.params
+    edited_from = None if item.kind == "accept" else item.suggestion
+    planner.fail(target, reason=reason, suggestion=edited_from)
+    return ExperimentResult(item.suggestion, item.params, None, uid, item.kind, error or reason)
+
+
+def record_value(
+    planner: Planner, item: Reviewed, objective: str, field_name: str, uid: str, value: float
+) -> ExperimentResult:
+    """Tell the planner the measured ``value`` (a failure when it is not finite)."""
+    if not math.isfinite(value):
+        return record_failure(
+            planner, item, f"{field_name} read {value}", uid, f"reading was {value}"
+        )
+    if item.decision == "auto":
+        planner.observe(item.suggestion, {objective: value}, decision="auto")
+    elif item.kind == "accept":
+        planner.observe(item.suggestion, {objective: value})
+    else:
+        planner.observe(item.params, {objective: value}, suggestion=item.suggestion)
+    return ExperimentResult(item.suggestion, item.params, {objective: value}, uid, item.kind)
+
+
 def campaign(
     lab: Lab,
     planner: Planner,
@@ -140,13 +245,7 @@ def campaign(
     Returns:
         The list of :class:`ExperimentResult`.
     """
-    if not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget must be an integer >= 1, got {budget!r}")
-    if not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
-    if len(planner.objectives) != 1:
-        raise ValueError("campaign() reads one objective; this planner has several")
-    objective = planner.objectives[0].name
+    objective = check_campaign(planner, budget, batch, "campaign")
     cid = campaign_id or planner.campaign_id
     devices = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
     results: list[ExperimentResult] = []
@@ -167,33 +266,11 @@ def campaign(
                 )
             continue
         out_of_stock_rounds = 0
-        decisions: Sequence[Decision] = (
-            approve(suggestions) if approve else [True] * len(suggestions)
-        )
-        if len(decisions) != len(suggestions):
-            raise ValueError(
-                f"approve() returned {len(decisions)} decisions for {len(suggestions)} suggestions"
-            )
-        for suggestion, raw in zip(suggestions, decisions, strict=True):
-            kind, value = _normalise(raw, suggestion)
-            if kind == "reject":
-                planner.reject(suggestion, reason=str(value))
+        for item in review(suggestions, approve):
+            if not admit(planner, item):
                 continue
-            params: dict[str, Any] = value  # type: ignore[assignment]
-            if kind == "edit":
-                planner.space.validate(params)  # a bad edit fails before anything moves
             result = yield from _run_one(
-                lab,
-                planner,
-                suggestion,
-                params,
-                kind,
-                approve is None,
-                recipe,
-                devices,
-                objective,
-                objective_field,
-                cid,
+                lab, planner, item, recipe, devices, objective, objective_field, cid
             )
             results.append(result)
             if on_result is not None:
@@ -221,47 +298,23 @@ def _in_stock(
 def _run_one(
     lab: Lab,
     planner: Planner,
-    suggestion: Suggestion,
-    params: dict[str, Any],
-    kind: str,
-    auto: bool,
+    item: Reviewed,
     recipe: RecipeBuilder,
     devices: Mapping[str, Any],
     objective: str,
     objective_field: str,
     campaign_id: str,
 ) -> Plan:
-    md = {
-        "campaign_id": campaign_id,
-        "suggestion": {
-            "id": suggestion.id,
-            "params": dict(suggestion.params),
-            "predicted": {k: list(v) for k, v in (suggestion.predicted or {}).items()},
-            "reason": suggestion.reason,
-            "decision": "auto" if auto and kind == "accept" else kind,
-        },
-        "executed": dict(params),
-    }
-    target: Any = suggestion if kind == "accept" else params
-    edited_from = None if kind == "accept" else suggestion
     try:
-        uid = yield from measure_recipe(recipe(params), md=md, **devices)
+        md = experiment_md(campaign_id, item)
+        uid = yield from measure_recipe(recipe(item.params), md=md, **devices)
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        planner.fail(target, reason=reason, suggestion=edited_from)
+        result = record_failure(planner, item, f"{type(exc).__name__}: {exc}")
         yield from clear_stations(devices["robot"])
-        return ExperimentResult(suggestion, params, None, None, kind, reason)
+        return result
     lab.storage.wait_shipped(60)
     value = float(lab.catalog[uid]["primary"].read()[objective_field].values[0])
-    if not math.isfinite(value):
-        planner.fail(target, reason=f"{objective_field} read {value}", suggestion=edited_from)
-        return ExperimentResult(suggestion, params, None, uid, kind, f"reading was {value}")
-    decision = "auto" if auto and kind == "accept" else None
-    if decision:
-        planner.observe(suggestion, {objective: value}, decision="auto")
-    else:
-        planner.observe(target, {objective: value}, suggestion=edited_from)
-    return ExperimentResult(suggestion, params, {objective: value}, uid, kind)
+    return record_value(planner, item, objective, objective_field, uid, value)
 
 
 def resume_planner(lab: Lab, campaign_id: str, candidates: Any = None) -> Planner:

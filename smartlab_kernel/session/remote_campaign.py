@@ -11,13 +11,23 @@ shows each student only their own runs.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..planner import Planner, Suggestion
-from .campaign import Approver, Decision, ExperimentResult, RecipeBuilder, _normalise, bench_recipe
+from ..planner import Planner
+from .campaign import (
+    Approver,
+    ExperimentResult,
+    RecipeBuilder,
+    admit,
+    bench_recipe,
+    check_campaign,
+    experiment_md,
+    record_failure,
+    record_value,
+    review,
+)
 
 if TYPE_CHECKING:
     from .remote import RemoteLab
@@ -58,55 +68,31 @@ def remote_campaign(
         ValueError: If ``budget``/``batch`` are not integers >= 1, or the
             planner has several objectives.
     """
-    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
-        raise ValueError(f"budget must be an integer >= 1, got {budget!r}")
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
-    if len(planner.objectives) != 1:
-        raise ValueError("remote_campaign() reads one objective; this planner has several")
-    objective = planner.objectives[0].name
+    objective = check_campaign(planner, budget, batch, "remote_campaign")
     cid = campaign_id or planner.campaign_id
     results: list[ExperimentResult] = []
     while len(results) < budget:
         suggestions = planner.suggest(min(batch, budget - len(results)))
         if not suggestions:
             break  # a candidate pool is used up
-        decisions: Sequence[Decision] = (
-            approve(suggestions) if approve else [True] * len(suggestions)
-        )
-        if len(decisions) != len(suggestions):
-            raise ValueError(
-                f"approve() returned {len(decisions)} decisions for {len(suggestions)} suggestions"
+        queued = [
+            (
+                lab.submit(
+                    "measure", **_measure_kwargs(recipe(item.params)), md=experiment_md(cid, item)
+                ),
+                item,
             )
-        queued = []
-        for suggestion, raw in zip(suggestions, decisions, strict=True):
-            kind, value = _normalise(raw, suggestion)
-            if kind == "reject":
-                planner.reject(suggestion, reason=str(value))
-                continue
-            params: dict[str, Any] = value  # type: ignore[assignment]
-            if kind == "edit":
-                planner.space.validate(params)  # a bad edit fails before anything is queued
-            decision = "auto" if approve is None and kind == "accept" else kind
-            run = lab.submit(
-                "measure",
-                **_measure_kwargs(recipe(params)),
-                md=_md(cid, suggestion, params, decision),
-            )
-            queued.append((run, suggestion, params, kind, decision))
-        for run, suggestion, params, kind, decision in queued:
-            result = _observe(
-                lab,
-                planner,
-                run,
-                suggestion,
-                params,
-                kind,
-                decision,
-                objective,
-                objective_field,
-                timeout,
-            )
+            for item in review(suggestions, approve)
+            if admit(planner, item)
+        ]
+        for run, item in queued:
+            try:
+                (uid,) = run.wait(timeout)
+            except Exception as exc:
+                result = record_failure(planner, item, f"{type(exc).__name__}: {exc}")
+            else:
+                value = _read_objective(lab, uid, objective_field)
+                result = record_value(planner, item, objective, objective_field, uid, value)
             results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -130,22 +116,6 @@ def _measure_kwargs(recipe: Any) -> dict[str, float]:
     }
 
 
-def _md(
-    campaign_id: str, suggestion: Suggestion, params: dict[str, Any], decision: str
-) -> dict[str, Any]:
-    return {
-        "campaign_id": campaign_id,
-        "suggestion": {
-            "id": suggestion.id,
-            "params": dict(suggestion.params),
-            "predicted": {k: list(v) for k, v in (suggestion.predicted or {}).items()},
-            "reason": suggestion.reason,
-            "decision": decision,
-        },
-        "executed": dict(params),
-    }
-
-
 def _read_objective(lab: RemoteLab, uid: str, field: str, timeout: float = 30.0) -> float:
     """The first event's ``field`` of run ``uid``, once the server has shipped it to the catalog."""
     deadline = time.monotonic() + timeout
@@ -156,37 +126,6 @@ def _read_objective(lab: RemoteLab, uid: str, field: str, timeout: float = 30.0)
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-
-
-def _observe(
-    lab: RemoteLab,
-    planner: Planner,
-    run: Any,
-    suggestion: Suggestion,
-    params: dict[str, Any],
-    kind: str,
-    decision: str,
-    objective: str,
-    objective_field: str,
-    timeout: float,
-) -> ExperimentResult:
-    target: Any = suggestion if kind == "accept" else params
-    edited_from = None if kind == "accept" else suggestion
-    try:
-        (uid,) = run.wait(timeout)
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        planner.fail(target, reason=reason, suggestion=edited_from)
-        return ExperimentResult(suggestion, params, None, None, kind, reason)
-    value = _read_objective(lab, uid, objective_field)
-    if not math.isfinite(value):
-        planner.fail(target, reason=f"{objective_field} read {value}", suggestion=edited_from)
-        return ExperimentResult(suggestion, params, None, uid, kind, f"reading was {value}")
-    if decision == "auto":
-        planner.observe(suggestion, {objective: value}, decision="auto")
-    else:
-        planner.observe(target, {objective: value}, suggestion=edited_from)
-    return ExperimentResult(suggestion, params, {objective: value}, uid, kind)
 
 
 __all__ = ["remote_campaign"]
