@@ -1,4 +1,8 @@
-"""Space-filling initial design: scrambled Sobol points (polytope samples under constraints)."""
+"""Initial design: the centre of the space, then scrambled Sobol points.
+
+Under linear constraints the Sobol points are replaced by samples of the
+feasible polytope, and the centre by the polytope's centroid.
+"""
 
 from __future__ import annotations
 
@@ -29,18 +33,67 @@ def default_design_size(space: SearchSpace) -> int:
     return min(16, max(5, k // 2 + 2, math.ceil(space.dim / 4)))
 
 
-def initial_design(space: SearchSpace, seed: int, start: int, n: int) -> list[dict[str, Choice]]:
-    """Points ``start .. start + n - 1`` of the seeded space-filling sequence.
+def center_point(space: SearchSpace) -> dict[str, Choice]:
+    """The middle of every range; under linear constraints, the centroid of the feasible region.
 
-    The sequence depends only on ``seed``, so point ``i`` is the same whatever
-    the batch sizes were, which keeps resumed campaigns reproducible.
+    The centroid is the mean of seeded samples of the feasible polytope
+    (convex, so the mean is feasible too). Integers take the middle value.
+
+    Raises:
+        ValueError: If the space has categorical parameters (no middle category).
+    """
+    if space.categoricals:
+        names = [p.name for p in space.categoricals]
+        raise ValueError(f"a centre point needs numeric parameters only; categorical: {names}")
+    [row] = space.from_unit(torch.full((1, len(space.parameters)), 0.5, dtype=DTYPE))
+    if space.constraints:
+        inequality, equality = space.botorch_constraints()
+        samples = get_polytope_samples(
+            n=256,
+            bounds=space.bounds,
+            inequality_constraints=inequality or None,
+            equality_constraints=equality or None,
+            seed=0,
+            n_burnin=2000,
+            n_thinning=8,
+        )
+        [centroid] = space.decode(samples.mean(dim=0, keepdim=True))
+        for name in space.real_names:
+            row[name] = centroid[name]
+    return row
+
+
+def initial_design(
+    space: SearchSpace, seed: int, start: int, n: int, center: bool = False
+) -> list[dict[str, Choice]]:
+    """Points ``start .. start + n - 1`` of the seeded initial design.
+
+    With ``center``, point 0 is :func:`center_point` and point ``i`` is Sobol
+    point ``i - 1``; otherwise point ``i`` is Sobol point ``i``. The sequence
+    depends only on ``seed``, so point ``i`` is the same whatever the batch
+    sizes were, which keeps resumed campaigns reproducible.
 
     Args:
         space: The search space.
         seed: Seed of the scrambled Sobol sequence.
         start: Index of the first point.
         n: Number of points.
+        center: Begin the design with the centre of the space.
     """
+    if n <= 0:
+        return []
+    offset = 1 if center else 0
+    first = max(start - offset, 0)
+    rows = _sobol_rows(space, seed, first, start + n - offset - first)
+    if center and start == 0:
+        rows = [center_point(space), *rows]
+    return rows
+
+
+def _sobol_rows(space: SearchSpace, seed: int, start: int, n: int) -> list[dict[str, Choice]]:
+    """Sobol points ``start .. start + n - 1`` (reals from the polytope under constraints)."""
+    if n <= 0:
+        return []
     sobol = SobolEngine(len(space.parameters), scramble=True, seed=seed)
     U = sobol.draw(start + n, dtype=DTYPE)[start:]
     rows = space.from_unit(U)
@@ -84,4 +137,4 @@ def nearest_unused(points: Tensor, choices: Tensor, available: Tensor, bounds: T
     return picks
 
 
-__all__ = ["default_design_size", "initial_design", "nearest_unused"]
+__all__ = ["center_point", "default_design_size", "initial_design", "nearest_unused"]

@@ -36,6 +36,7 @@ def planner_config(planner: Planner, include_candidates: bool) -> dict[str, Any]
         "initial_design": planner.initial_design,
         "outcome_warping": planner.outcome_warping,
         "kernel": planner.kernel,
+        "design_center": planner.design_center,
         "candidates": candidates,
     }
     return dict(json_safe(config))
@@ -67,6 +68,8 @@ def planner_from_config(
         outcome_warping=bool(config.get("outcome_warping", False)),
         # configurations written before the kernel was recorded used BoTorch's default
         kernel=str(config.get("kernel", "dimension_scaled")),
+        # and a pure Sobol initial design
+        design_center=bool(config.get("design_center", False)),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

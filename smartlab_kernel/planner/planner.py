@@ -54,6 +54,32 @@ def resolve_kernel(kernel: str, space: SearchSpace, finite: bool) -> KernelChoic
     raise InvalidConfigError(f"kernel must be 'auto' or one of {KERNELS}, got {kernel!r}")
 
 
+def resolve_design_center(design_center: bool | None, space: SearchSpace, finite: bool) -> bool:
+    """Whether the initial design starts at the centre of the space.
+
+    ``None`` means yes for a continuous space without categoricals: on the
+    continuous hplc benchmark a central first point kept the model from
+    chasing the corners of the box early (with Ax's optimiser effort, the
+    median best value after 50 experiments rose from 2937 to 3171 over 10
+    seeds). Finite candidate sets keep the pure Sobol design their benchmark
+    figures were measured with.
+
+    Raises:
+        InvalidConfigError: If ``design_center`` is not a bool or ``None``, or is
+            ``True`` for a space with categorical parameters.
+    """
+    if design_center is None:
+        return not finite and not space.categoricals
+    if not isinstance(design_center, bool):
+        raise InvalidConfigError(f"design_center must be a bool or None, got {design_center!r}")
+    if design_center and space.categoricals:
+        names = [p.name for p in space.categoricals]
+        raise InvalidConfigError(
+            f"design_center=True needs numeric parameters only; categorical: {names}"
+        )
+    return design_center
+
+
 class Planner:
     """Bayesian-optimisation planner with human review and full provenance.
 
@@ -74,6 +100,11 @@ class Planner:
             finite set (a pool or an integer grid) without categorical
             parameters, else ``"dimension_scaled"``. The choice is recorded in
             the planner's configuration and in every suggestion.
+        design_center: Make the centre of the space the first initial-design
+            point, as Ax does (see :func:`~smartlab_kernel.planner.design.center_point`).
+            ``None`` (default): yes for a continuous space without categorical
+            parameters, no for a finite candidate set (whose design picks the
+            rows nearest to Sobol points). Recorded in the configuration.
     """
 
     def __init__(
@@ -86,6 +117,7 @@ class Planner:
         initial_design: int | None = None,
         outcome_warping: bool = False,
         kernel: str = "auto",
+        design_center: bool | None = None,
     ) -> None:
         names = [o.name for o in objectives]
         if not objectives or len(set(names)) != len(names):
@@ -111,6 +143,9 @@ class Planner:
             raise InvalidConfigError(f"outcome_warping must be a bool, got {outcome_warping!r}")
         self.outcome_warping = outcome_warping
         self.kernel: KernelChoice = resolve_kernel(kernel, self.space, finite=choices is not None)
+        self.design_center = resolve_design_center(
+            design_center, self.space, finite=choices is not None
+        )
         self._engine = Engine(
             self.space,
             self.objectives,
@@ -119,6 +154,7 @@ class Planner:
             choices,
             warp_outcomes=outcome_warping,
             kernel=self.kernel,
+            design_center=self.design_center,
         )
         self._state = CampaignState()
         self._lock = threading.RLock()

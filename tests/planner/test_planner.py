@@ -103,7 +103,9 @@ def test_discrete_space_is_enumerated_without_repeats() -> None:
 def test_suggestion_fields_and_reasons() -> None:
     planner = one_d_planner()
     first = planner.suggest(4)
-    assert [s.reason for s in first] == [f"Sobol initial design {i}/4" for i in range(1, 5)]
+    assert first[0].reason == "Centre of the space, initial design 1/4"
+    assert first[0].params == {"x": 0.5}
+    assert [s.reason for s in first[1:]] == [f"Sobol initial design {i}/4" for i in range(2, 5)]
     assert all(s.predicted is None for s in first)
     for s in first:
         planner.observe(s, {"y": one_d(s.params)})
@@ -133,7 +135,7 @@ def test_observations_best_and_predict_dataframe() -> None:
     planner = one_d_planner()
     [a, b, c, d] = planner.suggest(4)
     planner.observe(a, {"y": 1.0})
-    planner.observe({"x": 0.5}, {"y": 2.0})
+    planner.observe({"x": 0.9}, {"y": 2.0})
     planner.observe({"x": 0.25}, {"y": 0.5}, suggestion=b)
     planner.reject(c, reason="no reagent")
     planner.fail(d, reason="clogged line")
@@ -141,7 +143,7 @@ def test_observations_best_and_predict_dataframe() -> None:
     assert list(table.columns) == ["x", "y", "decision", "suggestion_id"]
     assert table["decision"].tolist() == ["accept", "manual", "edit", "fail"]
     assert math.isnan(table["y"].iloc[-1])
-    assert planner.best()["params"] == {"x": 0.5}
-    frame = planner.predict(pd.DataFrame({"x": [0.0, 0.5, 1.0]}))
+    assert planner.best()["params"] == {"x": 0.9}
+    frame = planner.predict(pd.DataFrame({"x": [0.0, 0.9, 1.0]}))
     assert list(frame.columns) == ["y_mean", "y_std"] and len(frame) == 3
     assert frame["y_mean"].iloc[1] == pytest.approx(2.0, abs=0.5)
