@@ -8,21 +8,18 @@ level the measurement noise. It is reusable by any simulated instrument.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
+from smartlab_kernel.devices.dataset_response import find_datasets
 from smartlab_kernel.planner import Categorical, Objective, Real, SumConstraint
 from smartlab_kernel.planner.model import fit_gp
 
-DATASETS_DIR = Path(
-    os.environ.get("SMARTLAB_DATASETS", "/work/shared/benchmarks/datasets")
-).expanduser()
+DATASETS_DIR = find_datasets()  # $SMARTLAB_DATASETS, else ../shared/benchmarks/datasets
 ALL = ["buchwald_a", "crossed_barrel", "hplc", "photo_pce10", "redoxmers"]
 
 

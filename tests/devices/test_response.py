@@ -10,9 +10,18 @@ import pandas as pd
 import pytest
 
 from smartlab_kernel.devices import AnalyticResponse, DatasetResponse, ResponseModel, build_bench
+from smartlab_kernel.devices.dataset_response import find_datasets
 from smartlab_kernel.testing import missing_component
 
-DATASETS = Path("/work/shared/benchmarks/datasets")
+
+def _datasets() -> Path:
+    try:
+        return find_datasets()
+    except FileNotFoundError:  # the tests that need a dataset report it missing
+        return Path("shared/benchmarks/datasets")
+
+
+DATASETS = _datasets()
 CROSSED_BARREL = DATASETS / "crossed_barrel"
 FAST_STIR = 1e6  # mixing factor 1 - 0.6 exp(-rpm / 300) == 1
 

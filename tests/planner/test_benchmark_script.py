@@ -1,0 +1,85 @@
+"""The planner benchmark's one command works end to end on a small budget, and merges."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from smartlab_kernel.devices.dataset_response import find_datasets
+from smartlab_kernel.testing import missing_component
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    try:
+        find_datasets()
+    except FileNotFoundError as error:
+        missing_component(f"the benchmark datasets: {error}")
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import planner_benchmark
+    finally:
+        sys.path.remove(str(ROOT))
+    return planner_benchmark
+
+
+def test_one_command_measures_pool_and_continuous_modes(
+    bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "planner.json"
+    argv = ["--quick", "--parts", "pool,continuous", "--datasets", "hplc", "--seeds", "1"]
+    argv += ["--methods", "planner,sobol,random", "--threads", "1", "--out", str(out)]
+    assert bench.main(argv) == 0
+    results = json.loads(out.read_text())
+    pool = results["pool"]["hplc"]
+    hits = pool["planner"]["experiments_to_top1pct"]
+    assert len(hits) == 1 and 1 <= hits[0] <= 31  # 31: not found within the quick budget of 30
+    assert pool["acceleration_vs_mean"] == pytest.approx(
+        pool["random_expected_mean"] / pool["planner"]["median"]
+    )
+    continuous = results["continuous"]["hplc"]
+    for method in ("planner", "sobol", "random"):
+        [curve] = continuous[method]["curves"]
+        assert len(curve) == 20 and curve == sorted(curve)  # best-so-far never falls
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    assert not out.with_suffix(".partial.json").exists()
+    printed = capsys.readouterr().out
+    assert "== pool mode" in printed and "== continuous mode" in printed
+
+
+def _run(seeds: list[int], best: list[float]) -> dict:
+    return {
+        "seeds": seeds,
+        "best_true": best,
+        "median_best_true": sorted(best)[len(best) // 2],
+        "curve_median": [min(best), max(best)],
+        "curves": [[b, b] for b in best],
+    }
+
+
+def test_merge_unites_seeds_and_compares_with_ax(bench: ModuleType, tmp_path: Path) -> None:
+    base = {"noise_std": 1.0, "budget": 2, "sign": 1.0, "dataset_best": 10.0}
+    first = {"pool": {}, "continuous": {"d": {**base, "planner": _run([0, 1], [5.0, 9.0])}}}
+    second = {
+        "pool": {},
+        "continuous": {
+            "d": {**base, "planner": _run([1, 2], [8.0, 7.0]), "ax": _run([0, 1, 2], [6, 6, 6])}
+        },
+    }
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    for path, data in zip(paths, (first, second), strict=True):
+        path.write_text(json.dumps(data))
+    out = tmp_path / "merged.json"
+    assert bench.merge(paths, out) == 0
+    merged = json.loads(out.read_text())["continuous"]["d"]
+    assert merged["planner"]["seeds"] == [0, 1, 2]
+    assert merged["planner"]["best_true"] == [5.0, 8.0, 7.0]  # the newer run wins on seed 1
+    assert merged["planner_on_ax_seeds_median"] == 7.0
+    assert merged["planner_at_least_as_good_as_ax"] is True
+    assert merged["planner_wins_vs_ax_per_seed"] == "2/3"
