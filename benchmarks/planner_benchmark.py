@@ -282,6 +282,8 @@ def continuous(
             acc = np.maximum.accumulate(trace)
             best.append(float(acc[-1] * sign))
             curves.append((acc * sign).tolist())
+            if method in ("planner", "ax"):  # progress of the slow methods, seed by seed
+                print(f"  {ds.name} {method} seed {seed}: best {best[-1]:.4g}", flush=True)
         print(
             f"  {ds.name} {method}: median best {np.median(best):.4g} "
             f"({np.mean(times):.0f} s/seed)",

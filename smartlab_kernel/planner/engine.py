@@ -170,6 +170,8 @@ class Engine:
                 X_all, labels, self.space.bounds, snap.feasibility_warm_start, standardize=False
             )
         ref_point = self._ref_point(snap.Y_observed) if len(self.objectives) > 1 else None
+        light = bool(self.space.categoricals) or self.choices is not None
+        settings = settings_for(n, q, light=light)
         acquisition = build_acquisition(
             fitted.model,
             snap.X_observed,
@@ -177,7 +179,7 @@ class Engine:
             seed=self.seed + snap.n_batches,
             ref_point=ref_point,
             feasibility_model=feasibility.model if feasibility else None,
-            mc_samples=128 if len(self.objectives) == 1 and q == 1 and n < 150 else 64,
+            mc_samples=settings.mc_samples if len(self.objectives) == 1 else 64,
         )
         choices = None
         if self.choices is not None:
@@ -189,7 +191,7 @@ class Engine:
             acquisition,
             self.space,
             q,
-            settings_for(n, q, mixed=bool(self.space.categoricals)),
+            settings,
             choices,
         )
         mean, std = warp.inverse_mean_std(*posterior_mean_std(fitted.model, X))
@@ -231,23 +233,26 @@ class Engine:
         return ref
 
 
-def settings_for(n_observations: int, q: int, mixed: bool = False) -> OptimizerSettings:
-    """Optimiser effort: less for large models and joint batches, so latency stays bounded.
+def settings_for(n_observations: int, q: int, light: bool = False) -> OptimizerSettings:
+    """Search effort: less for large models and joint batches, so latency stays bounded.
 
-    One point from a model of fewer than 60 observations over real and
-    integer parameters gets Ax's effort (20 restarts from the best of 1024
-    raw samples, up to 200 iterations each): it costs about 0.05 s per
-    suggestion and, with the centre point, lifted the median best value on
-    the continuous hplc benchmark from 2937 to 3171 (10 seeds). Mixed spaces
-    optimise every category combination, so they keep the lighter settings.
+    One point from a model of fewer than 60 observations over a continuous
+    space of reals and integers gets Ax's effort: 512 quasi-MC samples (the
+    BoTorch default), 20 restarts from the best of 1024 raw samples, up to
+    200 iterations each. It costs about 0.05 s per suggestion; with the
+    centre point it lifted the continuous benchmarks to Ax's level
+    (``docs/planner/benchmarks.md``). ``light`` spaces keep the lighter
+    settings: a finite set is scored exactly (whose benchmark figures were
+    measured with 128 samples), and a mixed space optimises every category
+    combination.
 
     Args:
         n_observations: Training points of the model.
         q: Batch size (the joint problem has ``q x d`` variables).
-        mixed: The space has categorical parameters.
+        light: The space is a finite set or has categorical parameters.
     """
-    if q == 1 and n_observations < 60 and not mixed:
-        return OptimizerSettings(num_restarts=20, raw_samples=1024, maxiter=200)
+    if q == 1 and n_observations < 60 and not light:
+        return OptimizerSettings(mc_samples=512, num_restarts=20, raw_samples=1024, maxiter=200)
     if q == 1:  # one point: the cheap case, spend more on the search
         restarts = 12 if n_observations < 60 else (8 if n_observations < 150 else 4)
         raw_samples = 512 if n_observations < 60 else (256 if n_observations < 150 else 128)
@@ -255,6 +260,7 @@ def settings_for(n_observations: int, q: int, mixed: bool = False) -> OptimizerS
         restarts = 4 if n_observations < 60 else (3 if n_observations < 150 else 2)
         raw_samples = 256 if n_observations < 150 else 128
     return OptimizerSettings(
+        mc_samples=128 if q == 1 and n_observations < 150 else 64,
         num_restarts=restarts,
         raw_samples=raw_samples,
         maxiter=100 if q == 1 else 60,

@@ -1,4 +1,4 @@
-"""Effort settings of the acquisition optimiser."""
+"""Effort settings of the acquisition function and its optimiser."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class OptimizerSettings:
-    """Effort of the acquisition optimiser.
+    """Effort of the acquisition function and its optimiser.
 
     Attributes:
+        mc_samples: Quasi-Monte-Carlo samples of a single-objective acquisition.
         num_restarts: Multi-start count for gradient optimisation.
         raw_samples: Random points scored to choose the starts.
         maxiter: Maximum optimiser iterations per start.
@@ -17,6 +18,7 @@ class OptimizerSettings:
         timeout_sec: Wall-time cap of the gradient optimisation (``None``: no cap).
     """
 
+    mc_samples: int = 128
     num_restarts: int = 8
     raw_samples: int = 256
     maxiter: int = 100

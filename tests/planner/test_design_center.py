@@ -89,7 +89,8 @@ def test_the_choice_is_recorded_and_old_configs_restore_without_it() -> None:
 
 
 def test_single_points_over_numeric_spaces_get_axs_search_effort() -> None:
-    assert (settings_for(20, 1).num_restarts, settings_for(20, 1).raw_samples) == (20, 1024)
-    mixed = settings_for(20, 1, mixed=True)  # every category combination is optimised
-    assert mixed.num_restarts < 20 and mixed.raw_samples < 1024
+    one = settings_for(20, 1)
+    assert (one.mc_samples, one.num_restarts, one.raw_samples) == (512, 20, 1024)
+    light = settings_for(20, 1, light=True)  # pools, or every category combination
+    assert light.mc_samples == 128 and light.num_restarts < 20 and light.raw_samples < 1024
     assert settings_for(100, 1).num_restarts < 20  # large models stay fast
