@@ -351,7 +351,7 @@ def _dashboard_follows_a_campaign(page: Page) -> None:
         page,
         "from smartlab_kernel.session.campaign import bench_planner, campaign\n"
         "from smartlab_kernel.widgets import dashboard\n\n"
-        "board_planner = bench_planner(seed=1, initial_design=3)\n"
+        "board_planner = bench_planner(seed=6, initial_design=3)\n"
         "board = dashboard(lab, board_planner)\n"
         "board",
     )
@@ -399,7 +399,7 @@ def _dashboard_follows_a_campaign(page: Page) -> None:
     assert observed[0] == 0 and observed[-1] == 3 and observed == sorted(observed), summaries
     assert any(0 < _observed(t) < 3 and "1 active" in t for t in summaries), summaries
     bests = {t.split("best so far:")[1] for t in summaries if "best so far" in t}
-    assert len(bests) >= 2, summaries  # seeded (lab 0, planner 1): a later experiment wins
+    assert len(bests) >= 2, summaries  # seed 6: point 2 (75 %) beats the centre (51 %)
     assert len(progress) >= 3, progress
     assert progress[-1] == "3 / ? points", progress  # not "3 / 1": one experiment's count
     assert "0 active" in summaries[-1], summaries
