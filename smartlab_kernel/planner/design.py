@@ -47,19 +47,7 @@ def center_point(space: SearchSpace) -> dict[str, Choice]:
         raise ValueError(f"a centre point needs numeric parameters only; categorical: {names}")
     [row] = space.from_unit(torch.full((1, len(space.parameters)), 0.5, dtype=DTYPE))
     if space.constraints:
-        inequality, equality = space.botorch_constraints()
-        samples = get_polytope_samples(
-            n=256,
-            bounds=space.bounds,
-            inequality_constraints=inequality or None,
-            equality_constraints=equality or None,
-            seed=0,
-            n_burnin=2000,
-            n_thinning=8,
-        )
-        [centroid] = space.decode(samples.mean(dim=0, keepdim=True))
-        for name in space.real_names:
-            row[name] = centroid[name]
+        _set_reals(space, [row], _polytope_samples(space, 256, seed=0).mean(dim=0, keepdim=True))
     return row
 
 
@@ -98,21 +86,29 @@ def _sobol_rows(space: SearchSpace, seed: int, start: int, n: int) -> list[dict[
     U = sobol.draw(start + n, dtype=DTYPE)[start:]
     rows = space.from_unit(U)
     if space.constraints:
-        inequality, equality = space.botorch_constraints()
-        samples = get_polytope_samples(
-            n=start + n,
-            bounds=space.bounds,
-            inequality_constraints=inequality or None,
-            equality_constraints=equality or None,
-            seed=seed,
-            n_burnin=2000,
-            n_thinning=8,
-        )[start:]
-        decoded = space.decode(samples)
-        for row, sample in zip(rows, decoded, strict=True):
-            for name in space.real_names:
-                row[name] = sample[name]
+        _set_reals(space, rows, _polytope_samples(space, start + n, seed)[start:])
     return rows
+
+
+def _polytope_samples(space: SearchSpace, n: int, seed: int) -> Tensor:
+    """``n`` seeded hit-and-run samples of the feasible polytope (encoded, ``n x d``)."""
+    inequality, equality = space.botorch_constraints()
+    return get_polytope_samples(
+        n=n,
+        bounds=space.bounds,
+        inequality_constraints=inequality or None,
+        equality_constraints=equality or None,
+        seed=seed,
+        n_burnin=2000,
+        n_thinning=8,
+    )
+
+
+def _set_reals(space: SearchSpace, rows: list[dict[str, Choice]], samples: Tensor) -> None:
+    """Overwrite the real parameters of ``rows`` with those of the encoded ``samples``."""
+    for row, sample in zip(rows, space.decode(samples), strict=True):
+        for name in space.real_names:
+            row[name] = sample[name]
 
 
 def nearest_unused(points: Tensor, choices: Tensor, available: Tensor, bounds: Tensor) -> list[int]:

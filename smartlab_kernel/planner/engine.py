@@ -187,13 +187,7 @@ class Engine:
             q = min(q, len(choices))
             if q == 0:
                 return []
-        X, value, optimizer_warnings = optimize(
-            acquisition,
-            self.space,
-            q,
-            settings,
-            choices,
-        )
+        X, value, optimizer_warnings = optimize(acquisition, self.space, q, settings, choices)
         mean, std = warp.inverse_mean_std(*posterior_mean_std(fitted.model, X))
         name = "qLogNEI" if len(self.objectives) == 1 else "qLogNEHVI"
         weighted = " x P(success)" if feasibility else ""
