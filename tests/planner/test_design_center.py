@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,3 +96,29 @@ def test_single_points_over_numeric_spaces_get_axs_search_effort() -> None:
     light = settings_for(20, 1, light=True)  # pools, or every category combination
     assert light.mc_samples == 128 and light.num_restarts < 20 and light.raw_samples < 1024
     assert settings_for(100, 1).num_restarts < 20  # large models stay fast
+
+
+def test_the_engine_builds_the_acquisition_with_those_samples(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smartlab_kernel.planner import engine
+
+    used: list[int] = []
+    real_build = engine.build_acquisition
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        used.append(kwargs["mc_samples"])
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "build_acquisition", spy)
+    reals = [Real("x", 0, 1), Real("y", 0, 1)]
+    rng = np.random.default_rng(1)
+    pool = pd.DataFrame({"x": rng.uniform(0, 1, 30), "y": rng.uniform(0, 1, 30)})
+    for planner in (
+        Planner(reals, OBJECTIVE, seed=1, initial_design=3),
+        Planner(reals, OBJECTIVE, candidates=pool, seed=1, initial_design=3),
+    ):
+        for s in planner.suggest(3):
+            planner.observe(s, {"f": float(s.params["x"]) - float(s.params["y"])})
+        planner.suggest(1)
+    assert used == [512, 128]  # continuous box, then the pool
