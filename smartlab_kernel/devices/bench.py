@@ -76,7 +76,7 @@ def build_bench(
         The bench, its devices named ``dispenser``, ``reactor``, ``spectrometer``, ``robot``.
     """
     stocks = dict(stocks or DEFAULT_STOCKS)
-    world = BenchWorld(seed=seed, time_scale=time_scale)
+    world = BenchWorld(seed=seed, time_scale=time_scale, stocks=stocks)
     dispenser = make_dispenser_class(stocks)(name="dispenser", world=world, timeout=device_timeout)
     devices: dict[str, Device] = {
         "dispenser": dispenser,

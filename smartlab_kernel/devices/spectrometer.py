@@ -71,7 +71,7 @@ class Spectrometer(SimulatedDevice):
 
         def acquire() -> None:
             rng = self.world.rng
-            value = self.response.true_value(vial.conditions())
+            value = self.response.true_value(vial.conditions(self.world.stocks))
             value += (
                 float(rng.normal(0.0, self.response.noise_std)) if self.response.noise_std else 0.0
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,11 +46,16 @@ class Vial:
         """Total liquid volume in the vial."""
         return sum(self.volumes_ml.values())
 
-    def conditions(self) -> dict[str, Any]:
+    def conditions(self, stocks: Iterable[str] = ()) -> dict[str, Any]:
         """Return every recipe condition by name, as a response model sees them.
 
         Keys: ``<stock>_ml`` and ``<stock>_fraction`` per stock, ``temperature_c``,
         ``hold_s``, ``stir_rpm``, ``total_ml``, and everything in :attr:`extra`.
+
+        Args:
+            stocks: Every stock the bench has. One never dispensed into this
+                vial reads 0 mL, so a mixture with a zero fraction (a corner
+                of the simplex) is measured like any other.
         """
         total = self.total_volume_ml
         out: dict[str, Any] = {
@@ -58,7 +64,8 @@ class Vial:
             "stir_rpm": self.stir_rpm,
             "total_ml": total,
         }
-        for stock, volume in self.volumes_ml.items():
+        volumes = {**dict.fromkeys(stocks, 0.0), **self.volumes_ml}
+        for stock, volume in volumes.items():
             out[f"{stock}_ml"] = volume
             out[f"{stock}_fraction"] = volume / total if total > 0 else 0.0
         out.update(self.extra)

@@ -36,6 +36,7 @@ class BenchWorld:
         time_scale: Simulated seconds per real second (see :class:`SimClock`).
         stations: Names of the places a vial can be; ``"waste"`` accepts any
             number of vials.
+        stocks: Names of the stock solutions the bench's dispenser holds.
 
     Raises:
         ValueError: If ``seed`` is not a non-negative integer or stations repeat.
@@ -46,12 +47,14 @@ class BenchWorld:
         seed: int = 0,
         time_scale: float = 1.0,
         stations: Iterable[str] = DEFAULT_STATIONS,
+        stocks: Iterable[str] = (),
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed = seed
         self.clock = SimClock(time_scale)
         self.rng = np.random.default_rng(seed)
+        self.stocks: tuple[str, ...] = tuple(stocks)
         station_list = list(stations)
         if len(set(station_list)) != len(station_list):
             raise ValueError(f"station names must be unique, got {station_list}")

@@ -13,6 +13,7 @@ import bluesky.preprocessors as bpp
 from ..planner import Objective, Planner, Real, Suggestion
 from ..plans import Plan, Recipe, clear_stations, measure_recipe
 from .stored_runs import campaign_runs
+from .wrapping import explain
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -309,7 +310,7 @@ def _run_one(
         md = experiment_md(campaign_id, item)
         uid = yield from measure_recipe(recipe(item.params), md=md, **devices)
     except Exception as exc:
-        result = record_failure(planner, item, f"{type(exc).__name__}: {exc}")
+        result = record_failure(planner, item, explain(exc))
         yield from clear_stations(devices["robot"])
         return result
     lab.storage.wait_shipped(60)

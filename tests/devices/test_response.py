@@ -110,6 +110,29 @@ def test_dataset_response_drives_the_spectrometer(crossed_barrel: DatasetRespons
     assert bench.spectrometer.describe()["spectrometer_readout"]["measures"] == "toughness"
 
 
+def test_a_stock_never_dispensed_is_measured_as_a_zero_fraction() -> None:
+    # A corner of the mixture simplex: two of four stocks are 0, so the dispenser
+    # never moves them. The response still needs their fractions (0), which once
+    # failed the measurement with a KeyError and taught a planner that corners fail.
+    folder = DATASETS / "photo_pce10"
+    if not folder.is_dir():
+        missing_component(f"the photo_pce10 dataset is not at {folder}")
+    materials = [f"mat_{i}" for i in range(1, 5)]
+    model = DatasetResponse(folder, input_map={m: f"{m}_fraction" for m in materials})
+    bench = build_bench(
+        seed=3, time_scale=10_000.0, response=model, stocks=dict.fromkeys(materials, 100.0)
+    )
+    vial = bench.world.new_vial("spectrometer")
+    vial.add("mat_2", 1.0)
+    vial.add("mat_3", 3.0)
+    assert vial.conditions(bench.world.stocks)["mat_1_fraction"] == 0.0
+    bench.spectrometer.integration_time.put(0.01)
+    bench.spectrometer.trigger().wait(5)
+    fractions = dict(zip(materials, (0.0, 0.25, 0.75, 0.0), strict=True))
+    expected = model.true_value({f"{m}_fraction": f for m, f in fractions.items()})
+    assert bench.spectrometer.readout.get() == pytest.approx(expected, abs=5 * model.noise_std)
+
+
 def test_dataset_response_errors_name_what_is_missing(
     crossed_barrel: DatasetResponse, tmp_path: Path
 ) -> None:

@@ -72,6 +72,21 @@ def test_nan_reading_is_learned_as_a_failure_and_campaign_goes_on(lab: Lab) -> N
     assert [rec["event"] for rec in planner.history if rec["event"] != "suggest"] == ["fail"] * 2
 
 
+def test_a_device_timeout_is_learned_with_the_devices_own_error(lab: Lab) -> None:
+    planner = bench_planner(seed=0, initial_design=2)
+    spectrometer = lab.devices["spectrometer"]
+    spectrometer.timeout = 0.2
+    spectrometer.faults.inject("timeout")
+    run = lab.submit(campaign(lab, planner, budget=1))
+    run.wait(120)
+    (result,) = run.result
+    assert result.outcomes is None
+    # the reason is the device's error, not bluesky's "FailedStatus: DeviceStatus(...)"
+    (failure,) = [rec for rec in planner.history if rec["event"] == "fail"]
+    assert failure["reason"].startswith("DeviceTimeoutError: spectrometer did not finish")
+    assert result.error == failure["reason"]
+
+
 def test_resume_from_catalog_gives_the_same_next_suggestion(tmp_path: Path) -> None:
     directory = tmp_path / "lab"
     with Lab.simulated(seed=1, directory=directory, time_scale=20000) as lab:
