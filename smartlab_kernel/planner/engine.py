@@ -24,6 +24,7 @@ from smartlab_kernel.planner.model import (
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
+from smartlab_kernel.planner.settings import SearchEffort
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
 from smartlab_kernel.planner.warping import fit_warp
 
@@ -77,6 +78,7 @@ class Engine:
         warp_outcomes: Model a power transform of a single objective (``warping``).
         kernel: Covariance of the outcome model (see ``Planner``'s ``kernel``).
         design_center: Begin the initial design with the centre of the space.
+        search_effort: ``"thorough"`` or ``"quick"`` (see :func:`settings_for`).
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class Engine:
         warp_outcomes: bool = False,
         kernel: KernelChoice = "dimension_scaled",
         design_center: bool = False,
+        search_effort: SearchEffort = "thorough",
     ) -> None:
         self.space = space
         self.warp_outcomes = warp_outcomes
@@ -98,6 +101,7 @@ class Engine:
         self.choices = choices
         self.kernel = kernel
         self.design_center = design_center
+        self.search_effort = search_effort
 
     def propose(self, snap: Snapshot, n: int) -> list[Proposal]:
         """Propose ``n`` points: initial-design slots first, then model slots."""
@@ -170,7 +174,11 @@ class Engine:
                 X_all, labels, self.space.bounds, snap.feasibility_warm_start, standardize=False
             )
         ref_point = self._ref_point(snap.Y_observed) if len(self.objectives) > 1 else None
-        light = bool(self.space.categoricals) or self.choices is not None
+        light = (
+            bool(self.space.categoricals)
+            or self.choices is not None
+            or self.search_effort == "quick"
+        )
         settings = settings_for(n, q, light=light)
         acquisition = build_acquisition(
             fitted.model,
@@ -194,6 +202,7 @@ class Engine:
         state = {
             "kind": "SingleTaskGP",
             "kernel": self.kernel,
+            "search_effort": self.search_effort,
             "acquisition": name + weighted,
             "acquisition_value": value,
             "n_observations": n,
@@ -238,12 +247,14 @@ def settings_for(n_observations: int, q: int, light: bool = False) -> OptimizerS
     (``docs/planner/benchmarks.md``). ``light`` spaces keep the lighter
     settings: a finite set is scored exactly (whose benchmark figures were
     measured with 128 samples), and a mixed space optimises every category
-    combination.
+    combination. A planner with ``search_effort="quick"`` passes ``light``
+    too: that is the search every planner made before 2026-11-30.
 
     Args:
         n_observations: Training points of the model.
         q: Batch size (the joint problem has ``q x d`` variables).
-        light: The space is a finite set or has categorical parameters.
+        light: The space is a finite set or has categorical parameters, or the
+            planner asked for the quick search.
     """
     if q == 1 and n_observations < 60 and not light:
         return OptimizerSettings(mc_samples=512, num_restarts=20, raw_samples=1024, maxiter=200)

@@ -37,6 +37,7 @@ def planner_config(planner: Planner, include_candidates: bool) -> dict[str, Any]
         "outcome_warping": planner.outcome_warping,
         "kernel": planner.kernel,
         "design_center": planner.design_center,
+        "search_effort": planner.search_effort,
         "candidates": candidates,
     }
     return dict(json_safe(config))
@@ -70,6 +71,8 @@ def planner_from_config(
         kernel=str(config.get("kernel", "dimension_scaled")),
         # and a pure Sobol initial design
         design_center=bool(config.get("design_center", False)),
+        # and the quick search (the thorough one came with the centre, 2026-11-30)
+        search_effort=config.get("search_effort", "quick"),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

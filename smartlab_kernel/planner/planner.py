@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import torch
@@ -23,6 +23,7 @@ from smartlab_kernel.planner.parameters import Parameter
 from smartlab_kernel.planner.pool import validate_candidates
 from smartlab_kernel.planner.prediction import Predictor
 from smartlab_kernel.planner.results import best_rows, observations_frame, validate_outcomes
+from smartlab_kernel.planner.settings import SEARCH_EFFORTS, SearchEffort
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
 from smartlab_kernel.planner.state import CampaignState
 from smartlab_kernel.planner.suggestion import Suggestion
@@ -80,6 +81,19 @@ def resolve_design_center(design_center: bool | None, space: SearchSpace, finite
     return design_center
 
 
+def check_search_effort(search_effort: object) -> SearchEffort:
+    """Return ``search_effort`` if it is one of :data:`SEARCH_EFFORTS`.
+
+    Raises:
+        InvalidConfigError: Otherwise, naming the allowed values.
+    """
+    if search_effort not in SEARCH_EFFORTS:
+        raise InvalidConfigError(
+            f"search_effort must be one of {list(SEARCH_EFFORTS)}, got {search_effort!r}"
+        )
+    return cast(SearchEffort, search_effort)
+
+
 class Planner:
     """Bayesian-optimisation planner with human review and full provenance.
 
@@ -105,6 +119,13 @@ class Planner:
             ``None`` (default): yes for a continuous space without categorical
             parameters, no for a finite candidate set (whose design picks the
             rows nearest to Sobol points). Recorded in the configuration.
+        search_effort: ``"thorough"`` (default) gives one suggestion from a
+            small model over a continuous space Ax's acquisition effort (512
+            quasi-MC samples, 20 restarts); ``"quick"`` keeps the lighter
+            search, about 0.05 s faster per suggestion. Other cases are the
+            same either way (see :func:`~smartlab_kernel.planner.engine.settings_for`).
+            Recorded in the configuration, so a resumed campaign searches as
+            it did when its suggestions were made.
     """
 
     def __init__(
@@ -118,6 +139,7 @@ class Planner:
         outcome_warping: bool = False,
         kernel: str = "auto",
         design_center: bool | None = None,
+        search_effort: SearchEffort = "thorough",
     ) -> None:
         names = [o.name for o in objectives]
         if not objectives or len(set(names)) != len(names):
@@ -146,6 +168,7 @@ class Planner:
         self.design_center = resolve_design_center(
             design_center, self.space, finite=choices is not None
         )
+        self.search_effort = check_search_effort(search_effort)
         self._engine = Engine(
             self.space,
             self.objectives,
@@ -155,6 +178,7 @@ class Planner:
             warp_outcomes=outcome_warping,
             kernel=self.kernel,
             design_center=self.design_center,
+            search_effort=self.search_effort,
         )
         self._state = CampaignState()
         self._lock = threading.RLock()

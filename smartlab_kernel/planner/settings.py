@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+#: How hard a planner searches the acquisition function; see
+#: :func:`~smartlab_kernel.planner.engine.settings_for`.
+SearchEffort = Literal["thorough", "quick"]
+#: The allowed values of :data:`SearchEffort`.
+SEARCH_EFFORTS: tuple[str, ...] = get_args(SearchEffort)
 
 
 @dataclass(frozen=True)
@@ -26,4 +33,4 @@ class OptimizerSettings:
     timeout_sec: float | None = None
 
 
-__all__ = ["OptimizerSettings"]
+__all__ = ["SEARCH_EFFORTS", "OptimizerSettings", "SearchEffort"]
