@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
@@ -14,6 +15,22 @@ from smartlab_kernel.planner import Objective, Planner, Real
 @pytest.fixture(autouse=True)
 def _two_threads() -> None:
     torch.set_num_threads(2)
+
+
+@pytest.fixture
+def acquisition_samples(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The quasi-MC sample counts the engine builds its acquisitions with, in order."""
+    from smartlab_kernel.planner import engine
+
+    used: list[int] = []
+    real_build = engine.build_acquisition
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        used.append(kwargs["mc_samples"])
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "build_acquisition", spy)
+    return used
 
 
 def run_campaign(

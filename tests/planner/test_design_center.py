@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,18 +97,8 @@ def test_single_points_over_numeric_spaces_get_axs_search_effort() -> None:
 
 
 def test_the_engine_builds_the_acquisition_with_those_samples(
-    monkeypatch: pytest.MonkeyPatch,
+    acquisition_samples: list[int],
 ) -> None:
-    from smartlab_kernel.planner import engine
-
-    used: list[int] = []
-    real_build = engine.build_acquisition
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        used.append(kwargs["mc_samples"])
-        return real_build(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "build_acquisition", spy)
     reals = [Real("x", 0, 1), Real("y", 0, 1)]
     rng = np.random.default_rng(1)
     pool = pd.DataFrame({"x": rng.uniform(0, 1, 30), "y": rng.uniform(0, 1, 30)})
@@ -121,4 +109,4 @@ def test_the_engine_builds_the_acquisition_with_those_samples(
         for s in planner.suggest(3):
             planner.observe(s, {"f": float(s.params["x"]) - float(s.params["y"])})
         planner.suggest(1)
-    assert used == [512, 128]  # continuous box, then the pool
+    assert acquisition_samples == [512, 128]  # continuous box, then the pool

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from smartlab_kernel.planner import InvalidConfigError, Objective, Planner, Real
@@ -19,18 +17,8 @@ def _observe_design(planner: Planner) -> None:
 
 
 def test_quick_keeps_the_lighter_search_and_thorough_is_the_default(
-    monkeypatch: pytest.MonkeyPatch,
+    acquisition_samples: list[int],
 ) -> None:
-    from smartlab_kernel.planner import engine
-
-    used: list[int] = []
-    real_build = engine.build_acquisition
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        used.append(kwargs["mc_samples"])
-        return real_build(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "build_acquisition", spy)
     default = Planner(REALS, OBJECTIVE, seed=1, initial_design=3)
     quick = Planner(REALS, OBJECTIVE, seed=1, initial_design=3, search_effort="quick")
     assert (default.search_effort, quick.search_effort) == ("thorough", "quick")
@@ -38,7 +26,7 @@ def test_quick_keeps_the_lighter_search_and_thorough_is_the_default(
         _observe_design(planner)
         [suggestion] = planner.suggest(1)
         assert suggestion.model_state["search_effort"] == planner.search_effort
-    assert used == [512, 128]
+    assert acquisition_samples == [512, 128]
 
 
 def test_the_effort_is_recorded_and_a_config_without_it_restores_the_quick_search() -> None:
