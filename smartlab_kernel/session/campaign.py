@@ -164,11 +164,25 @@ def admit(planner: Planner, item: Reviewed) -> bool:
     return True
 
 
-def experiment_md(campaign_id: str, item: Reviewed) -> dict[str, Any]:
-    """Start-document metadata of an experiment: the suggestion and what was executed."""
+def experiment_md(
+    campaign_id: str, item: Reviewed, number: int | None = None, budget: int | None = None
+) -> dict[str, Any]:
+    """Start-document metadata of an experiment: the suggestion and what was executed.
+
+    Args:
+        campaign_id: The campaign.
+        item: The reviewed suggestion.
+        number: Which experiment of the campaign this is (from 1).
+        budget: How many experiments the campaign runs; a :class:`Run` uses it
+            to know the campaign's total.
+    """
     suggestion = item.suggestion
+    progress = {} if number is None else {"campaign_experiment": number}
+    if budget is not None:
+        progress["campaign_budget"] = budget
     return {
         "campaign_id": campaign_id,
+        **progress,
         "suggestion": {
             "id": suggestion.id,
             "params": dict(suggestion.params),
@@ -270,8 +284,9 @@ def campaign(
         for item in review(suggestions, approve):
             if not admit(planner, item):
                 continue
+            md = experiment_md(cid, item, number=len(results) + 1, budget=budget)
             result = yield from _run_one(
-                lab, planner, item, recipe, devices, objective, objective_field, cid
+                lab, planner, item, recipe, devices, objective, objective_field, md
             )
             results.append(result)
             if on_result is not None:
@@ -304,10 +319,9 @@ def _run_one(
     devices: Mapping[str, Any],
     objective: str,
     objective_field: str,
-    campaign_id: str,
+    md: dict[str, Any],
 ) -> Plan:
     try:
-        md = experiment_md(campaign_id, item)
         uid = yield from measure_recipe(recipe(item.params), md=md, **devices)
     except Exception as exc:
         result = record_failure(planner, item, explain(exc))

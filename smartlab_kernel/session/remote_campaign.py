@@ -28,6 +28,7 @@ from .campaign import (
     record_value,
     review,
 )
+from .wrapping import explain
 
 if TYPE_CHECKING:
     from .remote import RemoteLab
@@ -75,21 +76,23 @@ def remote_campaign(
         suggestions = planner.suggest(min(batch, budget - len(results)))
         if not suggestions:
             break  # a candidate pool is used up
+        admitted = [item for item in review(suggestions, approve) if admit(planner, item)]
         queued = [
             (
                 lab.submit(
-                    "measure", **_measure_kwargs(recipe(item.params)), md=experiment_md(cid, item)
+                    "measure",
+                    **_measure_kwargs(recipe(item.params)),
+                    md=experiment_md(cid, item, number=len(results) + i + 1, budget=budget),
                 ),
                 item,
             )
-            for item in review(suggestions, approve)
-            if admit(planner, item)
+            for i, item in enumerate(admitted)
         ]
         for run, item in queued:
             try:
                 (uid,) = run.wait(timeout)
             except Exception as exc:
-                result = record_failure(planner, item, f"{type(exc).__name__}: {exc}")
+                result = record_failure(planner, item, explain(exc))
             else:
                 value = _read_objective(lab, uid, objective_field)
                 result = record_value(planner, item, objective, objective_field, uid, value)

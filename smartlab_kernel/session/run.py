@@ -20,7 +20,8 @@ class Run:
         error: The exception that failed it, if any.
         reason: Why it was aborted or failed, in words.
         events: Events recorded so far.
-        expected_events: Events it will record, when the plan says (``num_points``).
+        expected_events: Events it will record, when the plan says (``num_points``;
+            for a campaign, each experiment's points times its ``campaign_budget``).
         result: What the plan returned (e.g. a campaign's results), once finished.
         submitted, started, ended: Wall-clock times (``time.time()``), or ``None``.
     """
@@ -116,6 +117,9 @@ class Run:
             scan_length = doc.get("scan_length")
             if isinstance(points, int):
                 per_run = points * (scan_length if isinstance(scan_length, int) else 1)
+                budget = doc.get("campaign_budget")
+                if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0:
+                    per_run *= budget  # a campaign's experiments are runs of that size
                 self.expected_events = max(self.expected_events or 0, per_run)
         elif name == "event":
             self.events += 1

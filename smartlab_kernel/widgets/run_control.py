@@ -176,8 +176,9 @@ class RunControl(w.VBox):
         self.plan.value = f"Run #{run.number}: <b>{html.escape(run.plan_name)}</b>"
         total = run.expected_events
         if total and run.events > total:
-            # The plan opened more runs than the one its count came from (a campaign's
-            # experiments): the total is unknown, and so is the time left.
+            # The plan opened more runs than the one its count came from (a plan of
+            # several scans; a campaign says its budget): the total is unknown, and so
+            # is the time left.
             total = None
         self.progress.max = max(1, total or run.events or 1)
         self.progress.value = min(run.events, self.progress.max)

@@ -401,7 +401,7 @@ def _dashboard_follows_a_campaign(page: Page) -> None:
     bests = {t.split("best so far:")[1] for t in summaries if "best so far" in t}
     assert len(bests) >= 2, summaries  # seed 6: point 2 (75 %) beats the centre (51 %)
     assert len(progress) >= 3, progress
-    assert progress[-1] == "3 / ? points", progress  # not "3 / 1": one experiment's count
+    assert progress[-1] == "3 / 3 points", progress  # the campaign's budget, not one run's
     assert "0 active" in summaries[-1], summaries
     expect(plot).to_have_attribute("data-points", "3", timeout=20_000)
     best = _run_new_cell(

@@ -44,5 +44,9 @@ def test_a_students_campaign_runs_on_the_shared_queue_with_review(sandbox: Sandb
     assert edited["suggestion"]["decision"] == "edit"
     assert edited["executed"]["temperature_c"] == 45.0
     assert edited["recipe"]["temperature_c"] == 45.0
+    numbers = [
+        lab.catalog[r.run_uid].metadata["start"]["campaign_experiment"] for r in results
+    ]  # the rejected suggestion takes no number
+    assert numbers == [1, 2, 3] and edited["campaign_budget"] == 3
     other = Lab.connect(sandbox.url, api_key=sandbox.keys["student04"])
     assert not set(other.catalog.search(Key("start.campaign_id") == planner.campaign_id))

@@ -51,6 +51,24 @@ def test_reviewed_campaign_records_suggested_and_executed(lab: Lab) -> None:
     assert decisions == ["accept", "edit", "reject", "accept"]
 
 
+def test_a_campaign_run_knows_its_total_from_the_budget(lab: Lab) -> None:
+    planner = bench_planner(seed=0, initial_design=2)
+    progress: list[tuple[int, int | None]] = []
+    run = lab.submit(campaign(lab, planner, budget=3))
+    run.on_change(lambda r: progress.append((r.events, r.expected_events)))
+    run.wait(120)
+    lab.wait(60)
+    # one point per experiment; the total is the budget from the first experiment on
+    assert (run.events, run.expected_events) == (3, 3)
+    assert all(total == 3 for events, total in progress if events > 0)
+    starts = [r.metadata["start"] for r in _measure_runs(lab, planner.campaign_id)]
+    assert [(s["campaign_experiment"], s["campaign_budget"]) for s in starts] == [
+        (1, 3),
+        (2, 3),
+        (3, 3),
+    ]
+
+
 def test_bad_edit_fails_before_anything_moves(lab: Lab) -> None:
     planner = bench_planner(seed=0, initial_design=2)
     remaining = lab.devices["dispenser"].remaining()
