@@ -119,10 +119,11 @@ class Planner:
             ``None`` (default): yes for a continuous space without categorical
             parameters, no for a finite candidate set (whose design picks the
             rows nearest to Sobol points). Recorded in the configuration.
-        search_effort: ``"thorough"`` (default) gives one suggestion from a
-            small model over a continuous space Ax's acquisition effort (512
-            quasi-MC samples, 20 restarts); ``"quick"`` keeps the lighter
-            search, about 0.05 s faster per suggestion. Other cases are the
+        search_effort: ``"thorough"`` (default) searches the acquisition with
+            Ax's effort (512 quasi-MC samples, 20 restarts) when one point is
+            asked of a model of fewer than 60 observations over a space without
+            categoricals or candidates; ``"quick"`` keeps the lighter search
+            there, about 0.05 s faster per suggestion. Every other case is the
             same either way (see :func:`~smartlab_kernel.planner.engine.settings_for`).
             Recorded in the configuration, so a resumed campaign searches as
             it did when its suggestions were made.
