@@ -41,17 +41,19 @@ def verify_run(node: Any, records: list[tuple[int, str, dict[str, Any]]]) -> Non
         elif name == "event_page":
             expected[streams[doc["descriptor"]]].extend(int(s) for s in doc["seq_num"])
     for stream, seq_nums in expected.items():
-        if stream not in node:
+        try:
+            stream_node = node[stream]  # one request, not one for `in` and one per use
+        except KeyError:
             raise VerificationError(
                 f"run {start['uid']}: stream {stream!r} with {len(seq_nums)} events is missing"
-            )
-        stored_uid = node[stream].metadata.get("uid")
+            ) from None
+        stored_uid = stream_node.metadata.get("uid")
         if stored_uid is not None and stored_uid not in descriptor_uids[stream]:
             raise VerificationError(
                 f"run {start['uid']}: stream {stream!r} has descriptor {stored_uid}, "
                 f"the journal {descriptor_uids[stream]}"
             )
-        stored = node[stream].base["internal"].read(["seq_num"])["seq_num"].tolist()
+        stored = stream_node.base["internal"].read(["seq_num"])["seq_num"].tolist()
         if sorted(stored) != sorted(seq_nums):
             raise VerificationError(
                 f"run {start['uid']}: stream {stream!r} holds {len(stored)} events, "
