@@ -50,12 +50,14 @@ test: install browser-deps lint unit docs
 bench-quick: install
 	$(PY) benchmarks/capture_benchmark.py --quick
 	$(PY) benchmarks/planner_benchmark.py --quick --out benchmarks/results/planner-quick.json
+	$(PY) benchmarks/shipping_benchmark.py --runs 5 --output benchmarks/results/shipping-quick.json
 
 # The recorded figures (benchmarks/results/*.json); the planner part takes hours.
 bench: install
 	$(PY) benchmarks/capture_benchmark.py
 	$(PY) benchmarks/responsiveness_benchmark.py
 	$(PY) benchmarks/queue_benchmark.py
+	$(PY) benchmarks/shipping_benchmark.py
 	$(PY) benchmarks/planner_benchmark.py
 
 clean:
