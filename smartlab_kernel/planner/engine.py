@@ -78,7 +78,8 @@ class Engine:
         warp_outcomes: Model a power transform of a single objective (``warping``).
         kernel: Covariance of the outcome model (see ``Planner``'s ``kernel``).
         design_center: Begin the initial design with the centre of the space.
-        search_effort: ``"thorough"`` or ``"quick"`` (see :func:`settings_for`).
+        search_effort: One of :data:`~smartlab_kernel.planner.settings.SearchEffort`
+            (see :func:`settings_for`).
     """
 
     def __init__(
@@ -174,12 +175,8 @@ class Engine:
                 X_all, labels, self.space.bounds, snap.feasibility_warm_start, standardize=False
             )
         ref_point = self._ref_point(snap.Y_observed) if len(self.objectives) > 1 else None
-        light = (
-            bool(self.space.categoricals)
-            or self.choices is not None
-            or self.search_effort == "quick"
-        )
-        settings = settings_for(n, q, light=light)
+        light = bool(self.space.categoricals) or self.choices is not None
+        settings = settings_for(n, q, light=light, effort=self.search_effort)
         acquisition = build_acquisition(
             fitted.model,
             snap.X_observed,
@@ -236,7 +233,9 @@ class Engine:
         return ref
 
 
-def settings_for(n_observations: int, q: int, light: bool = False) -> OptimizerSettings:
+def settings_for(
+    n_observations: int, q: int, light: bool = False, effort: SearchEffort = "thorough"
+) -> OptimizerSettings:
     """Search effort: less for large models and joint batches, so latency stays bounded.
 
     One point from a model of fewer than 60 observations over a continuous
@@ -247,17 +246,23 @@ def settings_for(n_observations: int, q: int, light: bool = False) -> OptimizerS
     (``docs/planner/benchmarks.md``). ``light`` spaces keep the lighter
     settings: a finite set is scored exactly (whose benchmark figures were
     measured with 128 samples), and a mixed space optimises every category
-    combination. A planner with ``search_effort="quick"`` passes ``light``
-    too: that is the search every planner made before 2026-11-30.
+    combination.
+
+    ``effort`` only changes that first case. ``"quick"`` keeps the lighter
+    settings there, the search planners made before 2026-11-30;
+    ``"thorough_128"`` is Ax's effort with 128 quasi-MC samples, the search
+    of 2026-11-30 before the 512 samples. Both let a resumed campaign search
+    as it did when its suggestions were made.
 
     Args:
         n_observations: Training points of the model.
         q: Batch size (the joint problem has ``q x d`` variables).
-        light: The space is a finite set or has categorical parameters, or the
-            planner asked for the quick search.
+        light: The space is a finite set or has categorical parameters.
+        effort: The planner's ``search_effort``.
     """
-    if q == 1 and n_observations < 60 and not light:
-        return OptimizerSettings(mc_samples=512, num_restarts=20, raw_samples=1024, maxiter=200)
+    if q == 1 and n_observations < 60 and not light and effort != "quick":
+        samples = 128 if effort == "thorough_128" else 512
+        return OptimizerSettings(mc_samples=samples, num_restarts=20, raw_samples=1024, maxiter=200)
     if q == 1:  # one point: the cheap case, spend more on the search
         restarts = 12 if n_observations < 60 else (8 if n_observations < 150 else 4)
         raw_samples = 512 if n_observations < 60 else (256 if n_observations < 150 else 128)

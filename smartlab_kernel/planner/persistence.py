@@ -71,8 +71,7 @@ def planner_from_config(
         kernel=str(config.get("kernel", "dimension_scaled")),
         # and a pure Sobol initial design
         design_center=bool(config.get("design_center", False)),
-        # and the quick search (the thorough one came with the centre, 2026-11-30)
-        search_effort=config.get("search_effort", "quick"),
+        search_effort=config.get("search_effort", legacy_search_effort(config)),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)
@@ -83,6 +82,16 @@ def planner_from_config(
     if config.get("campaign_id"):
         planner.campaign_id = str(config["campaign_id"])
     return planner
+
+
+def legacy_search_effort(config: Mapping[str, Any]) -> str:
+    """The search a configuration written before ``search_effort`` was recorded made.
+
+    Ax's effort came with the centre point (2026-11-30), with 128 quasi-MC
+    samples until the 512 samples were recorded with ``search_effort``; a
+    configuration without ``design_center`` is older and searched the quick way.
+    """
+    return "thorough_128" if "design_center" in config else "quick"
 
 
 def replay_records(

@@ -123,8 +123,9 @@ class Planner:
             Ax's effort (512 quasi-MC samples, 20 restarts) when one point is
             asked of a model of fewer than 60 observations over a space without
             categoricals or candidates; ``"quick"`` keeps the lighter search
-            there, about 0.05 s faster per suggestion. Every other case is the
-            same either way (see :func:`~smartlab_kernel.planner.engine.settings_for`).
+            there, about 0.05 s faster per suggestion; ``"thorough_128"`` is
+            Ax's effort with 128 samples. Every other case is the same either
+            way (see :func:`~smartlab_kernel.planner.engine.settings_for`).
             Recorded in the configuration, so a resumed campaign searches as
             it did when its suggestions were made.
     """

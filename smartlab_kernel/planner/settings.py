@@ -7,7 +7,7 @@ from typing import Literal, get_args
 
 #: How hard a planner searches the acquisition function; see
 #: :func:`~smartlab_kernel.planner.engine.settings_for`.
-SearchEffort = Literal["thorough", "quick"]
+SearchEffort = Literal["thorough", "thorough_128", "quick"]
 #: The allowed values of :data:`SearchEffort`.
 SEARCH_EFFORTS: tuple[str, ...] = get_args(SearchEffort)
 
