@@ -49,6 +49,7 @@ def settle_on_readback(
     lock = threading.Lock()
     initial: list[float] = []
     latest: list[float] = []
+    newest_stamp: list[float] = []
     units = f" {status.unit}" if status.unit else ""
 
     def overdue() -> BaseException:
@@ -68,17 +69,26 @@ def settle_on_readback(
             else:
                 status.set_exception(error)
 
-    def on_value(value: Any = None, **kwargs: Any) -> None:
+    def on_value(value: Any = None, timestamp: float | None = None, **kwargs: Any) -> None:
         try:
             current = float(value)
         except (TypeError, ValueError):
             return
-        if not initial:
-            initial.append(current)
-        latest[:] = [current]
-        span = abs(initial[0] - target)
-        left = abs(current - target) / span if span > 0 else 0.0
-        status.report(current=current, initial=initial[0], target=target, fraction=left)
+        # subscribe's first call (the cached reading, on this thread) can race a
+        # monitor update (on the control layer's thread): one at a time, and a
+        # reading older than one already reported is dropped, so progress never
+        # runs backwards
+        with lock:
+            if timestamp is not None:
+                if newest_stamp and timestamp < newest_stamp[0]:
+                    return
+                newest_stamp[:] = [timestamp]
+            if not initial:
+                initial.append(current)
+            latest[:] = [current]
+            span = abs(initial[0] - target)
+            left = abs(current - target) / span if span > 0 else 0.0
+            status.report(current=current, initial=initial[0], target=target, fraction=left)
         if math.isfinite(current) and abs(current - target) <= tolerance:
             end(None)
 
