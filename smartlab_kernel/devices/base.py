@@ -37,6 +37,9 @@ class SimulatedDevice(Device):
     """
 
     fault_kinds: tuple[str, ...] = ("timeout", "disconnect")
+    #: Operations are held by :meth:`pause` and carry on for their remaining
+    #: time at :meth:`resume`, so a plan interrupted mid-step can wait for them.
+    resumes_after_pause = True
 
     def __init__(
         self,

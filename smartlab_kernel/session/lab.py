@@ -22,7 +22,9 @@ from ..storage import DurableCapture, EmbeddedCatalog, ServedCatalog
 from ..storage.run_journal import Durability
 from . import context
 from .errors import SessionError, UnknownDeviceError
+from .interruptions import InterruptionLog, summarise
 from .run import Run
+from .step_resume import resume_interrupted_steps
 from .worker import RunWorker
 from .wrapping import with_context
 
@@ -101,7 +103,15 @@ class Lab:
         )
         # Dispensing and moving vials cannot be undone, so a pause never rewinds
         # to a checkpoint and replays steps: it holds after the current step.
+        # Bluesky would then answer a wait that a pause interrupts at once, so
+        # every plan runs through resume_interrupted_steps, which waits again
+        # for the held step's remaining time.
         self.engine.rewindable = False
+        #: Every pause and suspension (also in each run's ``interruptions`` stream).
+        self.interruptions = InterruptionLog()
+        self.interruptions.watch(self.engine)
+        self.engine.record_interruptions = True
+        self.interruptions.on_change(self._route_interruption)
         self.engine.subscribe(self.storage)
         self._numbers = itertools.count(1)
         self.runs: list[Run] = []
@@ -236,13 +246,29 @@ class Lab:
         self._current_run = run
         per_run = run.md
 
+        marks: list[int] = []
+
         def open_md(plan_md: dict[str, Any]) -> dict[str, Any]:
             session_md = self.context()
             context.check_plan_md(plan_md, session_md)
+            marks.append(self.interruptions.count)
             return {**session_md, **per_run, **plan_md}
 
-        wrapped = with_context(plan, open_md, lambda: run.reason)
-        return self.lims.wrap(wrapped, run) if self.lims is not None else wrapped
+        def interrupted() -> str:
+            # One still going at close_run is the pause an abort ends the run in.
+            ended = [i for i in self.interruptions.since(marks[-1]) if i.ended] if marks else []
+            return summarise(ended)
+
+        wrapped = with_context(plan, open_md, lambda: run.reason, interrupted)
+        if self.lims is not None:
+            wrapped = self.lims.wrap(wrapped, run)
+        # Outermost, so the LIMS and the plan see a held step end only when it has.
+        return resume_interrupted_steps(wrapped, self.interruptions)
+
+    def _route_interruption(self, interruption: Any) -> None:
+        run = self._worker.current
+        if run is not None:
+            run._interrupted(interruption)
 
     def _after_run(self, run: Run) -> None:
         if run.state in ("failed", "aborted"):
@@ -322,14 +348,24 @@ class Lab:
         """The RunEngine's state: ``"idle"``, ``"running"``, ``"paused"``, ..."""
         return str(self.engine.state)
 
-    def pause(self, defer: bool = False) -> None:
+    def pause(self, defer: bool = False, reason: str = "paused by the operator") -> None:
         """Pause the running plan (at once, or at its next checkpoint with ``defer=True``).
+
+        A step in progress (a hold, a move, a dispense, an acquisition) is held
+        and, after :meth:`resume`, carries on for its remaining time; the pause
+        is recorded in the run (its ``interruptions`` stream, and the stop
+        document's ``reason``).
+
+        Args:
+            defer: Pause at the plan's next checkpoint instead of at once.
+            reason: Why, recorded with the interruption.
 
         Raises:
             SessionError: If no plan is running.
         """
         if self.engine.state != "running":
             raise SessionError(f"nothing to pause: the RunEngine is {self.engine.state}")
+        self.interruptions.set_pause_reason(str(reason))
         self.engine.request_pause(defer=defer)
 
     def resume(self) -> None:
@@ -356,6 +392,7 @@ class Lab:
         def pause() -> None:
             try:
                 if self.engine.state == "running":
+                    self.interruptions.set_pause_reason(f"journal cannot be written: {error}")
                     self.engine.request_pause(defer=False)
             except TransitionError:
                 pass  # the run ended meanwhile; its held documents wait for retry
@@ -398,6 +435,7 @@ class Lab:
         while not current.done and not self._worker.awaiting_command.is_set():
             if self.engine.state == "running":
                 try:
+                    self.interruptions.set_pause_reason(f"paused to abort: {reason}")
                     self.engine.request_pause(defer=False)
                 except TransitionError:
                     pass  # it changed state meanwhile: look again

@@ -7,8 +7,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
+from .interruptions import Interruption
+
 RunState = Literal["queued", "running", "paused", "finished", "failed", "aborted"]
 FINAL_STATES: frozenset[str] = frozenset({"finished", "failed", "aborted"})
+#: The stream in which Bluesky records a run's pauses and suspensions.
+INTERRUPTIONS_STREAM = "interruptions"
 
 
 class Run:
@@ -24,6 +28,8 @@ class Run:
             for a campaign, each experiment's points times its ``campaign_budget``).
         result: What the plan returned (e.g. a campaign's results), once finished.
         submitted, started, ended: Wall-clock times (``time.time()``), or ``None``.
+        interruptions: Its pauses and suspensions so far (see
+            :class:`~smartlab_kernel.session.interruptions.Interruption`).
     """
 
     def __init__(self, plan_name: str, number: int) -> None:
@@ -40,6 +46,8 @@ class Run:
         self.submitted = time.time()
         self.started: float | None = None
         self.ended: float | None = None
+        self.interruptions: list[Interruption] = []
+        self._secondary_descriptors: set[str] = set()
         self._state: RunState = "queued"
         self._done = threading.Event()
         self._lock = threading.Lock()
@@ -66,11 +74,24 @@ class Run:
         return (self.ended or time.time()) - self.started
 
     @property
+    def active(self) -> float:
+        """Seconds it has been running, not counting pauses and suspensions."""
+        held = sum(entry.duration for entry in list(self.interruptions))
+        return max(0.0, self.elapsed - held)
+
+    @property
+    def interruption(self) -> Interruption | None:
+        """The pause or suspension holding it now, if any."""
+        if self.interruptions and self.interruptions[-1].ended is None and not self.done:
+            return self.interruptions[-1]
+        return None
+
+    @property
     def remaining(self) -> float | None:
-        """Estimated seconds left, from the event rate so far (``None`` if unknown)."""
+        """Estimated seconds left, from the event rate while running (``None`` if unknown)."""
         if not self.expected_events or not self.events or self.done:
             return None if not self.done else 0.0
-        rate = self.events / max(self.elapsed, 1e-9)
+        rate = self.events / max(self.active, 1e-9)
         return max(0.0, (self.expected_events - self.events) / rate)
 
     def on_change(self, callback: Callable[[Run], None]) -> None:
@@ -110,7 +131,18 @@ class Run:
             self._done.set()
         self._notify()
 
+    def _interrupted(self, interruption: Interruption) -> None:
+        if interruption not in self.interruptions:
+            self.interruptions.append(interruption)
+        self._notify()
+
     def _document(self, name: str, doc: dict[str, Any]) -> None:
+        if name == "descriptor":
+            if doc.get("name") == INTERRUPTIONS_STREAM:
+                self._secondary_descriptors.add(str(doc.get("uid")))
+            return
+        if name in ("event", "event_page") and doc.get("descriptor") in self._secondary_descriptors:
+            return  # an interruption, not a measured point
         if name == "start":
             self.uids.append(str(doc["uid"]))
             points = doc.get("num_points")

@@ -27,18 +27,22 @@ def with_context(
     plan: Iterable[Msg],
     open_md: Callable[[dict[str, Any]], dict[str, Any]],
     abort_reason: Callable[[], str],
+    interruptions: Callable[[], str] = lambda: "",
 ) -> Generator[Msg, Any, Any]:
     """Pass ``plan`` through, changing only ``open_run`` and ``close_run`` messages.
 
     ``open_run`` gets the metadata ``open_md(plan's own md)`` returns. A
     ``close_run`` with ``exit_status="fail"`` gets the device's own error as
     its reason (bluesky records only the failed status's repr), and one with
-    ``exit_status="abort"`` and no reason gets ``abort_reason()``.
+    ``exit_status="abort"`` and no reason gets ``abort_reason()``. Whatever
+    the exit status, ``interruptions()`` (a summary of the run's pauses and
+    suspensions, empty if none) is added to the reason.
 
     Args:
         plan: The plan.
         open_md: Returns the start metadata, given the plan's.
         abort_reason: Returns the operator's reason for an abort.
+        interruptions: Returns the summary of the run's interruptions.
     """
     generator = iter(plan)
     last_error: BaseException | None = None
@@ -57,6 +61,10 @@ def with_context(
                 msg = msg._replace(kwargs={**msg.kwargs, "reason": explain(last_error)})
             elif status == "abort" and not msg.kwargs.get("reason"):
                 msg = msg._replace(kwargs={**msg.kwargs, "reason": abort_reason()})
+            summary = interruptions()
+            if summary:
+                reason = "; ".join(r for r in (msg.kwargs.get("reason"), summary) if r)
+                msg = msg._replace(kwargs={**msg.kwargs, "reason": reason})
         try:
             reply, error = (yield msg), None
         except GeneratorExit:
