@@ -35,7 +35,14 @@ def run_reproduce(args: argparse.Namespace) -> int:
     from ..session import Lab
     from ..session.reproduce import reproduce
 
-    with Lab(devices={}, directory=args.directory) as archive:
+    from ..storage import LabInUseError
+
+    try:  # as the writer, a crashed session's runs are recovered first
+        archive = Lab(devices={}, directory=args.directory)
+    except LabInUseError:  # a notebook has the lab open: read what is stored
+        archive = Lab(devices={}, directory=args.directory, read_only=True)
+    with archive:
+        archive.wait()
         report = reproduce(archive.catalog, args.target, tolerance=args.tolerance)
     for c in report.comparisons:
         print(f"{c.uid}  recorded {c.recorded}  reproduced {c.reproduced}  diff {c.difference:.3g}")

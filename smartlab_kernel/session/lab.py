@@ -19,6 +19,7 @@ from ophyd import Device
 from ..devices import ResponseModel, SimulatedBench, build_bench
 from ..lims import LimsStore
 from ..storage import DurableCapture, EmbeddedCatalog, ServedCatalog
+from ..storage.lock import LabDirectoryLock
 from ..storage.run_journal import Durability
 from . import context
 from .errors import SessionError, UnknownDeviceError
@@ -62,6 +63,12 @@ class Lab:
         seed: The seed the devices were built with, recorded in every run.
         bench: The simulated bench the devices belong to, if any.
         durability: Journal durability (see :class:`~smartlab_kernel.storage.RunJournal`).
+        read_only: Open the directory to read its catalog only: no plans run, and
+            nothing is recovered or written (another lab may be writing it).
+
+    Raises:
+        LabInUseError: If another open lab (in this process or another) writes
+            to ``directory``; it names that lab's pid, host and start time.
     """
 
     def __init__(
@@ -75,9 +82,16 @@ class Lab:
         seed: int | None = None,
         bench: SimulatedBench | None = None,
         durability: Durability = "window",
+        read_only: bool = False,
     ) -> None:
         self.directory = Path(directory).resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.read_only = bool(read_only)
+        # One writer per directory: a second one would recover (close as
+        # crashed) this lab's live journals. A crash releases the OS lock.
+        self._directory_lock = LabDirectoryLock(self.directory)
+        if not self.read_only:
+            self._directory_lock.acquire()
         self.devices = DeviceRegistry(devices)
         self.bench = bench
         self.seed = seed
@@ -90,13 +104,25 @@ class Lab:
         #: The LIMS (samples, stock) when attached; see ``attach_lims``.
         self.lims: LimsLink | None = None
         self.session_id = uuid.uuid4().hex[:12]
-        self._catalog: EmbeddedCatalog | ServedCatalog = (
-            ServedCatalog(catalog_uri, api_key)
-            if catalog_uri
-            else EmbeddedCatalog(self.directory / "catalog")
-        )
-        self.storage = DurableCapture(
-            self._catalog, self.directory / "journal", durability, on_error=self._storage_failed
+        try:
+            self._catalog: EmbeddedCatalog | ServedCatalog = (
+                ServedCatalog(catalog_uri, api_key)
+                if catalog_uri
+                else EmbeddedCatalog(self.directory / "catalog")
+            )
+        except BaseException:
+            self._directory_lock.release()
+            raise
+        #: The journal and its shipper to the catalog (``None`` when read-only).
+        self.storage: DurableCapture | None = (
+            None
+            if self.read_only
+            else DurableCapture(
+                self._catalog,
+                self.directory / "journal",
+                durability,
+                on_error=self._storage_failed,
+            )
         )
         self.engine = RunEngine(
             {}, context_managers=[], during_task=DuringTask(), call_returns_result=True
@@ -112,7 +138,8 @@ class Lab:
         self.interruptions.watch(self.engine)
         self.engine.record_interruptions = True
         self.interruptions.on_change(self._route_interruption)
-        self.engine.subscribe(self.storage)
+        if self.storage is not None:
+            self.engine.subscribe(self.storage)
         self._numbers = itertools.count(1)
         self.runs: list[Run] = []
         self._current_run: Run | None = None
@@ -137,6 +164,7 @@ class Lab:
         device_timeout: float = 30.0,
         room: bool = False,
         lims: bool | str | Path | LimsStore = False,
+        read_only: bool = False,
     ) -> Lab:
         """Start a lab on the simulated bench (dispenser, reactor, spectrometer, robot).
 
@@ -156,7 +184,18 @@ class Lab:
                 (PostgreSQL too) or an open :class:`~smartlab_kernel.lims.LimsStore`.
                 Recipe runs then make samples and take their stock (see
                 :mod:`smartlab_kernel.session.lims_link`).
+            read_only: Only read the directory's catalog (another lab may be
+                writing it); no plans run. Not with ``room`` or ``lims``.
+
+        Raises:
+            LabInUseError: If another open lab writes to ``directory``.
+            ValueError: If ``read_only`` is combined with ``room`` or ``lims``.
         """
+        if read_only and (room or lims is not False):
+            raise ValueError(
+                "a read-only lab cannot attach a room or a LIMS (both write); "
+                f"got room={room!r}, lims={lims!r}"
+            )
         bench = build_bench(
             seed=seed,
             time_scale=time_scale,
@@ -171,6 +210,7 @@ class Lab:
             seed=seed,
             bench=bench,
             durability=durability,
+            read_only=read_only,
         )
         if room:
             from .room_link import attach_room
@@ -218,6 +258,11 @@ class Lab:
         """
         if self._closed:
             raise SessionError("this lab is closed; start a new one with Lab.simulated(...)")
+        if self.read_only:
+            raise SessionError(
+                f"this lab is read-only (opened with read_only=True on {self.directory}): "
+                "it can read the catalog but not run plans"
+            )
         self._write_held("start a plan")
         if not hasattr(plan, "__iter__") or isinstance(plan, str | bytes | Mapping):
             raise TypeError(
@@ -400,6 +445,8 @@ class Lab:
         threading.Thread(target=pause, name="smartlab-storage-pause", daemon=True).start()
 
     def _write_held(self, action: str) -> None:
+        if self.storage is None:
+            return
         journal = self.storage.journal
         if not journal.held:
             return
@@ -463,7 +510,7 @@ class Lab:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             run._done.wait(remaining)
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not self.storage.wait_shipped(remaining):
+        if self.storage is not None and not self.storage.wait_shipped(remaining):
             raise TimeoutError(f"{self.storage.backlog} documents still not in the catalog")
 
     # -- data -----------------------------------------------------------------
@@ -476,15 +523,18 @@ class Lab:
     def status(self) -> dict[str, Any]:
         """A summary for ``%lab``: devices, run state, storage backlog, recovery reports."""
         current = self._worker.current
+        storage = self.storage
         return {
             "devices": sorted(self.devices),
             "state": self.state,
             "current": repr(current) if current else None,
             "queued": sum(r.state == "queued" for r in self.runs),
-            "storage_backlog": self.storage.backlog,
-            "storage_held": self.storage.journal.held,
-            "storage_error": self._storage_error or self.storage.shipper.last_error,
-            "recovery": list(self.storage.reports),
+            "read_only": self.read_only,
+            "storage_backlog": storage.backlog if storage else 0,
+            "storage_held": storage.journal.held if storage else 0,
+            "storage_error": self._storage_error
+            or (storage.shipper.last_error if storage else None),
+            "recovery": list(storage.reports) if storage else [],
             "directory": str(self.directory),
             **({"room": self.room.status()} if self.room is not None else {}),
             **({"lims": self.lims.status()} if self.lims is not None else {}),
@@ -505,8 +555,12 @@ class Lab:
             self._write_held("close the lab")
         except SessionError as exc:
             lost = exc
-        self.storage.close(timeout)
-        self._catalog.close()
+        try:
+            if self.storage is not None:
+                self.storage.close(timeout)
+            self._catalog.close()
+        finally:
+            self._directory_lock.release()
         if lost is not None:
             raise SessionError(
                 f"the lab is closed, but {lost} Documents not written are lost "

@@ -4,6 +4,7 @@ from .capture import DurableCapture
 from .catalog import EmbeddedCatalog, ServedCatalog, run_summary
 from .errors import JournalCorruptionError, StorageError, VerificationError
 from .journal import JournalFile, pack_record, read_journal
+from .lock import LabDirectoryLock, LabInUseError
 from .run_journal import DURABILITY_MODES, Durability, RunJournal
 from .shipper import DIED_REASON, Shipper
 from .tiled_sink import RunSink
@@ -17,6 +18,8 @@ __all__ = [
     "EmbeddedCatalog",
     "JournalCorruptionError",
     "JournalFile",
+    "LabDirectoryLock",
+    "LabInUseError",
     "RunJournal",
     "RunSink",
     "ServedCatalog",
