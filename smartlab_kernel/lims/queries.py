@@ -199,3 +199,16 @@ def get_item(conn: sa.Connection, name: str) -> InventoryItem:
         known = conn.execute(sa.select(inventory_items.c.name)).scalars().all()
         raise UnknownItemError(name, known)
     return _item_from_row(row)
+
+
+def unfinished_runs(conn: sa.Connection) -> list[RunRecord]:
+    """Return the runs recorded at their start whose end is not recorded, oldest first.
+
+    Such a run has ``"exit_status": null`` in its metadata (canonical JSON,
+    so the text match is exact).
+    """
+    query = sa.select(runs).where(
+        runs.c.metadata_json.contains('"exit_status":null', autoescape=True)
+    )
+    found = _runs_from_rows(conn, conn.execute(query.order_by(runs.c.recorded_at, runs.c.run_uid)))
+    return [r for r in found if "exit_status" in r.metadata and r.metadata["exit_status"] is None]

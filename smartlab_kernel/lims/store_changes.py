@@ -141,3 +141,20 @@ class LimsChanges:
         """
         with self.transaction(operator) as tx:
             return tx.record_run(run_uid, sample_ids, campaign_id, metadata)
+
+    def finish_run(
+        self,
+        run_uid: str,
+        exit_status: str,
+        reason: str = "",
+        *,
+        operator: str | None = None,
+        **metadata: Any,
+    ) -> RunRecord:
+        """Record how a run ended; see :meth:`LimsTransaction.finish_run`.
+
+        Raises:
+            LimsError: The run is not recorded.
+        """
+        with self.transaction(operator) as tx:
+            return tx.finish_run(run_uid, exit_status, reason, **metadata)

@@ -62,6 +62,20 @@ class LimsQueries:
         with self._read() as conn:
             return queries.runs_of_campaign(conn, campaign_id)
 
+    def get_run(self, run_uid: str) -> RunRecord | None:
+        """Return the run with this uid, or ``None`` if it is not recorded."""
+        with self._read() as conn:
+            return queries.get_run(conn, run_uid)
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        """Return the runs recorded at their start whose end is not recorded yet.
+
+        Those of a process that is gone (killed while a run was in progress)
+        stay here until closed with :meth:`finish_run`.
+        """
+        with self._read() as conn:
+            return queries.unfinished_runs(conn)
+
     def samples_of_campaign(self, campaign_id: str) -> list[Sample]:
         """Return the samples of a campaign (registered for it or used by its runs)."""
         with self._read() as conn:

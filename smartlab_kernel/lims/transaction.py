@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from . import queries
 from ._util import canonical_json, utc_now
-from .errors import DuplicateError
+from .errors import DuplicateError, LimsError
 from .ids import new_sample_id, normalize_sample_id
 from .lifecycle import SampleState, check_transition
 from .records import RunRecord, Sample
@@ -198,3 +198,43 @@ class LimsTransaction(InventoryTransactionMixin):
         }
         self._audit("record_run", f"run:{run_uid}", None, after)
         return run
+
+    def finish_run(
+        self, run_uid: str, exit_status: str, reason: str = "", **metadata: Any
+    ) -> RunRecord:
+        """Record how a run recorded at its start ended.
+
+        ``exit_status`` and ``reason`` (and any other ``metadata``) are merged
+        into the run's metadata; the audit entry ``finish_run`` keeps the
+        metadata before and after.
+
+        Args:
+            run_uid: The run, as given to :meth:`record_run`.
+            exit_status: ``"success"``, ``"fail"`` or ``"abort"`` (as in a stop document).
+            reason: Why it failed or was aborted, in words.
+            **metadata: More JSON-serialisable metadata to merge in.
+
+        Returns:
+            The run after the change.
+
+        Raises:
+            LimsError: No run with this uid is recorded.
+        """
+        before = queries.get_run(self.conn, run_uid)
+        if before is None:
+            raise LimsError(f"run {run_uid!r} is not recorded in the LIMS; record_run() it first")
+        merged = {**before.metadata, **metadata, "exit_status": exit_status, "reason": reason}
+        self.conn.execute(
+            runs.update()
+            .where(runs.c.run_uid == run_uid)
+            .values(metadata_json=canonical_json(merged))
+        )
+        after = queries.get_run(self.conn, run_uid)
+        assert after is not None
+        self._audit(
+            "finish_run",
+            f"run:{run_uid}",
+            {"metadata": dict(before.metadata)},
+            {"metadata": dict(after.metadata)},
+        )
+        return after

@@ -75,7 +75,7 @@ def test_a_recipe_run_makes_a_sample_takes_its_stock_and_is_recorded(
     assert store.verify_audit().ok
 
 
-def test_a_failed_dispense_rolls_the_stock_back(linked: tuple[Lab, LimsLink]) -> None:
+def test_a_failed_dispense_takes_no_stock(linked: tuple[Lab, LimsLink]) -> None:
     lab, link = linked
     store = link.store
     before = _amounts(store)
@@ -87,7 +87,10 @@ def test_a_failed_dispense_rolls_the_stock_back(linked: tuple[Lab, LimsLink]) ->
             run.wait(60)
     lab.wait(60)
     assert run.state == "failed" and "dispenser_b" in run.reason
-    assert _amounts(store) == before  # stock_A's decrement rolled back with stock_B's
+    # Pump b's 2 mL never left its reservoir, so its stock is as it was. Pump a's
+    # 3 mL did (into the vial the failed run leaves behind): the LIMS says so too.
+    assert bench.dispenser.remaining()["a"] == pytest.approx(47.0)
+    assert _amounts(store) == pytest.approx({**before, "stock_A": 47.0})
     (uid,) = run.uids
     (sample_id,) = lab.catalog[uid].metadata["start"]["sample_ids"]
     assert store.get_sample(sample_id).state == "invalidated"
