@@ -520,6 +520,15 @@ class Lab:
         """The tiled catalog of every stored run (a ``CatalogOfBlueskyRuns`` node)."""
         return self._catalog.runs
 
+    @property
+    def recovering(self) -> int:
+        """Runs of an earlier, crashed session still being recovered into the catalog.
+
+        Until it is 0, such a run may show in :attr:`catalog` without its stop
+        document; :meth:`wait` blocks until recovery is done.
+        """
+        return self.storage.recovering if self.storage is not None else 0
+
     def status(self) -> dict[str, Any]:
         """A summary for ``%lab``: devices, run state, storage backlog, recovery reports."""
         current = self._worker.current
@@ -534,6 +543,7 @@ class Lab:
             "storage_held": storage.journal.held if storage else 0,
             "storage_error": self._storage_error
             or (storage.shipper.last_error if storage else None),
+            "recovering": self.recovering,
             "recovery": list(storage.reports) if storage else [],
             "directory": str(self.directory),
             **({"room": self.room.status()} if self.room is not None else {}),

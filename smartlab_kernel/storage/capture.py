@@ -58,6 +58,13 @@ class DurableCapture:
         return self.shipper.backlog
 
     @property
+    def recovering(self) -> int:
+        """Runs left by an earlier process that recovery has not shipped yet."""
+        shipper = self.shipper
+        closing = sum(s.broken == "recovering" for s in list(shipper._runs.values()))
+        return len(shipper._recover) + closing
+
+    @property
     def reports(self) -> list[str]:
         """What recovery found and did (damaged journals, runs closed as failed)."""
         return self.shipper.reports
