@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import threading
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 from tiled.client.base import BaseClient
 
 from .errors import VerificationError
-from .journal import JournalFile, read_journal
+from .journal import JournalContents, JournalFile, parse_journal, read_journal
 from .tiled_sink import RunSink
 from .verify import verify_run
 
@@ -243,7 +244,7 @@ class Shipper:
             return False
         with self._lock:
             state.broken = None
-            state.next_seq = len(contents.records)
+            state.next_seq = contents.records[-1][0] + 1 if contents.records else 0
             state.journaled = max(state.journaled, state.next_seq)
         if contents.records and contents.records[-1][1] == "stop":
             self._finish(run, state)
@@ -263,22 +264,19 @@ class Shipper:
 
     def _recover_one(self, path: Path) -> None:
         run = path.stem
-        contents = read_journal(path)
-        if contents.damage:
-            torn = path.with_suffix(f".torn-{contents.good_bytes}")
-            data = path.read_bytes()
-            torn.write_bytes(data[contents.good_bytes :])
-            with open(path, "r+b") as handle:
-                handle.truncate(contents.good_bytes)
-            self.reports.append(
-                f"run {run}: journal damaged at byte {contents.good_bytes} ({contents.damage}); "
-                f"{len(contents.records)} records recovered, damaged tail saved to {torn.name}"
-            )
+        data = path.read_bytes()
+        contents = parse_journal(data)
+        if contents.damaged:
+            self.reports.append(_set_damage_aside(run, path, data, contents))
         if not contents.records:
             self.reports.append(f"run {run}: journal holds no intact record; left in {path}")
             return
+        unshippable = _unshippable(contents.records)
+        if unshippable:
+            self.reports.append(f"run {run}: cannot be shipped ({unshippable}); left in {path}")
+            return
         if contents.records[-1][1] != "stop":
-            self._append_died_stop(path, contents.records)
+            self._append_died_stop(path, contents.records, contents.next_seq)
             self.reports.append(f"run {run}: closed as failed ({DIED_REASON})")
         state = _RunState(path, broken="recovering")
         with self._lock:
@@ -287,7 +285,9 @@ class Shipper:
             self.reports.append(f"run {run}: could not ship yet ({self.last_error}); will retry")
 
     @staticmethod
-    def _append_died_stop(path: Path, records: list[tuple[int, str, dict[str, Any]]]) -> None:
+    def _append_died_stop(
+        path: Path, records: list[tuple[int, str, dict[str, Any]]], seq: int
+    ) -> None:
         start = records[0][2]
         streams = {d["uid"]: d.get("name", "primary") for _, n, d in records if n == "descriptor"}
         counts: dict[str, int] = {}
@@ -304,5 +304,75 @@ class Shipper:
             "num_events": counts,
         }
         journal = JournalFile(path)
-        journal.append(records[-1][0] + 1, "stop", stop)
+        journal.append(seq, "stop", stop)
         journal.close()
+
+
+def _set_damage_aside(run: str, path: Path, data: bytes, contents: JournalContents) -> str:
+    """Move each damaged region of a journal file to a file of its own; return the report.
+
+    Each region goes to ``<run>.torn-<offset>`` beside the journal, which is
+    then left holding its intact records only (cut short if the damage is a
+    torn tail, else rewritten in full and renamed over the old file, so a
+    crash meanwhile leaves either file whole). Records appended afterwards,
+    such as the stop of a run closed on recovery, follow intact ones.
+
+    Args:
+        run: The run's uid (for the report).
+        path: Its journal file.
+        data: The bytes ``contents`` was parsed from.
+        contents: What :func:`parse_journal` found, with at least one damaged region.
+
+    Returns:
+        One line naming the records recovered, the ones lost and the files
+        the damaged bytes went to.
+    """
+    saved = []
+    for region in contents.damaged:
+        torn = path.with_suffix(f".torn-{region.start}")
+        _write_durably(torn, data[region.start : region.end])
+        saved.append(torn.name)
+    if len(contents.damaged) == 1 and contents.damaged[0].to_end:
+        with open(path, "r+b") as handle:
+            handle.truncate(contents.good_bytes)
+            os.fsync(handle.fileno())
+    else:
+        rewritten = path.with_name(f"{path.name}.rewrite")
+        _write_durably(rewritten, b"".join(data[a:b] for a, b in contents.intact_spans()))
+        os.replace(rewritten, path)
+        _fsync_directory(path.parent)
+    lost = ", ".join(region.describe() for region in contents.damaged)
+    return (
+        f"run {run}: {len(contents.records)} records recovered, {lost}; "
+        f"damaged bytes saved to {', '.join(saved)}"
+    )
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unshippable(records: list[tuple[int, str, dict[str, Any]]]) -> str | None:
+    """Why a recovered run cannot go to the catalog (a document others need was lost)."""
+    if records[0][1] != "start":
+        return "its start document was lost"
+    descriptors = {doc.get("uid") for _, name, doc in records if name == "descriptor"}
+    orphans = [
+        seq
+        for seq, name, doc in records
+        if name in ("event", "event_page") and doc.get("descriptor") not in descriptors
+    ]
+    if orphans:
+        return f"the descriptor of {len(orphans)} events, from record seq {orphans[0]}, was lost"
+    return None

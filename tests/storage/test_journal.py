@@ -1,4 +1,4 @@
-"""Journal files: round trip with numpy arrays, torn and corrupted tails, durability modes."""
+"""Journal files: round trip with numpy arrays, torn and corrupted records, durability modes."""
 
 from __future__ import annotations
 
@@ -90,9 +90,10 @@ def test_torn_last_record_is_detected_and_earlier_ones_recovered(tmp_path: Path,
     assert [s for s, _, _ in contents.records] == [0, 1, 2]
     assert contents.good_bytes == size - last
     assert contents.damage is not None and "cut short" in contents.damage
+    assert contents.lost == [3] and contents.damaged[0].to_end
 
 
-def test_corrupted_record_stops_at_the_checksum(tmp_path: Path) -> None:
+def test_corrupted_records_are_skipped_and_named(tmp_path: Path) -> None:
     path = tmp_path / "run.jnl"
     write_records(path, 3)
     data = bytearray(path.read_bytes())
@@ -100,10 +101,13 @@ def test_corrupted_record_stops_at_the_checksum(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     contents = read_journal(path)
     assert len(contents.records) == 2 and contents.damage == "checksum mismatch"
+    assert contents.lost == [2]
     data[0:2] = b"XX"
     path.write_bytes(bytes(data))
     contents = read_journal(path)
-    assert contents.records == [] and contents.damage == "bad record marker b'XX'"
+    assert [seq for seq, _, _ in contents.records] == [1]  # found again after the bad marker
+    assert contents.damage == "bad record marker b'XXJ2'" and contents.lost == [0, 2]
+    assert contents.good_bytes == 0
 
 
 @pytest.mark.parametrize("durability", DURABILITY_MODES)

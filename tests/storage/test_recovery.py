@@ -1,10 +1,12 @@
-"""Recovery at start: unfinished runs closed as failed, torn tails reported, the rest shipped."""
+"""Recovery at start: unfinished runs closed as failed, damaged records named, the rest shipped."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import bluesky.plans as bp
+import pytest
 from bluesky import RunEngine
 
 from smartlab_kernel.devices import SimulatedBench
@@ -15,6 +17,7 @@ from smartlab_kernel.storage import (
     RunJournal,
     read_journal,
 )
+from smartlab_kernel.storage.journal import parse_journal
 
 
 def journal_a_run(
@@ -51,8 +54,12 @@ def test_torn_last_record_is_reported_and_the_rest_recovered(
         capture.close()
 
     assert len(reports) == 2
-    assert reports[0].startswith(f"run {uid}: journal damaged at byte {torn.good_bytes} (record")
-    assert "7 records recovered" in reports[0]
+    assert reports[0] == (
+        f"run {uid}: 7 records recovered, record seq 7 lost ({torn.damage} at byte "
+        f"{torn.good_bytes}, to the end of the file); damaged bytes saved to "
+        f"{uid}.torn-{torn.good_bytes}"
+    )
+    assert torn.damage is not None and torn.damage.startswith("record cut short")
     assert reports[1] == f"run {uid}: closed as failed ({DIED_REASON})"
     saved = journal_dir / "pending" / f"{uid}.torn-{torn.good_bytes}"
     assert saved.stat().st_size == full_size - 7 - torn.good_bytes  # the damaged tail, kept
@@ -116,3 +123,89 @@ def test_live_capture_ships_while_the_plan_runs(
     run = embedded_catalog.reconnect()[uid]
     assert run["primary"].read()["reactor_temperature"].shape == (20,)
     assert (tmp_path / "journal" / "shipped" / f"{uid}.jnl").exists()
+
+
+def record_offsets(data: bytes) -> list[int]:
+    """Offset of each record of an intact journal (format 2), then the file size."""
+    offsets = [0]
+    while offsets[-1] < len(data):
+        _, length, _, _, _ = struct.unpack_from("<4sIQII", data, offsets[-1])
+        offsets.append(offsets[-1] + 24 + length)
+    return offsets
+
+
+@pytest.mark.parametrize("with_stop", [False, True], ids=["died", "finished"])
+def test_a_flipped_byte_mid_journal_loses_only_that_event(
+    tmp_path: Path,
+    embedded_catalog: EmbeddedCatalog,
+    bench: SimulatedBench,
+    run_engine: RunEngine,
+    with_stop: bool,
+) -> None:
+    # Issue 15: one flipped byte dropped every record after it from the catalog.
+    journal_dir = tmp_path / "journal"
+    uid = journal_a_run(journal_dir, run_engine, bench, with_stop=with_stop, num=38)
+    path = journal_dir / "pending" / f"{uid}.jnl"
+    data = path.read_bytes()
+    offsets = record_offsets(data)
+    assert len(offsets) - 1 == 40 + with_stop  # start, descriptor, 38 events (stop)
+    lost_seq = 16  # the event with seq_num 15
+    damaged = bytearray(data)
+    damaged[(offsets[lost_seq] + offsets[lost_seq + 1]) // 2] ^= 0x04
+    path.write_bytes(bytes(damaged))
+
+    capture = DurableCapture(embedded_catalog, journal_dir)
+    try:
+        assert capture.wait_shipped(60)
+        reports = list(capture.reports)
+    finally:
+        capture.close()
+
+    at = offsets[lost_seq]
+    assert reports[0] == (
+        f"run {uid}: {39 + with_stop} records recovered, record seq {lost_seq} lost "
+        f"(checksum mismatch at byte {at}); damaged bytes saved to {uid}.torn-{at}"
+    )
+    if with_stop:
+        assert len(reports) == 1
+    else:
+        assert reports[1:] == [f"run {uid}: closed as failed ({DIED_REASON})"]
+    torn = journal_dir / "pending" / f"{uid}.torn-{at}"
+    assert torn.read_bytes() == bytes(damaged[at : offsets[lost_seq + 1]])
+    expected = [n for n in range(1, 39) if n != lost_seq - 1]
+    run = embedded_catalog.reconnect()[uid]
+    assert run["primary"].base["internal"].read(["seq_num"])["seq_num"].tolist() == expected
+    stop = run.metadata["stop"]
+    assert stop["exit_status"] == ("success" if with_stop else "fail")
+    if not with_stop:
+        assert stop["num_events"] == {"primary": 37}
+    shipped = read_journal(journal_dir / "shipped" / f"{uid}.jnl")
+    assert shipped.damaged == []  # rewritten without the damaged bytes; a died stop appended
+    names = [name for _, name, _ in shipped.records]
+    assert names == ["start", "descriptor", *["event"] * 37, "stop"]
+    seqs = [seq for seq, _, _ in shipped.records]
+    assert seqs == [s for s in range(41) if s != lost_seq]  # the stop comes after the lost one
+
+
+def test_a_run_whose_start_record_is_lost_is_reported_and_left(
+    tmp_path: Path, embedded_catalog: EmbeddedCatalog, bench: SimulatedBench, run_engine: RunEngine
+) -> None:
+    journal_dir = tmp_path / "journal"
+    uid = journal_a_run(journal_dir, run_engine, bench, with_stop=True, num=3)
+    path = journal_dir / "pending" / f"{uid}.jnl"
+    damaged = bytearray(path.read_bytes())
+    damaged[30] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    capture = DurableCapture(embedded_catalog, journal_dir)
+    try:
+        assert capture.wait_shipped(30)  # not retried for ever
+        reports = list(capture.reports)
+    finally:
+        capture.close()
+    assert reports[0].startswith(f"run {uid}: 5 records recovered, record seq 0 lost (checksum")
+    assert reports[1] == (
+        f"run {uid}: cannot be shipped (its start document was lost); left in {path}"
+    )
+    left = parse_journal(path.read_bytes())
+    assert left.damaged == [] and left.records[0][1] == "descriptor"
+    assert uid not in embedded_catalog.reconnect()
