@@ -27,7 +27,9 @@ from smartlab_kernel.serve.queue_engine import UNKNOWN_OPERATOR, QueueRunEngine,
 from smartlab_kernel.serve.queue_plans import make_queue_plans
 from smartlab_kernel.serve.room_service import RoomService
 from smartlab_kernel.session.alarms import AlarmLog
+from smartlab_kernel.session.interruptions import InterruptionLog
 from smartlab_kernel.session.lims_link import LimsLink
+from smartlab_kernel.session.step_resume import resume_interrupted_steps
 from smartlab_kernel.storage import DurableCapture, ServedCatalog
 
 ENV_PREFIX = "SMARTLAB_SERVE_"
@@ -81,3 +83,13 @@ if _env("LIMS_URL"):
     )
     lims.ensure_stock()
     RE.preprocessors.append(lims.wrap)
+
+# A dispense cannot be undone, so a pause must never replay steps from a
+# checkpoint (bluesky's default); a step a pause or an interlock interrupts
+# is held and waited for again instead (docs/explanation/interruptions.md).
+# Appended last, so it is the outermost preprocessor: the LIMS sees a held
+# step end only when it has.
+RE.rewindable = False
+interruptions = InterruptionLog()
+interruptions.watch(RE)
+RE.preprocessors.append(lambda plan: resume_interrupted_steps(plan, interruptions))
