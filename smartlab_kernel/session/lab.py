@@ -113,8 +113,7 @@ class Lab:
         except BaseException:
             self._directory_lock.release()
             raise
-        #: The journal and its shipper to the catalog (``None`` when read-only).
-        self.storage: DurableCapture | None = (
+        self._storage: DurableCapture | None = (
             None
             if self.read_only
             else DurableCapture(
@@ -138,8 +137,8 @@ class Lab:
         self.interruptions.watch(self.engine)
         self.engine.record_interruptions = True
         self.interruptions.on_change(self._route_interruption)
-        if self.storage is not None:
-            self.engine.subscribe(self.storage)
+        if self._storage is not None:
+            self.engine.subscribe(self._storage)
         self._numbers = itertools.count(1)
         self.runs: list[Run] = []
         self._current_run: Run | None = None
@@ -445,9 +444,9 @@ class Lab:
         threading.Thread(target=pause, name="smartlab-storage-pause", daemon=True).start()
 
     def _write_held(self, action: str) -> None:
-        if self.storage is None:
+        if self._storage is None:
             return
-        journal = self.storage.journal
+        journal = self._storage.journal
         if not journal.held:
             return
         try:
@@ -510,8 +509,8 @@ class Lab:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             run._done.wait(remaining)
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if self.storage is not None and not self.storage.wait_shipped(remaining):
-            raise TimeoutError(f"{self.storage.backlog} documents still not in the catalog")
+        if self._storage is not None and not self._storage.wait_shipped(remaining):
+            raise TimeoutError(f"{self._storage.backlog} documents still not in the catalog")
 
     # -- data -----------------------------------------------------------------
 
@@ -521,18 +520,32 @@ class Lab:
         return self._catalog.runs
 
     @property
+    def storage(self) -> DurableCapture:
+        """The journal and its shipper to the catalog.
+
+        Raises:
+            SessionError: If the lab is read-only (it writes nothing).
+        """
+        if self._storage is None:
+            raise SessionError(
+                f"this lab is read-only (opened with read_only=True on {self.directory}): "
+                "it has no journal"
+            )
+        return self._storage
+
+    @property
     def recovering(self) -> int:
         """Runs of an earlier, crashed session still being recovered into the catalog.
 
         Until it is 0, such a run may show in :attr:`catalog` without its stop
         document; :meth:`wait` blocks until recovery is done.
         """
-        return self.storage.recovering if self.storage is not None else 0
+        return self._storage.recovering if self._storage is not None else 0
 
     def status(self) -> dict[str, Any]:
         """A summary for ``%lab``: devices, run state, storage backlog, recovery reports."""
         current = self._worker.current
-        storage = self.storage
+        storage = self._storage
         return {
             "devices": sorted(self.devices),
             "state": self.state,
@@ -566,8 +579,8 @@ class Lab:
         except SessionError as exc:
             lost = exc
         try:
-            if self.storage is not None:
-                self.storage.close(timeout)
+            if self._storage is not None:
+                self._storage.close(timeout)
             self._catalog.close()
         finally:
             self._directory_lock.release()

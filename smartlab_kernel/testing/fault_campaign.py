@@ -135,11 +135,11 @@ def _planner_violations(
     except LookupError:
         return [] if not ended else [f"campaign {campaign_id} ran experiments but has no records"]
     violations = []
-    observed = Counter(
-        r.get("suggestion_id") for r in planner.history if r.get("event") == "observe"
-    )
-    failed = Counter(r.get("suggestion_id") for r in planner.history if r.get("event") == "fail")
-    suggested = Counter(r.get("id") for r in planner.history if r.get("event") == "suggest")
+
+    def ids(event: str, key: str = "suggestion_id") -> Counter[str]:
+        return Counter(str(r.get(key)) for r in planner.history if r.get("event") == event)
+
+    observed, failed, suggested = ids("observe"), ids("fail"), ids("suggest", "id")
     violations += [f"planner observed {s} {n} times" for s, n in observed.items() if n > 1]
     violations += [f"planner failed {s} {n} times" for s, n in failed.items() if n > 1]
     violations += [f"planner suggested id {s} {n} times" for s, n in suggested.items() if n > 1]
