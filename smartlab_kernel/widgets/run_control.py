@@ -3,33 +3,115 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
 
 from smartlab_kernel.session import Lab, Run
+from smartlab_kernel.session.interruptions import Interruption
 
 from . import _format
 from .marshal import KernelLoop, Throttle
 
 ACTIVE_STATES = ("queued", "running", "paused")
+#: Text colour of each shown state (``suspended``: running, but held by a suspender).
+STATE_COLOURS = {
+    "idle": "#555",
+    "queued": "#555",
+    "running": "#1565c0",
+    "paused": "#b26a00",
+    "suspended": "#b26a00",
+    "finished": "#2e7d32",
+    "failed": "#b00020",
+    "aborted": "#555",
+}
+
+
+def recovering(lab: Any) -> int:
+    """Runs of an earlier, crashed session ``lab`` is still recovering into its catalog.
+
+    Args:
+        lab: A lab; one without a ``recovering`` count (e.g. a remote lab) says 0.
+
+    Returns:
+        The count, 0 if the lab cannot say.
+    """
+    try:
+        return int(getattr(lab, "recovering", 0) or 0)
+    except Exception:  # a closed lab's storage, a remote lab's lost connection
+        return 0
+
+
+def recovering_text(count: int, where: str = "") -> str:
+    """``"recovering 2 runs of an earlier session"`` (empty for 0).
+
+    Args:
+        count: Runs still being recovered.
+        where: Words appended, e.g. ``" into the catalog"``.
+    """
+    if count <= 0:
+        return ""
+    runs = "1 run" if count == 1 else f"{count} runs"
+    return f"recovering {runs} of an earlier session{where}"
+
+
+def describe_interruption(interruption: Interruption) -> str:
+    """The pause or suspension holding a run, in words.
+
+    ``"suspended by interlock hood_1_face_velocity tripped: ..."`` for a
+    suspension, ``"paused (checking the stirrer)"`` or ``"paused by the
+    operator"`` for a pause.
+    """
+    reason = interruption.reason.strip()
+    if interruption.kind == "suspend":
+        if not reason:
+            return "suspended"
+        return reason if reason.startswith("suspended") else f"suspended by {reason}"
+    if not reason:
+        return "paused"
+    return reason if reason.startswith("paused") else f"paused ({reason})"
+
+
+@dataclass
+class _Estimate:
+    """The time left as estimated when the run's point count last changed."""
+
+    run: Run
+    events: int
+    active: float
+    remaining: float | None
 
 
 class RunControl(w.VBox):
     """Show the lab's current run and control it from the notebook.
 
-    The plan name, its state (idle / queued / running / paused / finished /
-    failed / aborted), points done of expected, elapsed and estimated
-    remaining time, and the last error in plain words. Abort asks for
-    confirmation (and an optional reason) first.
+    The plan name, its state (idle / queued / running / paused / suspended /
+    finished / failed / aborted), points done of expected, elapsed and
+    estimated remaining time, and the last error in plain words. Abort asks
+    for confirmation (and an optional reason) first.
+
+    A pause or a suspension (e.g. a safety interlock) is said in words with
+    its reason while it holds the run ("suspended by interlock
+    hood_1_face_velocity tripped: ..."), and afterwards as how often and how
+    long the run was held. The clock shows the run's active time: it stops
+    while the run is held. The time left is estimated from the active time
+    when a point arrives and counts down in active time until the next one,
+    so it neither grows between points nor runs on while the run is held.
+    While the lab recovers runs of an earlier, crashed session into its
+    catalog it says so ("recovering 2 runs of an earlier session").
 
     Run callbacks arrive on the RunEngine thread; they only ask for a
     refresh, which runs on the kernel's loop at most ``max_rate`` times a second.
 
     Args:
         lab: The lab whose runs to show.
-        tick: Seconds between refreshes of the elapsed time while a run is active.
+        tick: Seconds between refreshes of the elapsed time while a run is active
+            (and between looks at the lab's recovery count).
         max_rate: Most refreshes per second caused by run progress.
+
+    Attributes:
+        time_left: The estimated seconds left as shown, or ``None`` when unknown.
     """
 
     def __init__(self, lab: Lab, *, tick: float = 0.5, max_rate: float = 10.0) -> None:
@@ -39,12 +121,19 @@ class RunControl(w.VBox):
         self._throttle = Throttle(self._loop, self.refresh, max_rate)
         self._watched: set[int] = set()
         self._refusal = ""
+        self._estimate: _Estimate | None = None
+        self._recovering_shown = 0
+        self.time_left: float | None = None
         self.plan = w.HTML(layout=w.Layout(min_width="16em"))
         self.state = w.HTML()
         self.state.add_class("smartlab-run-state")
         self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="14em"))
         self.counts = w.HTML()
         self.timing = w.HTML()
+        self.interruption = w.HTML()
+        self.interruption.add_class("smartlab-run-interruption")
+        self.recovery = w.HTML()
+        self.recovery.add_class("smartlab-run-recovery")
         self.pause_button = w.Button(description="Pause", icon="pause", tooltip="Pause the plan")
         self.resume_button = w.Button(description="Resume", icon="play", tooltip="Resume the plan")
         self.abort_button = w.Button(
@@ -76,9 +165,11 @@ class RunControl(w.VBox):
             [
                 w.HBox([self.plan, self.state]),
                 w.HBox([self.progress, self.counts, self.timing]),
+                self.interruption,
                 w.HBox([self.pause_button, self.resume_button, self.abort_button]),
                 self.confirm_box,
                 self.error,
+                self.recovery,
             ]
         )
         self.add_class("smartlab-run-control")
@@ -151,7 +242,12 @@ class RunControl(w.VBox):
         self._throttle.request()
 
     def _tick(self) -> None:
-        if self.run is None or self.run.state in ACTIVE_STATES or self.shown_run() is not self.run:
+        if (
+            self.run is None
+            or self.run.state in ACTIVE_STATES
+            or self.shown_run() is not self.run
+            or recovering(self.lab) != self._recovering_shown
+        ):
             self.refresh()
 
     def refresh(self) -> None:
@@ -159,9 +255,15 @@ class RunControl(w.VBox):
         for each in list(self.lab.runs):
             if not each.done:
                 self._watch(each)
+        self._show_recovery()
         self.run = run = self.shown_run()
         state = run.state if run is not None else "idle"
-        self.state.value = f'<span class="smartlab-state-{state}"><b>{state}</b></span>'
+        held = run.interruption if run is not None else None
+        shown = "suspended" if state == "running" and held and held.kind == "suspend" else state
+        colour = STATE_COLOURS.get(shown, "inherit")
+        self.state.value = (
+            f'<span class="smartlab-state-{shown}" style="color:{colour}"><b>{shown}</b></span>'
+        )
         self.pause_button.disabled = state != "running"
         self.resume_button.disabled = state != "paused"
         self.abort_button.disabled = state not in ACTIVE_STATES
@@ -171,7 +273,8 @@ class RunControl(w.VBox):
             self.error.value = _format.error(self._refusal)
             self.plan.value = "No plan submitted yet"
             self.progress.value, self.progress.max = 0, 1
-            self.counts.value = self.timing.value = ""
+            self.counts.value = self.timing.value = self.interruption.value = ""
+            self.time_left = None
             return
         self.plan.value = f"Run #{run.number}: <b>{html.escape(run.plan_name)}</b>"
         total = run.expected_events
@@ -184,11 +287,61 @@ class RunControl(w.VBox):
         self.progress.value = min(run.events, self.progress.max)
         self.progress.bar_style = {"finished": "success", "failed": "danger"}.get(state, "")
         self.counts.value = f"{run.events} / {total if total else '?'} points"
-        remaining = run.remaining if state in ("running", "paused") and total else None
-        self.timing.value = f"elapsed {_format.duration(run.elapsed)}" + (
-            f", about {_format.duration(remaining)} left" if remaining is not None else ""
-        )
+        active = run.active
+        self.time_left = self._time_left(run, active) if total and state in ACTIVE_STATES else None
+        held_s = max(0.0, run.elapsed - active)
+        timing = f"elapsed {_format.duration(active)}"
+        if held_s >= 0.5:
+            timing += f" (+ {_format.duration(held_s)} held)"
+        if self.time_left is not None:
+            timing += (
+                f", about {_format.duration(self.time_left)} left"
+                if self.time_left > 0
+                else ", taking longer than estimated"
+            )
+        self.timing.value = timing
+        self.interruption.value = self._interruption_html(run, held)
         self.error.value = _format.error(self._refusal or self._run_error(run))
+
+    def _time_left(self, run: Run, active: float) -> float | None:
+        """Seconds left: the run's estimate at its latest point, counted down in active time."""
+        estimate = self._estimate
+        if estimate is None or estimate.run is not run or estimate.events != run.events:
+            estimate = self._estimate = _Estimate(run, run.events, active, run.remaining)
+        if estimate.remaining is None:
+            return None
+        return max(0.0, estimate.remaining - (active - estimate.active))
+
+    @staticmethod
+    def _interruption_html(run: Run, held: Interruption | None) -> str:
+        """What holds the run now, else how often and how long it was held (empty if never)."""
+        if held is not None:
+            then = (
+                "it goes on by itself when that clears"
+                if held.kind == "suspend"
+                else "press Resume to go on"
+            )
+            so_far = _format.duration(held.duration)
+            text = f"{describe_interruption(held)}, for {so_far} so far; {then}"
+            return (
+                '<span class="smartlab-interrupted" style="color:#b26a00">'
+                f"<b>{html.escape(text)}</b></span>"
+            )
+        past = list(run.interruptions)
+        if not past:
+            return ""
+        times = "1 time" if len(past) == 1 else f"{len(past)} times"
+        total = sum(entry.duration for entry in past)
+        each = "; ".join(entry.describe() for entry in past[-3:])
+        if len(past) > 3:
+            each = f"the last 3: {each}"
+        return _format.note(f"interrupted {times}, held {_format.duration(total)} in all: {each}")
+
+    def _show_recovery(self) -> None:
+        count = recovering(self.lab)
+        self._recovering_shown = count
+        text = recovering_text(count, " into the catalog")
+        self.recovery.value = _format.note(text + "; lab.wait() waits for it") if text else ""
 
     @staticmethod
     def _run_error(run: Run) -> str:
@@ -205,4 +358,4 @@ class RunControl(w.VBox):
         super().close()
 
 
-__all__ = ["RunControl"]
+__all__ = ["RunControl", "describe_interruption", "recovering", "recovering_text"]

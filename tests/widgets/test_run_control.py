@@ -1,13 +1,25 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import asyncio
+import itertools
+import re
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import bluesky.plan_stubs as bps
+import bluesky.plans as bp
 import bluesky.preprocessors as bpp
+import pytest
 
+from smartlab_kernel.plans import Recipe, measure_recipe
 from smartlab_kernel.session import Lab
-from smartlab_kernel.widgets.run_control import RunControl
+from smartlab_kernel.session.interruptions import Interruption
+from smartlab_kernel.session.room_link import attach_room
+from smartlab_kernel.session.safety import InterlockSettings
+from smartlab_kernel.widgets.run_control import RunControl, describe_interruption
 
 
 def _state(control: RunControl) -> str:
@@ -113,3 +125,173 @@ def test_queued_run_is_shown_and_abort_drops_it(
     control.refresh()
     assert control.run is second and "aborted" in control.state.value
     control.close()
+
+
+def _clock(control: RunControl) -> str:
+    """The elapsed clock as shown ("3 s" of "elapsed 3 s (+ 1 s held), ...")."""
+    control.refresh()
+    match = re.match(r"elapsed ([^(,]+)", control.timing.value)
+    assert match, control.timing.value
+    return match.group(1).strip()
+
+
+def test_a_pause_is_said_with_its_reason_and_stops_the_clock(
+    idle_lab: Lab, slow_plan: Callable[..., Any], wait_for: Callable[..., None]
+) -> None:
+    control = RunControl(idle_lab)
+    run = idle_lab.submit(slow_plan(hold_s=3000.0))  # 1.5 s of hold at this time scale
+    wait_for(slow_plan.holding, what="reactor hold")  # type: ignore[attr-defined]
+    idle_lab.pause(reason="checking the stirrer")
+    wait_for(lambda: _state(control) == "paused", what="paused")
+    assert "<b>paused</b>" in control.state.value
+    text = control.interruption.value
+    assert "paused (checking the stirrer)" in text and "press Resume" in text, text
+    clock = _clock(control)
+    time.sleep(1.2)
+    assert _clock(control) == clock, "the clock stops while paused"
+    assert "held)" in control.timing.value
+    assert control.counts.value == "0 / 1 points", "the pause event is not a point"
+
+    control.resume_button.click()
+    wait_for(lambda: run.done, what="the run to finish")
+    control.refresh()
+    assert run.state == "finished", run.reason
+    assert control.counts.value == "1 / 1 points", "pause and resume events are not points"
+    assert "interrupted 1 time, held" in control.interruption.value
+    assert "checking the stirrer" in control.interruption.value
+    control.close()
+
+
+def test_the_time_left_counts_down_between_points_and_stops_while_paused(
+    idle_lab: Lab, wait_for: Callable[..., None]
+) -> None:
+    bench = idle_lab.bench
+    assert bench is not None
+    control = RunControl(idle_lab)
+    run = idle_lab.submit(bp.count([bench.reactor], num=40, delay=0.15))
+    wait_for(lambda: run.events >= 2, what="two points")
+    samples: list[tuple[int, float]] = []
+    for _ in range(25):
+        control.refresh()
+        assert control.time_left is not None, control.timing.value
+        samples.append((run.events, control.time_left))
+        time.sleep(0.03)
+    same_point = [(a, b) for (n, a), (m, b) in itertools.pairwise(samples) if n == m]
+    assert same_point, samples
+    assert all(later <= earlier + 1e-9 for earlier, later in same_point), (
+        "between points the estimate only counts down",
+        samples,
+    )
+    assert any(later < earlier for earlier, later in same_point), samples
+
+    idle_lab.pause()
+    wait_for(lambda: _state(control) == "paused", what="paused")
+    control.refresh()
+    frozen = control.time_left
+    assert frozen is not None and ", about" in control.timing.value
+    time.sleep(0.5)
+    control.refresh()
+    assert control.time_left == pytest.approx(frozen, abs=0.02), "no time passes while paused"
+    control.close()
+
+
+def test_a_suspension_by_an_interlock_is_shown_and_the_clock_stops(tmp_path: Path) -> None:
+    lab = Lab.simulated(seed=0, directory=tmp_path / "lab", time_scale=1000.0)
+    link = attach_room(lab, settings=InterlockSettings(settle_s=300.0))
+    control = RunControl(lab)
+    try:
+        bench = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
+        hold_s = 1500.0
+        run = lab.submit(measure_recipe(Recipe({"a": 2.0, "b": 2.0}, hold_s=hold_s), **bench))
+        reactor = lab.devices["reactor"]
+        _wait(lambda: float(reactor.hold.seconds.get()) == hold_s, "the hold")
+        hood = link.room.hoods["hood_1"]
+        hood.faults.inject("fan_failure")
+        try:
+            _wait(lambda: run.interruption is not None, "the suspension")
+            control.refresh()
+            assert run.state == "running"  # a suspension keeps the RunEngine running
+            assert "<b>suspended</b>" in control.state.value
+            text = control.interruption.value
+            assert "suspended by interlock hood_1_face_velocity" in text, text
+            assert "goes on by itself" in text
+            clock = _clock(control)
+            time.sleep(1.0)
+            assert _clock(control) == clock, "the clock stops while suspended"
+            assert control.counts.value == "0 / 1 points"
+        finally:
+            hood.faults.clear("fan_failure")
+        run.wait(60)
+        control.refresh()
+        assert "<b>finished</b>" in control.state.value
+        assert control.counts.value == "1 / 1 points"
+        assert "interrupted 1 time" in control.interruption.value
+        assert "hood_1_face_velocity" in control.interruption.value
+    finally:
+        control.close()
+        link.close()
+        lab.close()
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def test_interruptions_in_words() -> None:
+    def held(kind: str, reason: str) -> Interruption:
+        return Interruption(kind, reason, time.time(), None, time.monotonic())
+
+    interlock = "interlock hood_1_face_velocity tripped: face velocity 0.025 m/s"
+    assert describe_interruption(held("suspend", interlock)) == f"suspended by {interlock}"
+    assert describe_interruption(held("suspend", "suspended by a Bluesky suspender")) == (
+        "suspended by a Bluesky suspender"
+    )
+    assert describe_interruption(held("pause", "paused by the operator")) == (
+        "paused by the operator"
+    )
+    assert describe_interruption(held("pause", "checking the stirrer")) == (
+        "paused (checking the stirrer)"
+    )
+    assert describe_interruption(held("pause", "")) == "paused"
+
+
+@pytest.fixture
+def kernel_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_recovery_of_an_earlier_session_is_said_until_done(
+    idle_lab: Lab,
+    kernel_loop: asyncio.AbstractEventLoop,
+    monkeypatch: pytest.MonkeyPatch,
+    wait_for: Callable[..., None],
+) -> None:
+    # Recovery of a crashed session is usually over in a moment; only the count is faked.
+    left = [2]
+    monkeypatch.setattr(Lab, "recovering", property(lambda self: left[0]))
+    made: list[RunControl] = []
+    ready = threading.Event()
+
+    def build() -> None:  # built on the loop thread, as in a notebook cell
+        made.append(RunControl(idle_lab, tick=0.05))
+        ready.set()
+
+    kernel_loop.call_soon_threadsafe(build)
+    assert ready.wait(5)
+    control = made[0]
+    assert "recovering 2 runs of an earlier session into the catalog" in control.recovery.value
+    left[0] = 1  # the tick notices (idle: nothing else would refresh the widget)
+    wait_for(lambda: "recovering 1 run of" in control.recovery.value, what="1 run left")
+    left[0] = 0
+    wait_for(lambda: control.recovery.value == "", what="recovery done")
+    kernel_loop.call_soon_threadsafe(control.close)
