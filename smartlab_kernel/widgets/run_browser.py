@@ -6,6 +6,8 @@ import datetime as dt
 import html
 import itertools
 import json
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from matplotlib.axes import Axes
 from tiled.queries import Contains, Key
 
 from . import _figure, _format
+from .marshal import KernelLoop
+from .run_control import recovering, recovering_text
 
 STATUSES = ("any", "success", "abort", "fail")
 METADATA_COLUMNS = (
@@ -26,6 +30,33 @@ METADATA_COLUMNS = (
     "sample_ids",
     "suggestion_id",
 )
+#: The summary the session appends to a stop document's reason ("interrupted 2 times: ...").
+_INTERRUPTED = re.compile(r"\binterrupted (\d+) times?\b")
+#: Shown for a run without a stop document while the lab recovers an earlier session.
+BEING_RECOVERED = "being recovered"
+
+
+def interruption_count(stop: Mapping[str, Any] | None) -> int:
+    """How many times a stored run was paused or suspended, from its stop document.
+
+    The session's summary in the reason ("interrupted 2 times: ...") says it;
+    without one, each interruption is a pair of events (pause or suspend, then
+    resume) in the run's ``interruptions`` stream, and an unpaired last one is
+    the pause an abort ended the run in, which the session does not count either.
+
+    Args:
+        stop: The run's stop document, or ``None`` if it has none (yet).
+
+    Returns:
+        The count, 0 for a run never interrupted or without a stop document.
+    """
+    if not stop:
+        return 0
+    said = _INTERRUPTED.findall(str(stop.get("reason") or ""))
+    if said:
+        return int(said[-1])
+    events = (stop.get("num_events") or {}).get("interruptions", 0)
+    return events // 2 if isinstance(events, int) and not isinstance(events, bool) else 0
 
 
 def _when(timestamp: float | None) -> str:
@@ -42,15 +73,30 @@ class RunBrowser(w.VBox):
     stream; **Export** writes the selected runs' events, with their metadata,
     as one table.
 
+    A run that was paused or suspended is flagged ("interrupted 2x"; its
+    stop document's reason says when and why). While the lab recovers runs
+    of an earlier, crashed session into the catalog, the browser says so,
+    and a run without a stop document that is not one of this lab's own
+    shows as "being recovered" rather than running; it looks again every
+    ``poll_interval`` seconds (on the kernel's loop) and updates those runs
+    when recovery is done.
+
     Args:
         lab: The lab whose catalog to browse (anything with a ``catalog``).
         limit: Most runs listed per search.
+        poll_interval: Seconds between looks at the lab's recovery count while
+            it recovers runs.
     """
 
-    def __init__(self, lab: Any, *, limit: int = 500) -> None:
+    def __init__(self, lab: Any, *, limit: int = 500, poll_interval: float = 1.0) -> None:
         self.lab = lab
         self.limit = limit
+        self.poll_interval = poll_interval
         self.found: dict[str, dict[str, Any]] = {}
+        self._loop = KernelLoop()
+        self._stop_poll: Callable[[], None] | None = None
+        self._recovering = 0
+        self._local: dict[str, bool] = {}
         self.campaign = w.Text(description="Campaign", placeholder="any")
         self.sample = w.Text(description="Sample", placeholder="any")
         self.operator = w.Text(description="Operator", placeholder="any")
@@ -64,6 +110,8 @@ class RunBrowser(w.VBox):
         self.results.add_class("smartlab-run-results")
         self.results.observe(self._on_select, names="value")
         self.count = w.HTML()
+        self.recovery = w.HTML()
+        self.recovery.add_class("smartlab-browser-recovery")
         self.details = w.HTML()
         self.details.add_class("smartlab-run-details")
         # Hidden until a run is opened: an empty image shows as a broken one in the browser.
@@ -81,6 +129,7 @@ class RunBrowser(w.VBox):
                 w.HBox([self.campaign, self.sample, self.operator]),
                 w.HBox([self.status, self.since, self.until, self.search_button]),
                 self.count,
+                self.recovery,
                 self.results,
                 w.HBox([self.path, self.export_format, self.export_button]),
                 self.message,
@@ -89,6 +138,7 @@ class RunBrowser(w.VBox):
             ]
         )
         self.add_class("smartlab-run-browser")
+        self.check_recovery()
 
     # -- search ---------------------------------------------------------------
 
@@ -122,6 +172,7 @@ class RunBrowser(w.VBox):
         found = {uid: dict(run.metadata) for uid, run in itertools.islice(node.items(), self.limit)}
         ordered = sorted(found.items(), key=lambda kv: -float(kv[1]["start"].get("time", 0)))
         self.found = dict(ordered)
+        self.check_recovery()
         self.results.value = ()
         self.results.options = [(self._label(md), uid) for uid, md in ordered]
         more = " (showing the first ones)" if len(found) == self.limit else ""
@@ -129,18 +180,103 @@ class RunBrowser(w.VBox):
         self.message.value = ""
         return list(self.found)
 
+    def run_status(self, md: Mapping[str, Any]) -> str:
+        """A found run's status: its exit status, else why it has no stop document yet.
+
+        ``"running"`` (or ``"being stored"``) for one of this lab's own runs,
+        ``"being recovered"`` while the lab recovers an earlier session, else
+        ``"running"`` (another process may be writing it).
+
+        Args:
+            md: The run's metadata (``start`` and ``stop`` documents).
+        """
+        stop = md.get("stop")
+        if stop:
+            return str(stop.get("exit_status", "?"))
+        done = self._local.get(str(md["start"].get("uid")))
+        if done is not None:
+            return "being stored" if done else "running"
+        return BEING_RECOVERED if self._recovering else "running"
+
     def _label(self, md: dict[str, Any]) -> str:
-        start, stop = md["start"], md.get("stop") or {}
+        start = md["start"]
+        interrupted = interruption_count(md.get("stop"))
         return "  ".join(
             [
                 _when(start.get("time")),
                 f"#{start.get('scan_id', '?')}",
                 str(start.get("plan_name", "?")),
                 f"campaign={start.get('campaign_id', '-')}",
-                str(stop.get("exit_status", "running")),
+                self.run_status(md),
+                *([f"interrupted {interrupted}x"] if interrupted else []),
                 start["uid"][:8],
             ]
         )
+
+    # -- recovery of an earlier session ----------------------------------------
+
+    def check_recovery(self) -> int:
+        """Look at the lab's recovery count now; say it, and follow it while it lasts.
+
+        When the count changes, the listed runs without a stop document are
+        read again (see :meth:`refresh_unfinished`).
+
+        Returns:
+            Runs of an earlier session the lab is still recovering.
+        """
+        self._local = {
+            str(uid): bool(getattr(run, "done", True))
+            for run in list(getattr(self.lab, "runs", None) or [])
+            for uid in list(getattr(run, "uids", None) or [])
+        }
+        count, before = recovering(self.lab), self._recovering
+        self._recovering = count
+        text = recovering_text(count, " into the catalog")
+        self.recovery.value = (
+            _format.note(
+                f"{text}: a run without a stop document is shown as "
+                f"'{BEING_RECOVERED}' until it is done"
+            )
+            if text
+            else ""
+        )
+        if count != before and self.found:
+            self.refresh_unfinished()
+        if count and self._stop_poll is None:
+            self._stop_poll = self._loop.every(self.poll_interval, self._poll)
+        elif not count and self._stop_poll is not None:
+            self._stop_poll()
+            self._stop_poll = None
+        return count
+
+    def _poll(self) -> None:
+        if recovering(self.lab) != self._recovering:
+            self.check_recovery()
+
+    def refresh_unfinished(self) -> list[str]:
+        """Read again the listed runs that had no stop document; relabel them.
+
+        The selection is kept.
+
+        Returns:
+            The uids of those runs that have their stop document now.
+        """
+        unfinished = [uid for uid, md in self.found.items() if not md.get("stop")]
+        if not unfinished:
+            return []
+        stopped = []
+        for uid in unfinished:
+            try:
+                md = dict(self.lab.catalog[uid].metadata)
+            except Exception:  # gone from the catalog, or the catalog is down: keep it
+                continue
+            self.found[uid] = md
+            if md.get("stop"):
+                stopped.append(uid)
+        selected = tuple(self.results.value)
+        self.results.options = [(self._label(md), uid) for uid, md in self.found.items()]
+        self.results.value = tuple(uid for uid in selected if uid in self.found)
+        return stopped
 
     # -- one run --------------------------------------------------------------
 
@@ -154,11 +290,13 @@ class RunBrowser(w.VBox):
         run = self.lab.catalog[uid]
         md = dict(run.metadata)
         start, stop = md["start"], md.get("stop") or {}
+        interrupted = interruption_count(stop)
         fields = {
             "uid": start["uid"],
             "started": _when(start.get("time")),
-            "status": stop.get("exit_status", "running"),
+            "status": self.run_status(md),
             "reason": stop.get("reason", ""),
+            **({"interrupted": f"{interrupted} time(s)"} if interrupted else {}),
             **{k: start[k] for k in METADATA_COLUMNS if k in start},
         }
         if "recipe" in start:
@@ -215,7 +353,8 @@ class RunBrowser(w.VBox):
             meta = {
                 "uid": uid,
                 "start_time": _when(start.get("time")),
-                "exit_status": stop.get("exit_status", "running"),
+                "exit_status": self.run_status(md),
+                "interruptions": interruption_count(stop),
                 **{k: start.get(k) for k in METADATA_COLUMNS},
             }
             meta["sample_ids"] = ",".join(meta["sample_ids"] or [])
@@ -263,5 +402,12 @@ class RunBrowser(w.VBox):
     def _error(self, message: str) -> None:
         self.message.value = _format.error(message)
 
+    def close(self) -> None:
+        """Stop following the lab's recovery and close the widget."""
+        if self._stop_poll is not None:
+            self._stop_poll()
+            self._stop_poll = None
+        super().close()
 
-__all__ = ["RunBrowser"]
+
+__all__ = ["BEING_RECOVERED", "RunBrowser", "interruption_count"]

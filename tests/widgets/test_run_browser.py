@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import pandas as pd
 import pytest
 
 from smartlab_kernel.session import Lab
-from smartlab_kernel.widgets.run_browser import RunBrowser
+from smartlab_kernel.widgets.run_browser import RunBrowser, interruption_count
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +107,129 @@ def test_export_to_a_bad_path_shows_the_error(lab: Lab, runs: dict[str, str]) ->
     browser.results.value = (runs["first"],)
     assert browser.export("/nonexistent-dir/x/runs.csv") is None
     assert "could not write" in browser.message.value
+
+
+def test_an_interrupted_run_is_flagged(
+    idle_lab: Lab,
+    runs: dict[str, str],
+    slow_plan: Callable[..., Any],
+    wait_for: Callable[..., None],
+) -> None:
+    run = idle_lab.submit(slow_plan(hold_s=3000.0), campaign_id="browse-paused")
+    wait_for(slow_plan.holding, what="reactor hold")  # type: ignore[attr-defined]
+    idle_lab.pause(reason="checking the stirrer")
+    wait_for(lambda: run.state == "paused", what="paused")
+    idle_lab.resume()
+    (uid,) = run.wait(60)
+    idle_lab.wait(60)
+
+    browser = RunBrowser(idle_lab)
+    assert uid in browser.search()
+    labels = {value: label for label, value in browser.results.options}
+    assert "success  interrupted 1x" in labels[uid], labels[uid]
+    assert "interrupted" not in labels[runs["first"]], "runs never held are not flagged"
+    browser.results.value = (uid,)
+    details = html.unescape(browser.details.value)
+    assert "interrupted" in details and "1 time(s)" in details
+    assert "paused" in details and "checking the stirrer" in details  # the stop reason
+    frame = browser.to_dataframe([uid, runs["first"]])
+    assert sorted(frame.groupby("uid")["interruptions"].first().items()) == sorted(
+        [(uid, 1), (runs["first"], 0)]
+    )
+    browser.close()
+
+
+def test_interruption_count_from_a_stop_document() -> None:
+    reason = "interrupted 2 times: paused 1.0 s (paused by the operator); suspended 3.0 s (x)"
+    assert interruption_count({"reason": reason, "num_events": {"interruptions": 4}}) == 2
+    failed = "the stirrer jammed; interrupted 1 time: paused 1.0 s (paused by the operator)"
+    assert interruption_count({"reason": failed}) == 1
+    # Without the session's summary: pairs of interruption events (pause or suspend, resume);
+    # an unpaired last one is the pause an abort ended the run in.
+    assert interruption_count({"num_events": {"interruptions": 4, "primary": 1}}) == 2
+    assert interruption_count({"reason": "aborted", "num_events": {"interruptions": 1}}) == 0
+    assert interruption_count({"num_events": {"primary": 3}}) == 0
+    assert interruption_count(None) == interruption_count({}) == 0
+
+
+class _RecoveringLab:
+    """The lab's catalog as seen by a lab that recovers ``recovering`` runs (a fake count)."""
+
+    def __init__(self, lab: Lab, recovering: int) -> None:
+        self.catalog = lab.catalog
+        self.recovering = recovering
+        self.runs: list[Any] = []
+
+
+def test_a_run_without_stop_is_being_recovered_while_the_lab_recovers(
+    idle_lab: Lab,
+    runs: dict[str, str],
+    slow_plan: Callable[..., Any],
+    wait_for: Callable[..., None],
+) -> None:
+    run = idle_lab.submit(slow_plan(), campaign_id="browse-open")  # a long hold
+    wait_for(slow_plan.holding, what="reactor hold")  # type: ignore[attr-defined]
+    uid = run.uids[0]
+    wait_for(lambda: uid in idle_lab.catalog, what="its start document in the catalog")
+
+    own = RunBrowser(idle_lab)
+    own.campaign.value = "browse-open"
+    assert own.search() == [uid]
+    assert "  running  " in own.results.options[0][0], "the lab's own run is running"
+    assert own.recovery.value == ""
+
+    # Runs of a crashed session are usually recovered in a moment: fake the count.
+    recovering = _RecoveringLab(idle_lab, recovering=2)
+    browser = RunBrowser(recovering)
+    note = html.unescape(browser.recovery.value)
+    assert "recovering 2 runs of an earlier session into the catalog" in note
+    browser.campaign.value = "browse-open"
+    assert browser.search() == [uid]
+    assert "  being recovered  " in browser.results.options[0][0]
+    browser.results.value = (uid,)
+    assert "being recovered" in browser.details.value
+
+    idle_lab.abort("browser test: recovery")
+    idle_lab.wait(60)
+    assert browser.check_recovery() == 2  # unchanged: nothing read again
+    assert "being recovered" in browser.results.options[0][0]
+    recovering.recovering = 0
+    assert browser.check_recovery() == 0
+    assert browser.recovery.value == ""
+    assert "  abort  " in browser.results.options[0][0], "read again when recovery ended"
+    assert browser.results.value == (uid,), "the selection is kept"
+    own.close()
+    browser.close()
+
+
+@pytest.fixture
+def kernel_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_the_recovery_note_follows_the_count_on_the_kernel_loop(
+    lab: Lab, kernel_loop: asyncio.AbstractEventLoop, wait_for: Callable[..., None]
+) -> None:
+    recovering = _RecoveringLab(lab, recovering=1)
+    made: list[RunBrowser] = []
+    ready = threading.Event()
+
+    def build() -> None:  # built on the loop thread, as in a notebook cell
+        made.append(RunBrowser(recovering, poll_interval=0.05))
+        ready.set()
+
+    kernel_loop.call_soon_threadsafe(build)
+    assert ready.wait(5)
+    browser = made[0]
+    assert "recovering 1 run of an earlier session" in html.unescape(browser.recovery.value)
+    recovering.recovering = 3
+    wait_for(lambda: "recovering 3 runs" in browser.recovery.value, what="3 runs")
+    recovering.recovering = 0
+    wait_for(lambda: browser.recovery.value == "", what="recovery done")
+    kernel_loop.call_soon_threadsafe(browser.close)
