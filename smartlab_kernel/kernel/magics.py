@@ -29,6 +29,31 @@ def _widget(name: str) -> Any:
     return getattr(widgets, name, None)
 
 
+def status_notes(status: dict[str, Any]) -> list[str]:
+    """What ``%lab`` says in words before the status: read-only, recovery under way.
+
+    Args:
+        status: A lab's ``status()`` (keys it lacks, e.g. on a remote lab, say nothing).
+
+    Returns:
+        One line per note; none for a writable lab that recovers nothing.
+    """
+    notes = []
+    if status.get("read_only"):
+        notes.append(
+            f"read-only: this lab only reads the catalog in {status.get('directory', '?')} "
+            "(another lab may write it); it runs no plans and recovers nothing"
+        )
+    count = status.get("recovering") or 0
+    if isinstance(count, int) and count > 0:
+        runs = "1 run" if count == 1 else f"{count} runs"
+        notes.append(
+            f"recovering {runs} of an earlier session into the catalog; until it is "
+            "done such a run may show without its stop document (lab.wait() waits for it)"
+        )
+    return notes
+
+
 @magics_class
 class LabMagics(Magics):
     """Magics that act on the notebook's lab (``lab`` in the user namespace)."""
@@ -40,8 +65,15 @@ class LabMagics(Magics):
 
     @line_magic("lab")  # type: ignore[arg-type]
     def lab_status(self, line: str = "") -> dict[str, Any]:
-        """Show devices, run state, storage backlog, recovery reports and alarms."""
+        """Show devices, run state, storage backlog, recovery reports and alarms.
+
+        Lines in words come first when they matter: a read-only lab, and runs
+        of an earlier, crashed session still being recovered into the catalog
+        ("recovering 2 runs"), then the whole status as JSON.
+        """
         status = self.lab.status()
+        for note in status_notes(status):
+            print(note)
         print(json.dumps(status, indent=1, default=str))
         return status
 
