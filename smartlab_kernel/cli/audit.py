@@ -1,8 +1,12 @@
 """``smartlab audit``: check the LIMS audit trail.
 
-``smartlab audit verify [--db PATH_OR_URL] [--schema NAME]`` walks the hash
-chain and exits 0 when it is intact, 1 (printing the first bad entry) when
-it was tampered with, and 2 when the database cannot be opened.
+``smartlab audit verify [--db PATH_OR_URL] [--schema NAME] [--head FILE]...
+[--anchor SEQ:HASH]...`` walks the hash chain, checks it against the heads
+recorded outside the table (the head file beside a SQLite database, head
+files and anchors given), replays inventory, usage, samples and runs from
+the log, and exits 0 when all is intact, 1 (printing every problem: the
+first bad entry, the seqs missing at the end, each row that disagrees with
+the log) when it was tampered with, and 2 when the database cannot be opened.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from smartlab_kernel.lims import DEFAULT_DB_PATH, LimsError, LimsStore, database_url
+from smartlab_kernel.lims import DEFAULT_DB_PATH, AuditHead, LimsError, LimsStore, database_url
 
 EXIT_INTACT = 0
 EXIT_TAMPERED = 1
@@ -37,8 +41,10 @@ def register(subparsers: Any) -> None:
     verify = commands.add_parser(
         "verify",
         help="verify the audit hash chain",
-        description="Recompute the audit trail's hash chain. Exit 0 when intact, 1 with "
-        "the first bad entry when it was tampered with, 2 when the database cannot be read.",
+        description="Recompute the audit trail's hash chain, check it against the heads "
+        "recorded outside the database, and replay inventory, usage, samples and runs from "
+        "it. Exit 0 when intact, 1 naming every problem when it was tampered with, 2 when "
+        "the database cannot be read.",
     )
     verify.add_argument(
         "--db",
@@ -47,6 +53,22 @@ def register(subparsers: Any) -> None:
         help=f"SQLite file or database URL (default: ./{DEFAULT_DB_PATH})",
     )
     verify.add_argument("--schema", default=None, help="PostgreSQL schema holding the LIMS tables")
+    verify.add_argument(
+        "--head",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an audit head file to check against (repeatable; a SQLite database's own "
+        "<file>.audit-head is always checked; for PostgreSQL pass the lab's, e.g. "
+        "lab-data/lims.audit-head)",
+    )
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a head recorded elsewhere, e.g. a run start document's lims_audit_head (repeatable)",
+    )
     verify.set_defaults(func=run_verify)
 
 
@@ -59,12 +81,17 @@ def run_verify(args: argparse.Namespace) -> int:
     """Verify the audit chain of ``args.db``; return the exit code.
 
     Args:
-        args: Parsed arguments with ``db`` and ``schema``.
+        args: Parsed arguments with ``db``, ``schema``, ``head`` and ``anchor``.
 
     Returns:
         0 intact, 1 tampered, 2 database missing or unreadable.
     """
     target: str = args.db
+    try:
+        anchors = [AuditHead.parse(text) for text in args.anchor]
+    except ValueError as exc:
+        print(f"error: --anchor: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
     url = database_url(target)
     sqlite_file = url.database if url.get_backend_name() == "sqlite" else None
     if sqlite_file is not None and not Path(sqlite_file).expanduser().is_file():
@@ -76,7 +103,7 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"error: cannot open LIMS database {target!r}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
-        result = store.verify_audit()
+        result = store.verify_audit(anchors, head_files=args.head)
     except SQLAlchemyError as exc:
         print(f"error: cannot read the audit trail of {target!r}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE

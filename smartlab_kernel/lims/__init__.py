@@ -13,6 +13,7 @@ subpackage. Open a store and work in transactions::
         tx.transition(s.sample_id, "prepared")
 """
 
+from .anchor import HEAD_FILE_SUFFIX, AuditHead
 from .audit import GENESIS_HASH, AuditVerification, entry_hash, verify_chain
 from .crate import MANIFEST_NAME, read_crate, write_crate
 from .database import DEFAULT_DB_PATH, database_url, head_revision
@@ -36,15 +37,20 @@ from .records import AuditEntry, InventoryItem, Lineage, RunRecord, Sample
 from .store import LimsStore
 from .transaction import LimsTransaction
 from .units import format_quantity, parse_quantity, ureg
+from .verify import AmountMismatch, AuditReport, UsageMismatch
 
 __all__ = [
     "DEFAULT_DB_PATH",
     "FINAL_STATES",
     "GENESIS_HASH",
+    "HEAD_FILE_SUFFIX",
     "MANIFEST_NAME",
     "SAMPLE_ID_ALPHABET",
     "TRANSITIONS",
+    "AmountMismatch",
     "AuditEntry",
+    "AuditHead",
+    "AuditReport",
     "AuditVerification",
     "DuplicateError",
     "IllegalTransitionError",
@@ -65,6 +71,7 @@ __all__ = [
     "TransactionStateError",
     "UnknownItemError",
     "UnknownSampleError",
+    "UsageMismatch",
     "allowed_next",
     "database_url",
     "entry_hash",

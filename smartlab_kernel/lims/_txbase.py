@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import queries
+from .anchor import AuditHead
 from .audit import append_entry
 from .errors import TransactionStateError
 from .ids import normalize_sample_id
@@ -25,6 +26,8 @@ class TransactionBase:
         self._conn: sa.Connection | None = conn
         self.operator = operator
         self._low: list[InventoryItem] = []
+        #: The newest audit entry this transaction wrote (for the head file).
+        self.head: AuditHead | None = None
 
     @property
     def conn(self) -> sa.Connection:
@@ -47,6 +50,7 @@ class TransactionBase:
             before=before,
             after=after,
         )
+        self.head = AuditHead(entry.seq, entry.hash)
         return entry.seq
 
     def get_sample(self, sample_id: str) -> Sample:

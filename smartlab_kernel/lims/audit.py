@@ -2,9 +2,10 @@
 
 Each entry's ``hash`` is ``sha256(prev_hash + canonical JSON of the entry)``
 where the entry is ``{seq, at, operator, action, entity, before, after}``.
-Changing, inserting or deleting any entry breaks the chain at that entry
-(deleting the newest entries is only visible against a recorded head hash;
-see ``docs/lims/explanation.md``).
+Changing, inserting or deleting any entry breaks the chain at that entry.
+Deleting the newest entries is only visible against a head recorded outside
+the table (see :mod:`smartlab_kernel.lims.anchor` and
+:mod:`smartlab_kernel.lims.verify`).
 """
 
 from __future__ import annotations
@@ -158,6 +159,46 @@ class AuditVerification:
         return f"audit trail broken at seq {self.first_bad_seq}: {self.reason}"
 
 
+class ChainWalker:
+    """Checks the chain one entry at a time, from the first (see :func:`verify_chain`).
+
+    Feed it every entry in ``seq`` order; after the first bad one it ignores
+    the rest. :meth:`result` says how far the chain is intact.
+    """
+
+    def __init__(self) -> None:
+        self._prev_hash = GENESIS_HASH
+        self._expected_seq = 1
+        self._checked = 0
+        self._broken: AuditVerification | None = None
+
+    @property
+    def broken(self) -> bool:
+        """True once a bad entry was fed."""
+        return self._broken is not None
+
+    def feed(self, entry: AuditEntry) -> bool:
+        """Check the next entry; return whether the chain is still intact."""
+        if self._broken is not None:
+            return False
+        self._checked += 1
+        problem = _entry_problem(entry, self._expected_seq, self._prev_hash)
+        if problem is not None:
+            bad_seq = self._expected_seq if entry.seq != self._expected_seq else entry.seq
+            self._broken = AuditVerification(
+                False, self._checked, bad_seq, problem, self._prev_hash
+            )
+            return False
+        self._prev_hash, self._expected_seq = entry.hash, self._expected_seq + 1
+        return True
+
+    def result(self) -> AuditVerification:
+        """The verification so far: the first bad entry, or intact."""
+        if self._broken is not None:
+            return self._broken
+        return AuditVerification(True, self._checked, None, "intact", self._prev_hash)
+
+
 def verify_chain(entries: Iterable[AuditEntry]) -> AuditVerification:
     """Check a full chain of entries, in ``seq`` order, from the first.
 
@@ -167,15 +208,11 @@ def verify_chain(entries: Iterable[AuditEntry]) -> AuditVerification:
     Returns:
         The verification result naming the first bad entry, if any.
     """
-    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
+    walker = ChainWalker()
     for entry in entries:
-        checked += 1
-        problem = _entry_problem(entry, expected_seq, prev_hash)
-        if problem is not None:
-            bad_seq = expected_seq if entry.seq != expected_seq else entry.seq
-            return AuditVerification(False, checked, bad_seq, problem, prev_hash)
-        prev_hash, expected_seq = entry.hash, expected_seq + 1
-    return AuditVerification(True, checked, None, "intact", prev_hash)
+        if not walker.feed(entry):
+            break
+    return walker.result()
 
 
 def _entry_problem(entry: AuditEntry, expected_seq: int, prev_hash: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -10,12 +10,15 @@ import pandas as pd
 import sqlalchemy as sa
 
 from . import queries
-from .audit import AuditVerification, iter_entries, verify_chain
+from .anchor import AuditHead
+from .audit import iter_entries
 from .crate import write_crate
 from .export import TABLE_DESCRIPTIONS, campaign_tables
 from .ids import normalize_sample_id
 from .inventory import Requirements, Shortfall, feasible_recipes, shortfalls
 from .records import AuditEntry, InventoryItem, Lineage, RunRecord, Sample
+from .schema import audit_log
+from .verify import AuditReport, verify_store
 
 K = TypeVar("K", bound=Hashable)
 
@@ -24,6 +27,7 @@ class LimsQueries:
     """Read methods of :class:`LimsStore`; each uses a short-lived connection."""
 
     engine: sa.Engine
+    head_file: Path | None
 
     def _read(self) -> sa.Connection:
         return self.engine.connect()
@@ -131,10 +135,44 @@ class LimsQueries:
         """Return the audit entries about one sample, oldest first."""
         return self.audit_entries(f"sample:{normalize_sample_id(sample_id)}")
 
-    def verify_audit(self) -> AuditVerification:
-        """Check the audit hash chain; the result names the first bad entry."""
+    def audit_head(self) -> AuditHead | None:
+        """The newest audit entry's ``seq`` and hash (``None`` while the log is empty)."""
         with self._read() as conn:
-            return verify_chain(iter_entries(conn))
+            row = conn.execute(
+                sa.select(audit_log.c.seq, audit_log.c.hash)
+                .order_by(audit_log.c.seq.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else AuditHead(int(row.seq), str(row.hash))
+
+    def verify_audit(
+        self,
+        anchors: Iterable[AuditHead | tuple[str, AuditHead]] = (),
+        *,
+        head_files: Iterable[str | Path] = (),
+    ) -> AuditReport:
+        """Check the audit trail: the hash chain, its anchored heads, and the tables it implies.
+
+        Besides the chain, the report names entries deleted from the end
+        (against :attr:`head_file`, ``head_files`` and ``anchors``, e.g. the
+        ``lims_audit_head`` of run start documents), and every inventory,
+        usage, sample or run row that disagrees with a replay of the log.
+
+        Args:
+            anchors: Heads recorded elsewhere, bare or as ``(where, head)``.
+            head_files: More head files to check (besides :attr:`head_file`).
+
+        Returns:
+            The report: truthy when intact; its ``str`` names every problem.
+        """
+        labelled = [
+            a if isinstance(a, tuple) else (f"anchor {a.seq}:{a.hash[:12]}...", a) for a in anchors
+        ]
+        files = [Path(p) for p in head_files]
+        if self.head_file is not None:
+            files.insert(0, self.head_file)
+        with self._read() as conn:
+            return verify_store(conn, files, labelled)
 
     def campaign_tables(self, campaign_id: str) -> dict[str, pd.DataFrame]:
         """Return the LIMS tables of a campaign as DataFrames (what export writes).

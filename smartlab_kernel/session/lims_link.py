@@ -48,6 +48,9 @@ from bluesky.utils import Msg
 
 from ..lims import (
     FINAL_STATES,
+    HEAD_FILE_SUFFIX,
+    AuditHead,
+    AuditReport,
     InsufficientStockError,
     LimsError,
     LimsStore,
@@ -186,6 +189,28 @@ class LimsLink:
                 "recovered": list(self.recovered),
             }
 
+    def verify_audit(self, catalog: Any = None) -> AuditReport:
+        """Verify the LIMS audit trail, also against the heads anchored in run start documents.
+
+        Args:
+            catalog: The lab's catalog (``lab.catalog``); each run's start
+                document with a ``lims_audit_head`` of this LIMS (its
+                ``lims`` is :attr:`LimsStore.location`) is an anchor.
+                ``None``: only the head file is checked.
+
+        Returns:
+            The report (see :meth:`LimsStore.verify_audit`).
+        """
+        anchors: list[tuple[str, AuditHead]] = []
+        for uid, start in _start_documents(catalog):
+            recorded = start.get(AUDIT_HEAD_KEY)
+            if isinstance(recorded, Mapping) and recorded.get("lims") == self.store.location:
+                with contextlib.suppress(ValueError):
+                    anchors.append(
+                        (f"the start document of run {uid}", AuditHead.from_dict(recorded))
+                    )
+        return self.store.verify_audit(anchors)
+
     # -- recovery -------------------------------------------------------------------
 
     def recover(self) -> list[str]:
@@ -279,6 +304,9 @@ class LimsLink:
                 state.sample_id = sample.sample_id
                 kwargs["sample_ids"] = [*kwargs.get("sample_ids", []), sample.sample_id]
             state.sample_ids = list(kwargs.get("sample_ids", []))
+            head = self.store.audit_head()
+            if head is not None:  # anchored in the catalog, outside the LIMS database
+                kwargs[AUDIT_HEAD_KEY] = {**head.to_dict(), "lims": self.store.location}
             return msg._replace(kwargs=kwargs)
         if msg.command == "set" and state.sample_id is not None:
             group = msg.kwargs.get("group")
@@ -512,6 +540,16 @@ class LimsLink:
             self._problem(f"run {state.run_uid}: its end not recorded: {exc}", state)
 
 
+def _start_documents(catalog: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(uid, start document)`` of every run in a catalog (none for ``None``)."""
+    if catalog is None:
+        return
+    for uid, run in catalog.items():
+        start = run.metadata.get("start")
+        if isinstance(start, Mapping):
+            yield str(uid), start
+
+
 def attach_lims(
     lab: Lab,
     store: LimsStore | str | Path,
@@ -527,12 +565,19 @@ def attach_lims(
         ensure_stock: Add missing stock items (see :meth:`LimsLink.ensure_stock`).
 
     Runs of this lab that a killed process left open in the LIMS are closed
-    as failed on the way (:meth:`LimsLink.recover`).
+    as failed on the way (:meth:`LimsLink.recover`). A store opened here keeps
+    its audit head file beside a SQLite database, or in the lab directory
+    (``lims.audit-head``) for a database server.
 
     Returns:
         The link, also at ``lab.lims``.
     """
-    opened = store if isinstance(store, LimsStore) else LimsStore.open(store, operator=lab.operator)
+    if isinstance(store, LimsStore):
+        opened = store
+    else:  # a server's database gets its audit head file in the lab directory
+        beside = "://" not in str(store) or str(store).startswith("sqlite")
+        head_file: Path | bool = True if beside else lab.directory / f"lims{HEAD_FILE_SUFFIX}"
+        opened = LimsStore.open(store, operator=lab.operator, head_file=head_file)
     link = LimsLink(opened, lab.devices, lambda: lab.operator, stocks, scope=f"lab:{lab.directory}")
     if ensure_stock:
         link.ensure_stock()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from smartlab_kernel import Lab
-from smartlab_kernel.lims import InsufficientStockError, LimsStore
+from smartlab_kernel.lims import AuditHead, InsufficientStockError, LimsStore
 from smartlab_kernel.plans import Recipe, measure_recipe
 from smartlab_kernel.session.lims_link import MIXTURE, LimsLink, attach_lims
 from smartlab_kernel.testing import inject, plan_devices, reset_bench
@@ -144,3 +144,18 @@ def test_a_campaign_rejects_suggestions_the_stock_cannot_make(
     assert len(rejected) == 3  # three rounds of one suggestion each
     assert all(r["reason"].startswith("not in stock: stock_A: requested") for r in rejected)
     assert not [r for r in planner.history if r.get("decision") in ("auto", "accept")]
+
+
+def test_each_start_document_anchors_the_audit_head(linked: tuple[Lab, LimsLink]) -> None:
+    lab, link = linked
+    store = link.store
+    run = lab.submit(measure_recipe(_recipe(), **plan_devices(lab)))
+    (uid,) = run.wait(60)
+    lab.wait(60)
+    start = lab.catalog[uid].metadata["start"]
+    head = AuditHead.from_dict(start["lims_audit_head"])
+    entry = store.audit_entries()[head.seq - 1]
+    assert entry.hash == head.hash
+    assert entry.action == "register_sample" and entry.entity == f"sample:{start['sample_ids'][0]}"
+    result = link.verify_audit(lab.catalog)
+    assert result.ok and result.anchors_checked >= 1, str(result)
