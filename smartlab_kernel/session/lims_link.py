@@ -83,6 +83,7 @@ class _Dispense:
 
     item: str
     volume_ml: float
+    operator: str
     status: Any = None
     settled: bool = False
     recorded: threading.Event = field(default_factory=threading.Event)
@@ -313,7 +314,8 @@ class LimsLink:
             pump = getattr(msg.obj, "attr_name", None)
             if getattr(msg.obj, "parent", None) is self.dispenser and pump in self.stocks:
                 step = state.steps.setdefault(group, _Step())
-                dispense = _Dispense(self.stocks[pump], float(msg.args[0]))
+                # the operator now, on the RunEngine's thread (a served lab's queue user)
+                dispense = _Dispense(self.stocks[pump], float(msg.args[0]), self.operator)
                 self._check_stock(dispense, state)
                 step.dispenses.append(dispense)
             elif msg.obj is self.robot and isinstance(msg.args[0], tuple | list):
@@ -406,7 +408,7 @@ class LimsLink:
             dispense.settled = True
         try:
             if status.success:
-                with self._low_stock_captured(), self.store.transaction(self.operator) as tx:
+                with self._low_stock_captured(), self.store.transaction(dispense.operator) as tx:
                     tx.consume(
                         dispense.item,
                         f"{dispense.volume_ml} mL",
