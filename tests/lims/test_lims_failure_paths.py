@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from smartlab_kernel import Lab
 from smartlab_kernel.devices.errors import ReservoirEmptyError
-from smartlab_kernel.lims import LimsStore
+from smartlab_kernel.lims import LimsError, LimsStore, LimsTransaction
 from smartlab_kernel.plans import Recipe, measure_recipe
 from smartlab_kernel.session.lims_link import LimsLink, attach_lims
 from smartlab_kernel.testing import empty_reservoir, inject, plan_devices, reset_bench
@@ -274,3 +274,25 @@ def test_pause_then_abort_during_a_dispense(linked: tuple[Lab, LimsLink]) -> Non
     assert ledger.dispensed() == pytest.approx({"a": 1.25, "b": 0.0, "solvent": 0.0})
     ledger.check()
     assert store.verify_audit().ok
+
+
+def test_a_lims_failure_never_hides_the_runs_own_error(
+    linked: tuple[Lab, LimsLink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab, link = linked
+    bench = lab.bench
+    assert bench is not None
+
+    def unreachable(*_args: object, **_kwargs: object) -> None:
+        raise LimsError("the LIMS database is unreachable")
+
+    monkeypatch.setattr(LimsTransaction, "finish_run", unreachable)
+    with inject(bench.dispenser.b, "timeout"):
+        run = lab.submit(measure_recipe(Recipe({"a": 1.0, "b": 1.0}), **plan_devices(lab)))
+        with pytest.raises(Exception, match="dispenser_b"):
+            run.wait(60)
+    lab.wait(60)
+    assert run.state == "failed" and run.reason.startswith("DeviceTimeoutError: dispenser_b")
+    message = f"run {run.uids[0]}: its end (fail) not recorded: the LIMS database is unreachable"
+    assert f"LIMS: {message}" in getattr(run.error, "__notes__", [])
+    assert message in link.status()["problems"]
