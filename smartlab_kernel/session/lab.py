@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 DocumentCallback = Callable[[str, dict[str, Any]], None]
 
+#: Reason of the pause :meth:`Lab.abort` requests to stop a running plan.
+_ABORT_PAUSE = "paused to abort"
 #: Seconds :meth:`Lab.abort` waits for the RunEngine to start or pause the run.
 _ABORT_TIMEOUT = 30.0
 
@@ -299,9 +301,9 @@ class Lab:
             return {**session_md, **per_run, **plan_md}
 
         def interrupted() -> str:
-            # One still going at close_run is the pause an abort ends the run in.
-            ended = [i for i in self.interruptions.since(marks[-1]) if i.ended] if marks else []
-            return summarise(ended)
+            # The pause an abort makes to stop the run is the abort, not an interruption.
+            found = self.interruptions.since(marks[-1]) if marks else []
+            return summarise([i for i in found if not i.reason.startswith(_ABORT_PAUSE)])
 
         wrapped = with_context(plan, open_md, lambda: run.reason, interrupted)
         if self.lims is not None:
@@ -481,7 +483,7 @@ class Lab:
         while not current.done and not self._worker.awaiting_command.is_set():
             if self.engine.state == "running":
                 try:
-                    self.interruptions.set_pause_reason(f"paused to abort: {reason}")
+                    self.interruptions.set_pause_reason(f"{_ABORT_PAUSE}: {reason}")
                     self.engine.request_pause(defer=False)
                 except TransitionError:
                     pass  # it changed state meanwhile: look again

@@ -186,3 +186,18 @@ def test_a_device_that_cannot_hold_a_step_fails_the_run_loudly(lab: Lab) -> None
     stop = lab.catalog[run.uids[0]].metadata["stop"]
     assert stop["exit_status"] == "fail"
     assert "cannot be vouched for" in stop["reason"] and "paused" in stop["reason"]
+
+
+def test_a_pause_before_an_abort_is_in_the_stop_reason(lab: Lab) -> None:
+    recipe = Recipe({"a": 2.0, "b": 2.0}, temperature_c=30.0, hold_s=HOLD_S)
+    run = lab.submit(measure_recipe(recipe, **bench(lab)))
+    wait_for(lambda: holding(lab), what="the hold to start")
+    lab.pause(reason="smell of solvent")
+    wait_for(lambda: run.state == "paused", what="the pause")
+    lab.abort("hood checked: stop")
+    run.wait(60)
+    lab.wait(60)
+    stop = lab.catalog[run.uids[0]].metadata["stop"]
+    assert stop["exit_status"] == "abort"
+    assert stop["reason"].startswith("hood checked: stop; interrupted 1 time: paused")
+    assert "smell of solvent" in stop["reason"] and "paused to abort" not in stop["reason"]

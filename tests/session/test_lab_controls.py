@@ -74,7 +74,10 @@ def test_abort_while_paused(lab: Lab) -> None:
     (uid,) = run.wait(30)
     assert run.state == "aborted"
     lab.wait(30)
-    assert lab.catalog[uid].metadata["stop"]["reason"] == "changed my mind"
+    reason = lab.catalog[uid].metadata["stop"]["reason"]
+    # the operator's pause before the abort is recorded with it (issue 15)
+    assert reason.startswith("changed my mind; interrupted 1 time: paused")
+    assert reason.endswith("(paused by the operator)")
 
 
 def test_queued_plans_run_in_order(lab: Lab) -> None:
