@@ -19,6 +19,7 @@ LIMS, under the queue item's user.
 """
 
 import os
+from pathlib import Path
 
 from smartlab_kernel.devices import build_bench
 from smartlab_kernel.devices.room import build_room
@@ -77,11 +78,19 @@ RE.environment = room_service.snapshot
 lims: LimsLink | None = None
 if _env("LIMS_URL"):
     lims = LimsLink(
-        LimsStore.open(_env("LIMS_URL"), schema=_env("LIMS_SCHEMA") or None, operator="lab-server"),
+        LimsStore.open(
+            _env("LIMS_URL"),
+            schema=_env("LIMS_SCHEMA") or None,
+            operator="lab-server",
+            # the audit chain's head, anchored outside the database
+            head_file=Path(_env("JOURNAL_DIR")).parent / "lims.audit-head",
+        ),
         bench.devices,
         lambda: queue_item_user() or UNKNOWN_OPERATOR,
+        scope=f"server:{_env('NAME')}",
     )
     lims.ensure_stock()
+    lims.recover()  # runs a killed worker left open are closed as failed
     RE.preprocessors.append(lims.wrap)
 
 # A dispense cannot be undone, so a pause must never replay steps from a
