@@ -210,10 +210,11 @@ class Planner:
             with self._lock:
                 batch = self._state.n_batches
                 start = len(self._state.suggestions)
+                number = self._state.next_number
                 for i, proposal in enumerate(proposals):
                     record = make_record(
                         "suggest",
-                        id=f"{self.campaign_id}-{start + i + 1:04d}",
+                        id=f"{self.campaign_id}-{number + i:04d}",
                         batch=batch,
                         params=proposal.params,
                         predicted=proposal.predicted,

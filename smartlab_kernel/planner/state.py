@@ -31,6 +31,9 @@ class CampaignState:
         failed: Executed params of failed experiments.
         rejected: Params of rejected suggestions.
         n_batches: Number of ``suggest`` calls that produced records.
+        last_number: Largest number ending a suggestion id (``<campaign>-0007``: 7),
+            so new ids continue after every id made, also when some are missing
+            from the records (a campaign resumed after a crash).
         n_design: Initial-design points suggested so far.
         warm_start: Raw outcome-GP hyperparameters of the last fit.
         feasibility_warm_start: Raw success-GP hyperparameters of the last fit.
@@ -45,6 +48,7 @@ class CampaignState:
     failed: list[dict[str, Choice]] = field(default_factory=list)
     rejected: list[dict[str, Choice]] = field(default_factory=list)
     n_batches: int = 0
+    last_number: int = 0
     n_design: int = 0
     warm_start: RawState | None = None
     feasibility_warm_start: RawState | None = None
@@ -111,6 +115,7 @@ class CampaignState:
         self.suggestions[suggestion.id] = suggestion
         self.open_ids.append(suggestion.id)
         self.n_batches = max(self.n_batches, int(record["batch"]) + 1)
+        self.last_number = max(self.last_number, id_number(suggestion.id))
         model = suggestion.model_state
         if model.get("kind") == "initial_design":
             self.n_design += 1
@@ -120,9 +125,20 @@ class CampaignState:
             self.feasibility_warm_start = model["feasibility_raw_state"]
 
     @property
+    def next_number(self) -> int:
+        """The number of the next suggestion id: after every id made or replayed."""
+        return max(len(self.suggestions), self.last_number) + 1
+
+    @property
     def pending(self) -> list[dict[str, Choice]]:
         """Params of open suggestions, in the order they were made."""
         return [self.suggestions[i].params for i in self.open_ids]
 
 
-__all__ = ["CampaignState"]
+def id_number(suggestion_id: str) -> int:
+    """The number ending a suggestion id (``"3f2a9c1d-0007"``: 7); 0 if it ends otherwise."""
+    tail = suggestion_id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+__all__ = ["CampaignState", "id_number"]
