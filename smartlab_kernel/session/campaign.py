@@ -1,4 +1,14 @@
-"""Closed-loop campaigns: suggest -> (review) -> run the recipe -> read the result -> observe."""
+"""Closed-loop campaigns: suggest -> (review) -> run the recipe -> read the result -> observe.
+
+What the planner knows reaches the catalog as it happens, so a campaign
+whose process dies at any point resumes in step with what was measured:
+each experiment's start document carries the planner records made since the
+previous experiment (the round's suggestions and decisions so far) and the
+planner's configuration, and each round ends with a ``planner_record`` run
+holding the round's records. :func:`resume_planner` rebuilds the planner
+from both and from how each experiment's run ended (see
+:func:`~smartlab_kernel.session.stored_runs.campaign_records`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +22,7 @@ import bluesky.preprocessors as bpp
 
 from ..planner import Objective, Planner, Real, Suggestion
 from ..plans import Plan, Recipe, clear_stations, measure_recipe
-from .stored_runs import campaign_runs
+from .stored_runs import MEASURE_PLAN, RECORD_PLAN, campaign_records, campaign_runs
 from .wrapping import explain
 
 if TYPE_CHECKING:
@@ -24,7 +34,6 @@ if TYPE_CHECKING:
 Decision = bool | str | Mapping[str, Any] | None
 Approver = Callable[[list[Suggestion]], Sequence[Decision]]
 RecipeBuilder = Callable[[Mapping[str, Any]], Recipe]
-RECORD_PLAN = "planner_record"
 
 
 def bench_parameters() -> list[Real]:
@@ -243,8 +252,10 @@ def campaign(
     whose recipe needs stock the LIMS lacks is rejected with the shortfall as
     its reason before review, and the planner is asked again. After each
     round the planner's new records go into the catalog as a small
-    ``planner_record`` run, so :func:`resume_planner` can rebuild the
-    planner after a restart.
+    ``planner_record`` run, and each experiment's start document carries the
+    records made since the previous experiment, so :func:`resume_planner`
+    can rebuild the planner after a restart, also after a crash in the
+    middle of a round.
 
     Args:
         lab: The lab (its devices and catalog are used).
@@ -281,10 +292,12 @@ def campaign(
                 )
             continue
         out_of_stock_rounds = 0
+        stored = first_record  # records before this are in the catalog already
         for item in review(suggestions, approve):
             if not admit(planner, item):
                 continue
             md = experiment_md(cid, item, number=len(results) + 1, budget=budget)
+            stored = _carry_records(md, planner, stored, objective_field)
             result = yield from _run_one(
                 lab, planner, item, recipe, devices, objective, objective_field, md
             )
@@ -293,6 +306,21 @@ def campaign(
                 on_result(result)
         yield from _record_decisions(planner, first_record, cid)
     return results
+
+
+def _carry_records(md: dict[str, Any], planner: Planner, stored: int, objective_field: str) -> int:
+    """Put the planner records from index ``stored`` on into an experiment's metadata.
+
+    So the catalog holds the round's suggestions and decisions as soon as an
+    experiment starts, not only at the end of the round: if the process
+    dies, :func:`resume_planner` still finds them. Returns the number of
+    records now stored.
+    """
+    history = planner.history
+    md["planner_records"] = history[stored:]
+    md["planner_config"] = planner.to_config(include_candidates=False)
+    md["objective_field"] = objective_field
+    return len(history)
 
 
 def _in_stock(
@@ -332,18 +360,57 @@ def _run_one(
     return record_value(planner, item, objective, objective_field, uid, value)
 
 
-def resume_planner(lab: Lab, campaign_id: str, candidates: Any = None) -> Planner:
-    """Rebuild a campaign's planner from the ``planner_record`` runs in the catalog.
+def resume_planner(
+    lab: Lab,
+    campaign_id: str,
+    candidates: Any = None,
+    objective_field: str = "spectrometer_readout",
+    timeout: float = 120.0,
+) -> Planner:
+    """Rebuild a campaign's planner from the catalog, in step with what was measured.
+
+    The planner's stored records (``planner_record`` runs, and the records
+    each experiment's start document carries) are replayed, and every
+    experiment of the campaign in the catalog becomes an observation or a
+    failure of the planner exactly once, as its run ended. After a crash
+    this means: experiments that finished but whose result the planner had
+    not recorded are observed with the stored value; the experiment the
+    crash interrupted, which recovery closed as failed, is failed with the
+    catalog's reason ("process died before the run finished ..."); and
+    suggestions that never ran are rejected. New suggestion ids follow every
+    id in the catalog, so none is used twice. See
+    :func:`~smartlab_kernel.session.stored_runs.campaign_records`.
+
+    Args:
+        lab: The lab whose catalog holds the campaign.
+        campaign_id: The campaign.
+        candidates: The candidate pool, for a pool planner stored by hash.
+        objective_field: Event field of the objective, for experiments stored
+            before campaigns recorded it.
+        timeout: Seconds to wait for the lab's storage to ship what it holds,
+            runs recovered after a crash included.
 
     Raises:
         LookupError: If the catalog has no records of that campaign.
+        TimeoutError: If the lab's storage has not shipped its runs within ``timeout``.
+        RuntimeError: If an experiment of the campaign has no stop document
+            yet (it is still running).
     """
-    starts = [
-        dict(run.metadata["start"]) for run in campaign_runs(lab.catalog, campaign_id, RECORD_PLAN)
-    ]
-    if not starts:
-        raise LookupError(f"no planner records of campaign {campaign_id!r} in the catalog")
-    records = [r for start in starts for r in start["planner_records"]]
-    planner = Planner.restore(starts[-1]["planner_config"], records, candidates)
+    if not lab.storage.wait_shipped(timeout):
+        raise TimeoutError(
+            f"{lab.storage.backlog} documents still not in the catalog after {timeout} s; "
+            "resume once lab.wait() returns"
+        )
+    runs = campaign_runs(lab.catalog, campaign_id, RECORD_PLAN) + campaign_runs(
+        lab.catalog, campaign_id, MEASURE_PLAN
+    )
+    runs.sort(key=lambda run: float(run.metadata["start"]["time"]))
+    try:
+        stored = campaign_records(runs, field_name=objective_field)
+    except LookupError:
+        raise LookupError(
+            f"no planner records of campaign {campaign_id!r} in the catalog"
+        ) from None
+    planner = Planner.restore(stored.config, stored.records, candidates)
     planner.campaign_id = campaign_id
     return planner
