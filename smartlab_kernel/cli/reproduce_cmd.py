@@ -44,6 +44,9 @@ def run_reproduce(args: argparse.Namespace) -> int:
         archive.wait()
         report = reproduce(archive.catalog, args.target, tolerance=args.tolerance)
     for c in report.comparisons:
+        if c.note:  # e.g. a run whose process died: its recorded failure stands
+            print(f"{c.uid}  {c.note}")
+            continue
         print(f"{c.uid}  recorded {c.recorded}  reproduced {c.reproduced}  diff {c.difference:.3g}")
     print(report.summary())
     return 0 if report.matches else 1
