@@ -2,6 +2,7 @@
 
     python benchmarks/fault_campaign.py                      # 500 trials, 1 in 25 a kill -9
     python benchmarks/fault_campaign.py --trials 20 --output benchmarks/results/fault-quick.json
+    python benchmarks/fault_campaign.py --merge a.json b.json   # shards run side by side
 
 Each trial runs a closed-loop campaign (batch 1 to 4) on the simulated lab
 (room and LIMS attached) while pauses, interlock trips, aborts, a second
@@ -36,7 +37,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261204, help="seed of every choice")
     parser.add_argument("--kill-every", type=int, default=25, help="one kill trial in this many")
     parser.add_argument("--output", type=Path, default=RESULTS / "fault_campaign.json")
+    parser.add_argument("--merge", type=Path, nargs="+", help="merge these result files instead")
     args = parser.parse_args()
+    if args.merge:
+        return merge(args.merge, args.output)
 
     started = time.monotonic()
     results: list[TrialResult] = []
@@ -59,6 +63,21 @@ def main() -> int:
     summary = write(args, results, time.monotonic() - started)
     print(json.dumps(summary["summary"], indent=2))
     return 1 if summary["summary"]["violations"] else 0
+
+
+def merge(paths: list[Path], output: Path) -> int:
+    """Write one result file from shards run side by side; exit 1 on any violation."""
+    shards = [json.loads(path.read_text()) for path in paths]
+    results = [TrialResult(**trial) for shard in shards for trial in shard["trials"]]
+    args = argparse.Namespace(
+        seed=[shard["seed"] for shard in shards],
+        kill_every=shards[0]["kill_every"],
+        output=output,
+    )
+    seconds = max(shard["summary"]["seconds"] for shard in shards)  # they ran at once
+    summary = write(args, results, seconds)["summary"]
+    print(json.dumps(summary, indent=2))
+    return 1 if summary["violations"] else 0
 
 
 def write(args: argparse.Namespace, results: list[TrialResult], seconds: float) -> dict:
