@@ -49,8 +49,8 @@ def run_demo(args: argparse.Namespace) -> int:
     """Run the demo campaign; return the exit code."""
     from tqdm import tqdm
 
+    from ..campaign.loop import ExperimentResult, bench_planner, campaign
     from ..session import Lab
-    from ..session.campaign import ExperimentResult, bench_planner, campaign
 
     if args.budget < 1 or args.batch < 1:
         raise SystemExit(f"--budget and --batch must be >= 1, got {args.budget} and {args.batch}")
@@ -98,7 +98,7 @@ def _best(planner: Any) -> str:
 
 def run_results(lab: Any, campaign_id: str) -> list[dict[str, Any]]:
     """Read every measured experiment of a campaign back from the catalog, oldest first."""
-    from ..session.stored_runs import campaign_runs, stored_readout
+    from ..campaign.stored_runs import campaign_runs, stored_readout
 
     return [
         {

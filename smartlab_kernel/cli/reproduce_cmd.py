@@ -32,8 +32,8 @@ def register(subparsers: Any) -> None:
 
 def run_reproduce(args: argparse.Namespace) -> int:
     """Reproduce and print the report; return 0 on a match, 1 otherwise."""
+    from ..campaign.reproduce import reproduce
     from ..session import Lab
-    from ..session.reproduce import reproduce
     from ..storage import LabInUseError
 
     try:  # as the writer, a crashed session's runs are recovered first

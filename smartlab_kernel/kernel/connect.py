@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..remote.lab import RemoteLab
 from ..session import Lab
-from ..session.remote import RemoteLab
 from .config import LabConfig
 
 _current: Lab | RemoteLab | None = None
@@ -21,7 +21,7 @@ def connect(config: LabConfig | str | Path | None = None, *, reuse: bool = True)
 
     Returns:
         A simulated :class:`~smartlab_kernel.session.Lab`, or for
-        ``mode = "served"`` a :class:`~smartlab_kernel.session.remote.RemoteLab`
+        ``mode = "served"`` a :class:`~smartlab_kernel.remote.lab.RemoteLab`
         on the shared lab server.
 
     Raises:

@@ -8,7 +8,7 @@ import bluesky.plan_stubs as bps
 import bluesky.plans as bp
 
 from .. import plans
-from ..session.campaign import bench_planner, bench_recipe, campaign, resume_planner
+from ..campaign.loop import bench_planner, bench_recipe, campaign, resume_planner
 from .connect import connect
 from .magics import LabMagics
 

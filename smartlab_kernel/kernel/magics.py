@@ -14,10 +14,10 @@ import bluesky.preprocessors as bpp
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
+from ..campaign.loop import bench_recipe
 from ..plans import measure_recipe
+from ..remote.lab import RemoteLab
 from ..session import Lab
-from ..session.campaign import bench_recipe
-from ..session.remote import RemoteLab
 
 EXPERIMENT_RECORD_PLAN = "experiment_record"
 

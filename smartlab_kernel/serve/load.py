@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..remote.lab import RemoteLab, RemoteRun
 from ..session.errors import SessionError
-from ..session.remote import RemoteLab, RemoteRun
 from .sandbox import Sandbox
 
 

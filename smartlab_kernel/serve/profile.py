@@ -13,7 +13,7 @@ Each run's ``operator`` is the queue item's authenticated user
 runs here too, its interlocks on this RunEngine, served to notebooks through
 Redis (:class:`~smartlab_kernel.serve.room_service.RoomService`). With a
 ``[lims]`` URL configured, every plan passes through a
-:class:`~smartlab_kernel.session.lims_link.LimsLink` (a RunEngine
+:class:`~smartlab_kernel.lims_link.link.LimsLink` (a RunEngine
 preprocessor): recipe runs make samples and take their stock in the shared
 LIMS, under the queue item's user.
 """
@@ -24,12 +24,12 @@ from pathlib import Path
 from smartlab_kernel.devices import build_bench
 from smartlab_kernel.devices.room import build_room
 from smartlab_kernel.lims import LimsStore
+from smartlab_kernel.lims_link.link import LimsLink
+from smartlab_kernel.management.alarms import AlarmLog
 from smartlab_kernel.serve.queue_engine import UNKNOWN_OPERATOR, QueueRunEngine, queue_item_user
 from smartlab_kernel.serve.queue_plans import make_queue_plans
 from smartlab_kernel.serve.room_service import RoomService
-from smartlab_kernel.session.alarms import AlarmLog
 from smartlab_kernel.session.interruptions import InterruptionLog
-from smartlab_kernel.session.lims_link import LimsLink
 from smartlab_kernel.session.step_resume import resume_interrupted_steps
 from smartlab_kernel.storage import DurableCapture, ServedCatalog
 

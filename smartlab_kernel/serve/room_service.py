@@ -25,10 +25,10 @@ import redis
 from bluesky import RunEngine
 
 from ..devices.room import SimulatedRoom
-from ..session.alarms import AlarmLog
-from ..session.interlock_alarms import InterlockAlarms
-from ..session.room_link import room_readings
-from ..session.safety import InterlockSettings, SafetyInterlocks
+from ..management.alarms import AlarmLog
+from ..management.interlock_alarms import InterlockAlarms
+from ..management.room_link import room_readings
+from ..management.safety import InterlockSettings, SafetyInterlocks
 from .room_bridge import COMMANDS, REPLY_TTL_S, STATE_TTL_S, RoomKeys, json_safe, redis_url
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bluesky import RunEngine
 from bluesky._vendor.super_state_machine.errors import TransitionError
@@ -22,16 +22,13 @@ from ..storage import DurableCapture, EmbeddedCatalog, ServedCatalog
 from ..storage.lock import LabDirectoryLock
 from ..storage.run_journal import Durability
 from . import context
+from .attachments import attachment_factory
 from .errors import SessionError, UnknownDeviceError
 from .interruptions import InterruptionLog, summarise
 from .run import Run
 from .step_resume import resume_interrupted_steps
 from .worker import RunWorker
 from .wrapping import with_context
-
-if TYPE_CHECKING:
-    from .lims_link import LimsLink
-    from .room_link import RoomLink
 
 DocumentCallback = Callable[[str, dict[str, Any]], None]
 
@@ -101,10 +98,9 @@ class Lab:
         self.md: dict[str, Any] = {}
         #: Called at every run start; each returns readings merged into ``environment``.
         self.snapshot_providers: list[Callable[[], Mapping[str, Any]]] = []
-        #: The room (environment, safety, alarms) when attached; see ``attach_room``.
-        self.room: RoomLink | None = None
-        #: The LIMS (samples, stock) when attached; see ``attach_lims``.
-        self.lims: LimsLink | None = None
+        #: What the layers above are attached by name (``"room"``, ``"lims"``);
+        #: see :meth:`attach`.
+        self.attachments: dict[str, Any] = {}
         self.session_id = uuid.uuid4().hex[:12]
         try:
             self._catalog: EmbeddedCatalog | ServedCatalog = (
@@ -184,7 +180,7 @@ class Lab:
                 ``<directory>/lims.sqlite``, or a path, a database URL
                 (PostgreSQL too) or an open :class:`~smartlab_kernel.lims.LimsStore`.
                 Recipe runs then make samples and take their stock (see
-                :mod:`smartlab_kernel.session.lims_link`).
+                :mod:`smartlab_kernel.lims_link`).
             read_only: Only read the directory's catalog (another lab may be
                 writing it); no plans run. Not with ``room`` or ``lims``.
 
@@ -214,13 +210,9 @@ class Lab:
             read_only=read_only,
         )
         if room:
-            from .room_link import attach_room
-
-            lab.room = attach_room(lab)
+            attachment_factory("room")(lab, room)
         if lims is not False:
-            from .lims_link import attach_lims
-
-            attach_lims(lab, lab.directory / "lims.sqlite" if lims is True else lims)
+            attachment_factory("lims")(lab, lab.directory / "lims.sqlite" if lims is True else lims)
         return lab
 
     @classmethod
@@ -228,11 +220,9 @@ class Lab:
         """Connect to a shared lab server (``smartlab serve``) instead of a local lab.
 
         Returns an object with the same API as a local lab (submit, pause,
-        resume, abort, catalog); see :mod:`smartlab_kernel.session.remote`.
+        resume, abort, catalog); see :mod:`smartlab_kernel.remote`.
         """
-        from .remote import RemoteLab
-
-        return RemoteLab(url, api_key=api_key, **kwargs)
+        return attachment_factory("connect")(url, api_key=api_key, **kwargs)
 
     # -- running plans --------------------------------------------------------
 
@@ -306,8 +296,10 @@ class Lab:
             return summarise([i for i in found if not i.reason.startswith(_ABORT_PAUSE)])
 
         wrapped = with_context(plan, open_md, lambda: run.reason, interrupted)
-        if self.lims is not None:
-            wrapped = self.lims.wrap(wrapped, run)
+        for attachment in self.attachments.values():
+            wrap = getattr(attachment, "wrap", None)
+            if wrap is not None:  # e.g. the LIMS link, which follows every dispense
+                wrapped = wrap(wrapped, run)
         # Outermost, so the LIMS and the plan see a held step end only when it has.
         return resume_interrupted_steps(wrapped, self.interruptions)
 
@@ -364,6 +356,44 @@ class Lab:
             except Exception as exc:  # a broken sensor must not stop a run from starting
                 snapshot[f"error:{getattr(provider, '__name__', 'provider')}"] = str(exc)
         return snapshot
+
+    def attach(self, name: str, attachment: Any) -> None:
+        """Attach what a layer above the core provides (a room, a LIMS) under ``name``.
+
+        Its ``wrap(plan, run)``, if any, wraps every plan the lab runs; its
+        ``status()`` is in :meth:`status` under ``name``; its ``close()`` is
+        called when the lab closes (see :mod:`smartlab_kernel.session.attachments`).
+        It replaces what was attached under ``name`` before (e.g. a LIMS link
+        to another database).
+        """
+        self.attachments[name] = attachment
+
+    @property
+    def room(self) -> Any:
+        """The room (environment, safety, alarms), when attached (a ``RoomLink``), else ``None``."""
+        return self.attachments.get("room")
+
+    @room.setter
+    def room(self, room: Any) -> None:
+        self._set_attachment("room", room)
+
+    @property
+    def lims(self) -> Any:
+        """The LIMS link (samples, stock), when attached (a ``LimsLink``), else ``None``.
+
+        ``lab.lims = None`` detaches it.
+        """
+        return self.attachments.get("lims")
+
+    @lims.setter
+    def lims(self, link: Any) -> None:
+        self._set_attachment("lims", link)
+
+    def _set_attachment(self, name: str, attachment: Any) -> None:
+        if attachment is None:
+            self.attachments.pop(name, None)
+        else:
+            self.attach(name, attachment)
 
     def add_device(self, name: str, device: Device) -> None:
         """Add a device to the lab (its configuration is then recorded in every run).
@@ -561,8 +591,11 @@ class Lab:
             "recovering": self.recovering,
             "recovery": list(storage.reports) if storage else [],
             "directory": str(self.directory),
-            **({"room": self.room.status()} if self.room is not None else {}),
-            **({"lims": self.lims.status()} if self.lims is not None else {}),
+            **{
+                name: attachment.status()
+                for name, attachment in self.attachments.items()
+                if callable(getattr(attachment, "status", None))
+            },
         }
 
     def close(self, timeout: float = 30.0) -> None:
@@ -571,8 +604,10 @@ class Lab:
             if self._closed:
                 return
             self._closed = True
-        if self.room is not None:
-            self.room.close()
+        for attachment in list(self.attachments.values()):
+            close = getattr(attachment, "close", None)
+            if close is not None:
+                close()
         self.abort("lab closed")
         self._worker.close()
         lost: SessionError | None = None

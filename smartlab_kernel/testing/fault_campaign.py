@@ -39,9 +39,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..campaign.loop import bench_planner, campaign, resume_planner
+from ..campaign.stored_runs import campaign_runs
 from ..session import Lab
-from ..session.campaign import bench_planner, campaign, resume_planner
-from ..session.stored_runs import campaign_runs
 from ..storage import LabInUseError
 from .disk import FullDisk
 from .fault_truth import RunTruth, TruthRecorder, read_truth, recipe_problems

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..campaign.loop import bench_planner, campaign
 from ..session import Lab
-from ..session.campaign import bench_planner, campaign
 from .fault_campaign import STOCKS, TIME_SCALE
 from .fault_truth import TruthRecorder
 

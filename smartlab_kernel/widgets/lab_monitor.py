@@ -1,7 +1,7 @@
 """LabMonitor: the room's live values, its alarms (with Acknowledge) and its energy.
 
 A composite of standard ipywidgets. It only calls the
-:class:`~smartlab_kernel.session.room_view.RoomView` API, which the room of
+:class:`~smartlab_kernel.management.room_view.RoomView` API, which the room of
 a local lab and the room of a served lab (seen from a notebook connected
 with ``Lab.connect``) both have. Values refresh on a
 timer on the kernel's event loop (captured when the widget is built), and
@@ -17,8 +17,8 @@ from typing import Any
 import ipywidgets as w
 from matplotlib.axes import Axes
 
-from smartlab_kernel.session.alarms import Alarm
-from smartlab_kernel.session.room_view import RoomView
+from smartlab_kernel.management.alarms import Alarm
+from smartlab_kernel.management.room_view import RoomView
 
 from ._figure import png
 from .marshal import KernelLoop

@@ -349,7 +349,7 @@ def _dashboard_follows_a_campaign(page: Page) -> None:
     """``dashboard(lab, planner)`` from a cell; it follows a 3-experiment campaign live."""
     _run_new_cell(
         page,
-        "from smartlab_kernel.session.campaign import bench_planner, campaign\n"
+        "from smartlab_kernel.campaign.loop import bench_planner, campaign\n"
         "from smartlab_kernel.widgets import dashboard\n\n"
         "board_planner = bench_planner(seed=6, initial_design=3)\n"
         "board = dashboard(lab, board_planner)\n"

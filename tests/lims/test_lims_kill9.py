@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from smartlab_kernel.session.lims_link import DIED_REASON
+from smartlab_kernel.lims_link.link import DIED_REASON
 from smartlab_kernel.storage import DIED_REASON as CATALOG_DIED_REASON
 from smartlab_kernel.testing import simulated_lab
 

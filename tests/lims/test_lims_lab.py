@@ -12,8 +12,8 @@ import pytest
 
 from smartlab_kernel import Lab
 from smartlab_kernel.lims import AuditHead, InsufficientStockError, LimsStore
+from smartlab_kernel.lims_link.link import MIXTURE, LimsLink, attach_lims
 from smartlab_kernel.plans import Recipe, measure_recipe
-from smartlab_kernel.session.lims_link import MIXTURE, LimsLink, attach_lims
 from smartlab_kernel.testing import inject, plan_devices, reset_bench
 
 pytestmark = pytest.mark.timeout(120)
@@ -130,7 +130,7 @@ def test_attach_names_pumps_the_dispenser_lacks(shared_lab: Lab, tmp_path: Path)
 def test_a_campaign_rejects_suggestions_the_stock_cannot_make(
     linked: tuple[Lab, LimsLink],
 ) -> None:
-    from smartlab_kernel.session.campaign import bench_planner, campaign
+    from smartlab_kernel.campaign.loop import bench_planner, campaign
 
     lab, link = linked
     planner = bench_planner(seed=2)

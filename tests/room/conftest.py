@@ -9,9 +9,9 @@ import pytest
 
 from smartlab_kernel.devices.room import SimulatedRoom, SteppedClock, build_room
 from smartlab_kernel.devices.world import BenchWorld
+from smartlab_kernel.management.room_link import RoomLink, attach_room
+from smartlab_kernel.management.safety import InterlockSettings
 from smartlab_kernel.session import Lab
-from smartlab_kernel.session.room_link import RoomLink, attach_room
-from smartlab_kernel.session.safety import InterlockSettings
 
 #: Simulated seconds per real second of the shared lab.
 TIME_SCALE = 1000.0

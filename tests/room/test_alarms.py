@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smartlab_kernel.session.alarms import AlarmLog
+from smartlab_kernel.management.alarms import AlarmLog
 
 
 def test_acknowledgement_is_recorded_with_operator_and_comment(tmp_path: Path) -> None:

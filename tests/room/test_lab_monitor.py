@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import ipywidgets as w
 import pytest
 
+from smartlab_kernel.management.room_link import RoomLink
 from smartlab_kernel.session import Lab
-from smartlab_kernel.session.room_link import RoomLink
 from smartlab_kernel.widgets.lab_monitor import LabMonitor
 
 

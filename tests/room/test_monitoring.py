@@ -9,9 +9,9 @@ from bluesky import RunEngine
 
 from smartlab_kernel.devices.room import build_room
 from smartlab_kernel.devices.world import BenchWorld
+from smartlab_kernel.management.room_link import RoomLink
 from smartlab_kernel.plans.monitoring import monitor_environment
 from smartlab_kernel.session import Lab
-from smartlab_kernel.session.room_link import RoomLink
 
 
 def test_runs_on_a_plain_run_engine_into_the_environment_stream() -> None:

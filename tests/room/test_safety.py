@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from bluesky.plans import count
 
+from smartlab_kernel.management.room_link import RoomLink
+from smartlab_kernel.management.safety import InterlockSettings
 from smartlab_kernel.session import Lab
-from smartlab_kernel.session.room_link import RoomLink
-from smartlab_kernel.session.safety import InterlockSettings
 
 
 def test_hood_fault_suspends_and_resumes_with_no_lost_events(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from smartlab_kernel.remote.lab import RemoteLab
 from smartlab_kernel.serve.sandbox import Sandbox
 from smartlab_kernel.session import Lab
 from smartlab_kernel.session.errors import SessionError
-from smartlab_kernel.session.remote import RemoteLab
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from tiled.queries import Key
 
+from smartlab_kernel.campaign.loop import bench_planner
 from smartlab_kernel.planner import Suggestion
 from smartlab_kernel.serve.sandbox import Sandbox
 from smartlab_kernel.session import Lab
-from smartlab_kernel.session.campaign import bench_planner
 
 pytestmark = pytest.mark.slow
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import pytest
 
+from smartlab_kernel.remote.lab import RemoteLab
+from smartlab_kernel.remote.room import RoomNotAllowedError
 from smartlab_kernel.serve.sandbox import Sandbox
 from smartlab_kernel.session import Lab
-from smartlab_kernel.session.remote import RemoteLab
-from smartlab_kernel.session.remote_room import RoomNotAllowedError
 from smartlab_kernel.widgets import LabMonitor
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from smartlab_kernel import Lab
-from smartlab_kernel.session.campaign import ExperimentResult, bench_planner, campaign
+from smartlab_kernel.campaign.loop import ExperimentResult, bench_planner, campaign
 
 
 class Progress:

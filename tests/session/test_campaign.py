@@ -8,8 +8,8 @@ import pytest
 from tiled.queries import Key
 
 from smartlab_kernel import Lab
+from smartlab_kernel.campaign.loop import bench_planner, campaign, resume_planner
 from smartlab_kernel.planner import OutOfBoundsError
-from smartlab_kernel.session.campaign import bench_planner, campaign, resume_planner
 
 
 @pytest.fixture

@@ -29,10 +29,10 @@ from typing import Any
 import pytest
 
 from smartlab_kernel import Lab
+from smartlab_kernel.campaign.loop import campaign, resume_planner
+from smartlab_kernel.campaign.reproduce import reproduce
+from smartlab_kernel.campaign.stored_runs import campaign_runs, stored_readout
 from smartlab_kernel.planner import Planner
-from smartlab_kernel.session.campaign import campaign, resume_planner
-from smartlab_kernel.session.reproduce import reproduce
-from smartlab_kernel.session.stored_runs import campaign_runs, stored_readout
 from smartlab_kernel.storage import DIED_REASON
 from smartlab_kernel.testing import kill_process_during_run
 

@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 
-from smartlab_kernel.planner import Planner
-from smartlab_kernel.planner.state import id_number
-from smartlab_kernel.session.campaign import (
+from smartlab_kernel.campaign.loop import (
     Reviewed,
     _carry_records,
     admit,
@@ -27,12 +25,14 @@ from smartlab_kernel.session.campaign import (
     experiment_md,
     review,
 )
-from smartlab_kernel.session.stored_runs import (
+from smartlab_kernel.campaign.stored_runs import (
     MEASURE_PLAN,
     NOT_RUN_REASON,
     RECORD_PLAN,
     campaign_records,
 )
+from smartlab_kernel.planner import Planner
+from smartlab_kernel.planner.state import id_number
 from smartlab_kernel.storage import DIED_REASON
 
 FIELD = "spectrometer_readout"

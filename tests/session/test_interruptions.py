@@ -18,9 +18,9 @@ from ophyd import Device
 from ophyd.sim import SynAxis
 
 from smartlab_kernel import Lab
+from smartlab_kernel.management.room_link import attach_room
+from smartlab_kernel.management.safety import InterlockSettings
 from smartlab_kernel.plans import Recipe, measure_recipe
-from smartlab_kernel.session.room_link import attach_room
-from smartlab_kernel.session.safety import InterlockSettings
 from smartlab_kernel.session.step_resume import StepInterruptedError
 
 TIME_SCALE = 1000.0

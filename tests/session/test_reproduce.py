@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from smartlab_kernel import Lab
+from smartlab_kernel.campaign.loop import bench_planner, campaign
+from smartlab_kernel.campaign.reproduce import reproduce
 from smartlab_kernel.devices import AnalyticResponse
-from smartlab_kernel.session.campaign import bench_planner, campaign
-from smartlab_kernel.session.reproduce import reproduce
 
 
 def test_reproduce_matches_and_detects_a_changed_result(tmp_path: Path) -> None:

@@ -14,11 +14,11 @@ import bluesky.plans as bp
 import bluesky.preprocessors as bpp
 import pytest
 
+from smartlab_kernel.management.room_link import attach_room
+from smartlab_kernel.management.safety import InterlockSettings
 from smartlab_kernel.plans import Recipe, measure_recipe
 from smartlab_kernel.session import Lab
 from smartlab_kernel.session.interruptions import Interruption
-from smartlab_kernel.session.room_link import attach_room
-from smartlab_kernel.session.safety import InterlockSettings
 from smartlab_kernel.widgets.run_control import RunControl, describe_interruption
 
 

@@ -12,7 +12,7 @@ class EmergencyStop(RoomDevice):
     """The room's emergency-stop button: ``pressed`` is true until it is released.
 
     Safety interlocks suspend plans while it is pressed (see
-    :mod:`smartlab_kernel.session.safety`).
+    :mod:`smartlab_kernel.management.safety`).
     """
 
     pressed = Cpt(Signal, value=False, kind="hinted")

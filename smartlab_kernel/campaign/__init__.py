@@ -1,0 +1,58 @@
+"""Closed-loop campaigns above the Lab and the planner: the loop, resume, reproduce."""
+
+from .loop import (
+    Approver,
+    Decision,
+    ExperimentResult,
+    RecipeBuilder,
+    Reviewed,
+    admit,
+    bench_parameters,
+    bench_planner,
+    bench_recipe,
+    campaign,
+    check_campaign,
+    experiment_md,
+    record_failure,
+    record_value,
+    resume_planner,
+    review,
+)
+from .reproduce import Comparison, ReproductionReport, reproduce, stored_experiments
+from .stored_runs import (
+    MEASURE_PLAN,
+    RECORD_PLAN,
+    CampaignHistory,
+    campaign_records,
+    campaign_runs,
+    stored_readout,
+)
+
+__all__ = [
+    "MEASURE_PLAN",
+    "RECORD_PLAN",
+    "Approver",
+    "CampaignHistory",
+    "Comparison",
+    "Decision",
+    "ExperimentResult",
+    "RecipeBuilder",
+    "ReproductionReport",
+    "Reviewed",
+    "admit",
+    "bench_parameters",
+    "bench_planner",
+    "bench_recipe",
+    "campaign",
+    "campaign_records",
+    "campaign_runs",
+    "check_campaign",
+    "experiment_md",
+    "record_failure",
+    "record_value",
+    "reproduce",
+    "resume_planner",
+    "review",
+    "stored_experiments",
+    "stored_readout",
+]
