@@ -56,7 +56,7 @@ IN_PROCESS_FAULTS = (
     "catalog_outage",
 )
 #: Simulated seconds per real second of the trials' labs.
-TIME_SCALE = 5000.0
+TIME_SCALE = 10_000.0
 #: Reservoir capacity per stock: large enough that a trial never runs dry.
 STOCKS = {"a": 10_000.0, "b": 10_000.0}
 
@@ -221,21 +221,17 @@ class Adversary:
         return "VIOLATION: a second lab opened the directory for writing"
 
     def _full_disk(self, run: Any) -> str:
+        refused = self.disk.refused
         self.disk.fill()
         try:
             time.sleep(self.rng.uniform(0.05, 0.4))
         finally:
             self.disk.free()
-        _wait_until(lambda: run.done or run.state != "running" or self.lab.state != "pausing", 10)
-        deadline = time.monotonic() + 30
-        while run.state == "paused" and time.monotonic() < deadline:
-            try:
-                self.lab.resume()
-            except Exception:
-                time.sleep(0.05)
-            else:
-                break
-        return "full_disk"
+        if self.disk.refused == refused:
+            return "full_disk (nothing written meanwhile)"
+        # A refused write pauses the run (from another thread, a moment later).
+        _wait_until(lambda: run.done or run.state == "paused", 30)
+        return "full_disk" if resume_when_paused(self.lab, run) else "full_disk (run ended)"
 
     def _catalog_outage(self, run: Any) -> str:
         pid = getattr(self.lab._catalog, "server_pid", None)
@@ -247,6 +243,19 @@ class Adversary:
         finally:
             os.kill(pid, signal.SIGCONT)
         return "catalog_outage"
+
+
+def resume_when_paused(lab: Lab, run: Any, timeout: float = 30.0) -> bool:
+    """Resume ``run`` if it is paused (retrying while its held documents cannot be written yet)."""
+    deadline = time.monotonic() + timeout
+    while run.state == "paused" and time.monotonic() < deadline:
+        try:
+            lab.resume()
+        except Exception:
+            time.sleep(0.05)
+        else:
+            return True
+    return False
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -285,7 +294,7 @@ class InProcessTrials:
         """Run one trial with faults drawn from ``rng``."""
         started = time.monotonic()
         batch = rng.randint(1, 4)
-        budget = rng.randint(batch, batch + 3)
+        budget = rng.randint(batch, batch + 2)
         result = TrialResult(index, rng.randrange(2**31), "in_process", batch, budget)
         planner = bench_planner(seed=result.seed % 1000, initial_design=budget)
         planner.campaign_id = f"fault-{index:04d}-{uuid.uuid4().hex[:6]}"
@@ -300,8 +309,21 @@ class InProcessTrials:
             result.faults.append(done)
             if done.startswith("VIOLATION"):
                 result.violations.append(done)
+        deadline = time.monotonic() + 600
+        paused_since: float | None = None
+        aborted = "abort" in result.faults
+        while not run.done and time.monotonic() < deadline:
+            if run.state != "paused" or aborted:
+                paused_since = None
+            elif paused_since is None:
+                paused_since = time.monotonic()
+            elif time.monotonic() - paused_since > 2.0 and resume_when_paused(self.lab, run):
+                # a pause the adversary did not end (e.g. a late full-disk pause)
+                result.faults.append("late pause resumed")
+                paused_since = None
+            time.sleep(0.05)
         try:
-            run.wait(600)
+            run.wait(0 if run.done else 1)
         except TimeoutError:
             result.violations.append("campaign did not end within 600 s")
             self.lab.abort("fault campaign: trial timed out")
@@ -331,7 +353,7 @@ def kill_trial(index: int, rng: random.Random, workdir: Path) -> TrialResult:
     """
     started = time.monotonic()
     batch = rng.randint(1, 4)
-    budget = rng.randint(batch + 1, batch + 4)
+    budget = rng.randint(batch + 1, batch + 3)
     result = TrialResult(index, rng.randrange(2**31), "kill", batch, budget)
     directory = workdir / f"kill-{index:04d}"
     notes = directory.with_suffix(".truth")
