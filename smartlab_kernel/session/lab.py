@@ -111,16 +111,21 @@ class Lab:
         except BaseException:
             self._directory_lock.release()
             raise
-        self._storage: DurableCapture | None = (
-            None
-            if self.read_only
-            else DurableCapture(
-                self._catalog,
-                self.directory / "journal",
-                durability,
-                on_error=self._storage_failed,
+        try:
+            self._storage: DurableCapture | None = (
+                None
+                if self.read_only
+                else DurableCapture(
+                    self._catalog,
+                    self.directory / "journal",
+                    durability,
+                    on_error=self._storage_failed,
+                )
             )
-        )
+        except BaseException:  # e.g. an unwritable journal folder: leave nothing running
+            self._catalog.close()
+            self._directory_lock.release()
+            raise
         self.engine = RunEngine(
             {}, context_managers=[], during_task=DuringTask(), call_returns_result=True
         )

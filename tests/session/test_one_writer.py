@@ -119,3 +119,14 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
 def test_read_only_cannot_attach_a_lims(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="read-only lab cannot attach"):
         Lab.simulated(directory=tmp_path / "lab", read_only=True, lims=True)
+
+
+def test_a_lab_that_fails_to_open_releases_the_lock(tmp_path: Path) -> None:
+    directory = tmp_path / "lab"
+    directory.mkdir()
+    (directory / "journal").write_text("a file where the journal folder should be")
+    with pytest.raises(OSError):
+        Lab.simulated(seed=0, directory=directory, time_scale=1000)
+    (directory / "journal").unlink()
+    with Lab.simulated(seed=0, directory=directory, time_scale=1000) as lab:
+        assert lab.status()["read_only"] is False
