@@ -3,7 +3,8 @@
 Added to the queueserver HTTP server as a custom router (see
 :func:`~smartlab_kernel.serve.service_files.http_server_config`), so it has
 the server's own key check: it answers the caller's name and roles and the
-address of the lab's tiled catalog, and refuses a missing or wrong key.
+address of the lab's tiled catalog, refuses a missing or wrong key (401),
+and a known user without ``read:status`` (403).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from bluesky_httpserver.authentication import get_current_principal
-from fastapi import APIRouter, Security
+from fastapi import APIRouter, Depends
+
+from .http_auth import caller
 
 #: Environment variable through which ``LabServer`` tells the router tiled's address.
 CATALOG_URI_ENV = "SMARTLAB_SERVE_CATALOG_URI"
@@ -22,7 +24,7 @@ router = APIRouter(prefix="/api/smartlab")
 
 @router.get("/info")
 async def info(
-    principal: Any = Security(get_current_principal, scopes=["read:status"]),  # noqa: B008
+    principal: Any = Depends(caller("read:status")),  # noqa: B008
 ) -> dict[str, Any]:
     """Return ``{"user", "roles", "catalog_uri"}`` for the key's holder."""
     identities = [identity.id for identity in principal.identities]

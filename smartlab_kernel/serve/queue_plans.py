@@ -6,8 +6,15 @@ only numbers and lists (what JSON carries), and find their devices in the
 bench the profile built. This module deliberately has no
 ``from __future__ import annotations``: the queueserver reads the plans'
 annotations to describe their parameters to clients.
+
+Each numeric parameter also carries the ``min`` and ``max`` of the device
+setpoint it drives (:data:`PARAMETER_SIGNALS`), read from the bench the
+plans are bound to. The RE Manager checks every submitted item against
+them, from any client, so a student hears about 500 degC when submitting,
+not when the plan runs; clients see the limits in the plan descriptions.
 """
 
+import inspect
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -20,6 +27,48 @@ from ..plans import Recipe, clear_stations, measure_recipe, recipe_scan
 QUEUE_PLAN_NAMES: tuple[str, ...] = ("measure", "temperature_scan")
 
 QueuePlan = Callable[..., Generator[Msg, Any, Any]]
+
+#: Plan parameter -> (device, setpoint signal) whose limits bound it. A list
+#: parameter's limits apply to each of its values.
+PARAMETER_SIGNALS: dict[str, tuple[str, str]] = {
+    "a_ml": ("dispenser", "a.volume"),
+    "b_ml": ("dispenser", "b.volume"),
+    "solvent_ml": ("dispenser", "solvent.volume"),
+    "temperature_c": ("reactor", "setpoint"),
+    "temperatures_c": ("reactor", "setpoint"),
+    "hold_s": ("reactor", "hold.seconds"),
+    "stir_rpm": ("reactor", "stir_rpm"),
+}
+
+
+def parameter_limits(bench: SimulatedBench) -> dict[str, tuple[float, float]]:
+    """Return ``{parameter: (low, high)}`` from the limits of ``bench``'s devices.
+
+    A parameter whose device or signal the bench lacks (e.g. a stock it
+    does not have) has no entry.
+    """
+    limits = {}
+    for parameter, (device, path) in PARAMETER_SIGNALS.items():
+        signal: Any = bench.devices.get(device)
+        for part in path.split("."):
+            signal = getattr(signal, part, None)
+        if signal is not None and hasattr(signal, "limits"):
+            low, high = signal.limits
+            limits[parameter] = (float(low), float(high))
+    return limits
+
+
+def with_limits(plan: QueuePlan, limits: dict[str, tuple[float, float]]) -> QueuePlan:
+    """Annotate ``plan``'s parameters with ``min``/``max`` for the queueserver; return it."""
+    from bluesky_queueserver import parameter_annotation_decorator
+
+    names = inspect.signature(plan).parameters
+    annotation = {
+        "parameters": {
+            name: {"min": low, "max": high} for name, (low, high) in limits.items() if name in names
+        }
+    }
+    return parameter_annotation_decorator(annotation)(plan)
 
 
 def make_queue_plans(bench: SimulatedBench) -> dict[str, QueuePlan]:
@@ -76,7 +125,7 @@ def make_queue_plans(bench: SimulatedBench) -> dict[str, QueuePlan]:
         """Measure one recipe at several temperatures: one run per temperature.
 
         Args:
-            temperatures_c: Reaction temperatures in degC.
+            temperatures_c: Reaction temperatures in degC (at least one).
             a_ml: Millilitres of stock a.
             b_ml: Millilitres of stock b.
             solvent_ml: Millilitres of solvent.
@@ -89,4 +138,8 @@ def make_queue_plans(bench: SimulatedBench) -> dict[str, QueuePlan]:
         yield from clear_stations(devices["robot"])
         return (yield from recipe_scan(recipes, **devices))
 
-    return {"measure": measure, "temperature_scan": temperature_scan}
+    limits = parameter_limits(bench)
+    return {
+        "measure": with_limits(measure, limits),
+        "temperature_scan": with_limits(temperature_scan, limits),
+    }

@@ -16,6 +16,7 @@ from typing import IO, Any
 from .config import ServeConfig
 from .errors import ServeError
 from .keys import hash_key, new_key
+from .limits import WRITER_KEYS_ENV
 from .postgres import ensure_database
 from .provision import KeyGrant, provision_queue_server, provision_tiled
 from .service_files import (
@@ -93,14 +94,25 @@ class LabServer:
         # The three start at once (each takes seconds to import); keys go in once each answers.
         tiled_yml = write_yaml(self.state / "tiled.yml", tiled_config(config))
         http_yml = write_yaml(self.state / "http-server.yml", http_server_config(config))
-        self._spawn("tiled", [sys.executable, "-m", "tiled", "serve", "config", str(tiled_yml)])
+        self._spawn(  # `tiled serve config` behind a body limit for all but writers (tiled_app)
+            "tiled",
+            [
+                sys.executable,
+                "-m",
+                "smartlab_kernel.serve.tiled_app",
+                "--config_path",
+                str(tiled_yml),
+            ],
+            {WRITER_KEYS_ENV: ",".join(g.key_hash for g in grants if g.admin)},
+        )
         self._spawn("re-manager", self._re_manager_command(), self._re_manager_env())
         self._spawn(
             "http-server",
+            # bluesky-httpserver's app behind a body limit, open routes closed (http_app)
             [
                 sys.executable,
-                "-c",
-                "from bluesky_httpserver.server import start_server; start_server()",
+                "-m",
+                "smartlab_kernel.serve.http_app",
                 "--config_path",
                 str(http_yml),
             ],
