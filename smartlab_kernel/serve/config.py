@@ -4,6 +4,7 @@ Example (every key but ``[[users]]`` is optional)::
 
     state_dir = "./lab-server"     # logs, journals, key databases, data files
     host = "127.0.0.1"             # anything else needs allow_remote = true
+    umask = 0o077                  # files 0600, folders 0700; 0o027 lets the group read
 
     [redis]
     address = "127.0.0.1:6379"
@@ -127,6 +128,7 @@ class ServeConfig:
     state_dir: str = "./lab-server"
     host: str = "127.0.0.1"
     allow_remote: bool = False
+    umask: int = 0o077
     redis: RedisSection = field(default_factory=RedisSection)
     queue: QueueSection = field(default_factory=QueueSection)
     catalog: CatalogSection = field(default_factory=CatalogSection)
@@ -222,7 +224,7 @@ def parse_config(raw: dict[str, Any]) -> ServeConfig:
             users are missing or repeated, or the host is not loopback while
             ``allow_remote`` is false.
     """
-    top = {"state_dir": str, "host": str, "allow_remote": bool}
+    top = {"state_dir": str, "host": str, "allow_remote": bool, "umask": int}
     unknown = sorted(set(raw) - set(top) - set(_SECTIONS) - {"users"})
     if unknown:
         allowed = sorted([*top, *_SECTIONS, "users"])
@@ -242,6 +244,11 @@ def parse_config(raw: dict[str, Any]) -> ServeConfig:
     if not any(u.role == "instructor" for u in users):
         raise ConfigError("at least one user needs role = 'instructor' (to manage the queue)")
     config = ServeConfig(users=users, **values)
+    if not 0 <= config.umask <= 0o777 or config.umask & 0o700:
+        raise ConfigError(
+            f"umask {config.umask:#o} must be in 0o000..0o077 (the lab must read and write "
+            "its own files); 0o077 keeps them private, 0o027 lets the group read"
+        )
     if not config.allow_remote and not _is_loopback(config.host):
         raise ConfigError(
             f"host {config.host!r} is not a loopback address; set allow_remote = true "

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from .config import ServeConfig
 from .errors import ServeError
+from .files import open_private, private_dir
 from .keys import hash_key, new_key
 from .limits import WRITER_KEYS_ENV
 from .postgres import ensure_database
@@ -83,9 +84,9 @@ class LabServer:
 
     def _start(self, deadline: float) -> None:
         config = self.config
-        for sub in ("logs", "journal"):
-            (self.state / sub).mkdir(parents=True, exist_ok=True)
-        (config.data_path / "files").mkdir(parents=True, exist_ok=True)
+        for folder in (self.state, self.state / "logs", self.state / "journal", config.data_path):
+            private_dir(folder, config.umask)  # 0700 by default: journals, keys, data
+        private_dir(config.data_path / "files", config.umask)
         if config.catalog.create_database:
             ensure_database(config.catalog.postgres_uri)
         grants = [KeyGrant(SERVICE_USER, hash_key(self.service_key), admin=True)]
@@ -265,7 +266,7 @@ class LabServer:
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         log_path = self.state / "logs" / f"{name}.log"
-        log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        log = open_private(log_path, self.config.umask)  # closed in stop()
         full_env = {**os.environ, **self._extra_env, **(env or {})}
         process = subprocess.Popen(
             command,
@@ -274,6 +275,7 @@ class LabServer:
             env=full_env,
             cwd=self.state,
             start_new_session=True,
+            umask=self.config.umask,  # what the services create is private too
         )
         self.services[name] = _Service(name, process, log, log_path)
 

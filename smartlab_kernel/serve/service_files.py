@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,8 @@ def user_group_permissions() -> dict[str, Any]:
 def write_yaml(path: Path, content: dict[str, Any]) -> Path:
     """Write ``content`` as YAML to ``path`` (readable by the owner only); return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(content, sort_keys=False))
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(yaml.safe_dump(content, sort_keys=False))
     return path
