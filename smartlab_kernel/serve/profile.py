@@ -29,8 +29,8 @@ from smartlab_kernel.management.alarms import AlarmLog
 from smartlab_kernel.serve.queue_engine import UNKNOWN_OPERATOR, QueueRunEngine, queue_item_user
 from smartlab_kernel.serve.queue_plans import make_queue_plans
 from smartlab_kernel.serve.room_service import RoomService
-from smartlab_kernel.session.interruptions import InterruptionLog
-from smartlab_kernel.session.step_resume import resume_interrupted_steps
+from smartlab_kernel.session import interruptions as _interruptions
+from smartlab_kernel.session import step_resume as _step_resume
 from smartlab_kernel.storage import DurableCapture, ServedCatalog
 
 ENV_PREFIX = "SMARTLAB_SERVE_"
@@ -99,6 +99,8 @@ if _env("LIMS_URL"):
 # Appended last, so it is the outermost preprocessor: the LIMS sees a held
 # step end only when it has.
 RE.rewindable = False
-interruptions = InterruptionLog()
-interruptions.watch(RE)
-RE.preprocessors.append(lambda plan: resume_interrupted_steps(plan, interruptions))
+# (modules, not their functions, are imported: the queue server offers every
+# generator function of this namespace to students as a plan)
+_held_steps = _interruptions.InterruptionLog()
+_held_steps.watch(RE)
+RE.preprocessors.append(lambda plan: _step_resume.resume_interrupted_steps(plan, _held_steps))

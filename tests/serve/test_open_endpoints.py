@@ -39,6 +39,8 @@ def test_the_plan_list_needs_a_key(sandbox: Sandbox) -> None:
     allowed = httpx.get(url, headers=headers(sandbox, "student01"))
     assert allowed.status_code == 200
     assert "measure" in allowed.json()["plans_existing"]
+    # the profile's own machinery is not offered as a plan
+    assert "resume_interrupted_steps" not in allowed.json()["plans_existing"]
 
 
 def test_whoami_without_a_key_is_refused_not_a_server_error(sandbox: Sandbox) -> None:
