@@ -262,9 +262,12 @@ def _run_notebook_control_and_review(page: Page, base: str, token: str) -> None:
 
     control.locator(".smartlab-pause").click()
     expect(state).to_contain_text("paused", timeout=20_000)
+    expect(control).to_contain_text("paused by the operator")
     _shot(control, "run_control_paused")
     control.locator(".smartlab-resume").click()
     expect(state).not_to_contain_text("paused", timeout=20_000)
+    # the hold goes on for its remaining time and the pause is said afterwards
+    expect(control).to_contain_text("interrupted 1 time", timeout=20_000)
     expect(state).to_contain_text("finished", timeout=90_000)
     _shot(control, "run_control")
 
@@ -498,6 +501,8 @@ def _run_browser_filters(page: Page) -> None:
     expect(count).to_have_text("6 run(s) found", timeout=20_000)
     expect(options).to_have_count(6)
     expect(options.filter(has_text="success")).to_have_count(6)
+    # the run paused from RunControl during its hold is flagged
+    expect(options.filter(has_text="interrupted 1x")).to_have_count(1)
 
     campaign.fill("dashboard-demo")
     status.select_option("any")
