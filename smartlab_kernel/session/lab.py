@@ -292,6 +292,13 @@ class Lab:
         def open_md(plan_md: dict[str, Any]) -> dict[str, Any]:
             session_md = self.context()
             context.check_plan_md(plan_md, session_md)
+            submitted, own = per_run.get("campaign_id"), plan_md.get("campaign_id")
+            if submitted is not None and own is not None and str(own) != submitted:
+                raise ValueError(
+                    f"submit(campaign_id={submitted!r}) but the plan records its runs under "
+                    f"campaign {own!r}; give the id to the plan instead, e.g. "
+                    f"campaign(lab, planner, campaign_id={submitted!r})"
+                )
             marks.append(self.interruptions.count)
             return {**session_md, **per_run, **plan_md}
 

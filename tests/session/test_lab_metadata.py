@@ -131,3 +131,21 @@ def test_unknown_device_name_lists_the_devices(lab: Lab) -> None:
     assert all(f"'{name}'" in message for name in ("dispenser", "reactor", "robot", "spectrometer"))
     assert isinstance(info.value, KeyError)
     assert lab.devices["spectrometer"] is lab.bench.spectrometer  # type: ignore[union-attr]
+
+
+def test_a_campaign_id_the_plan_overrides_is_refused_not_ignored(lab: Lab) -> None:
+    """Issue 18 #6: ``submit(campaign(...), campaign_id="x")`` recorded the plan's id silently."""
+    import bluesky.plan_stubs as bps
+
+    def plan():  # type: ignore[no-untyped-def]
+        yield from bps.open_run(md={"campaign_id": "the-plans-own"})
+        yield from bps.close_run()
+
+    run = lab.submit(plan(), campaign_id="x")
+    with pytest.raises(ValueError, match=r"campaign_id='x'.*campaign 'the-plans-own'"):
+        run.wait(30)
+    assert run.uids == []  # refused before the run opened: nothing recorded under a wrong id
+    same = lab.submit(plan(), campaign_id="the-plans-own")
+    (uid,) = same.wait(30)
+    lab.wait(30)
+    assert lab.catalog[uid].metadata["start"]["campaign_id"] == "the-plans-own"
