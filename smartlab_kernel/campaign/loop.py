@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
+from bluesky.utils import FailedPause, RunEngineControlException
 
 from ..planner import Objective, Planner, Real, Suggestion
 from ..plans import Plan, Recipe, clear_stations, measure_recipe
@@ -351,6 +352,12 @@ def _run_one(
 ) -> Plan:
     try:
         uid = yield from measure_recipe(recipe(item.params), md=md, **devices)
+    except (RunEngineControlException, FailedPause) as exc:
+        # The operator's abort or stop (or an interlock that could not pause):
+        # the campaign ends here; nothing more runs, the robot does not move.
+        current = lab.current
+        record_failure(planner, item, (current.reason if current else "") or explain(exc))
+        raise
     except Exception as exc:
         result = record_failure(planner, item, explain(exc))
         yield from clear_stations(devices["robot"])

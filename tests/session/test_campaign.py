@@ -125,3 +125,31 @@ def test_campaign_rejects_bad_arguments(lab: Lab) -> None:
         next(campaign(lab, planner, budget=0))
     with pytest.raises(TypeError, match="approve"):
         lab.submit(campaign(lab, planner, budget=1, approve=lambda s: [42])).wait(60)
+
+
+def test_an_aborted_campaign_runs_nothing_more(lab: Lab) -> None:
+    """Found by the fault campaign: _run_one caught bluesky's RequestAbort as a failed
+    experiment, so after lab.abort() the campaign went on to run (and record as
+    successes) the rest of its experiments while the RunEngine was 'aborting'."""
+    import time
+
+    planner = bench_planner(seed=3, initial_design=3)
+    planner.campaign_id = "aborted-campaign"
+    run = lab.submit(campaign(lab, planner, budget=3, batch=3))
+    deadline = time.monotonic() + 60
+    while not run.uids and time.monotonic() < deadline:
+        time.sleep(0.005)
+    lab.abort("operator stopped the campaign")
+    run.wait(60)
+    lab.wait(60)
+    assert run.state == "aborted"
+    found = lab.catalog.search(Key("start.campaign_id") == "aborted-campaign")
+    measured = [
+        found[uid].metadata
+        for uid in found
+        if found[uid].metadata["start"]["plan_name"] == "measure_recipe"
+    ]
+    assert [m["stop"]["exit_status"] for m in measured] == ["abort"]
+    failed = [r for r in planner.history if r["event"] == "fail"]
+    assert [r["reason"] for r in failed] == ["operator stopped the campaign"]
+    assert not [r for r in planner.history if r["event"] == "observe"]
