@@ -124,6 +124,8 @@ def check_invariants(
     violations += _planner_violations(lab, campaign_id, succeeded, ended)
     if check_stock and lab.lims is not None:
         violations += _stock_violations(lab)
+        violations += [f"LIMS could not record: {p}" for p in lab.lims.problems]
+        lab.lims.problems.clear()  # reported once, with the trial that made them
     return violations
 
 
