@@ -9,11 +9,14 @@ Example (every key but ``[[users]]`` is optional)::
     [redis]
     address = "127.0.0.1:6379"
     prefix = "smartlab"            # queue keys live under this prefix
+    admin_user = "default"         # makes the lab's own Redis account at start ...
+    admin_password_file = ""       # ... with the password in this file ("" = none)
 
     [queue]
     http_port = 60610              # the queueserver HTTP server (students connect here)
     zmq_control_port = 60615
     zmq_info_port = 60625
+    publish_console = false        # the manager's info socket (unencrypted): off
 
     [catalog]
     port = 8000                    # tiled
@@ -50,6 +53,9 @@ from .keys import is_key_hash
 Role = Literal["student", "instructor"]
 ROLES: tuple[str, ...] = ("student", "instructor")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+#: A Redis key prefix: it names the lab's Redis account and its key patterns, so no
+#: spaces or glob characters.
+_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -70,19 +76,34 @@ class User:
 
 @dataclass(frozen=True)
 class RedisSection:
-    """Where the queue lives: ``address`` is ``host:port``, keys under ``prefix``."""
+    """Where the queue lives: ``address`` is ``host:port``, keys under ``prefix``.
+
+    The lab reaches Redis only through an account of its own (see
+    :func:`~smartlab_kernel.serve.provision.provision_redis`), made at start
+    by ``admin_user`` with the password in ``admin_password_file`` (empty:
+    no password, Redis's stock setup).
+    """
 
     address: str = "127.0.0.1:6379"
     prefix: str = "smartlab"
+    admin_user: str = "default"
+    admin_password_file: str = ""
 
 
 @dataclass(frozen=True)
 class QueueSection:
-    """Ports of the queueserver: its HTTP server and the RE Manager's 0MQ sockets."""
+    """Ports of the queueserver: its HTTP server and the RE Manager's 0MQ sockets.
+
+    ``publish_console`` turns on the RE Manager's info socket (console output
+    and status on ``zmq_info_port``). The queueserver cannot encrypt that
+    socket, so anyone on the machine could read every student's plan
+    arguments from it: it is off unless the configuration says otherwise.
+    """
 
     http_port: int = 60610
     zmq_control_port: int = 60615
     zmq_info_port: int = 60625
+    publish_console: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,6 +210,11 @@ def _section(name: str, raw: Any, cls: type) -> Any:
     for key, value in values.items():
         if key.endswith("port") and not 1 <= value <= 65535:
             raise ConfigError(f"{name}.{key} must be a port in 1..65535, got {value}")
+    if name == "redis" and "prefix" in values and not _PREFIX.match(values["prefix"]):
+        raise ConfigError(
+            f"redis.prefix {values['prefix']!r} must be letters, digits, _ . - "
+            "(letter or digit first, at most 64)"
+        )
     return cls(**values)
 
 

@@ -11,11 +11,15 @@ build the application, run it with uvicorn), with these changes:
 * ``GET /api/plans/existing``, which the upstream server answers without
   any key, needs a key with ``read:resources`` (as ``/api/devices/existing``);
 * ``GET /api/auth/whoami`` without a key answers 401 (upstream: 500);
+* the routes that change the queue apply the lab's per-user policy
+  (:mod:`~smartlab_kernel.serve.queue_policy`): students hold
+  ``write:queue:edit`` so stock clients work, but edit their own items only;
 * the server's connection to the RE Manager refuses queue items that fail
   :mod:`~smartlab_kernel.serve.validation`, whichever route sent them.
 
-Both patched routes answer 401 without a key and 403 to a known user who
-lacks the scope (:mod:`~smartlab_kernel.serve.http_auth`).
+Every route answers 401 without a valid key and 403 to a known user who
+lacks the scope (:func:`~smartlab_kernel.serve.http_auth.principal_or_403`
+replaces the server's key check, which says 401 to both).
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from typing import Any
 from bluesky_httpserver.settings import get_settings
 from fastapi import Depends, FastAPI, Request
 
-from .http_auth import caller
+from .http_auth import caller, principal_or_403
 from .limits import MAX_BODY_BYTES, BodyLimit
+from .queue_policy import ROUTES as QUEUE_POLICY_ROUTES
 from .validation import guard_manager_api
 
 logger = logging.getLogger(__name__)
@@ -72,11 +77,15 @@ def whoami(
 
 
 def patch_app(app: FastAPI) -> FastAPI:
-    """Close the open routes and guard item submission of a bluesky-httpserver ``app``."""
+    """Close the open routes, apply the queue policy and guard item submission of ``app``."""
+    from bluesky_httpserver.authentication import get_current_principal
     from bluesky_httpserver.resources import SERVER_RESOURCES
 
+    app.dependency_overrides[get_current_principal] = principal_or_403
     shadow_route(app, "/api/plans/existing", "GET", plans_existing)
     shadow_route(app, "/api/auth/whoami", "GET", whoami)
+    for path, method, endpoint in QUEUE_POLICY_ROUTES:
+        shadow_route(app, path, method, endpoint)
 
     def guard() -> None:  # after the server's own startup, which connects to the manager
         guard_manager_api(SERVER_RESOURCES.RM)

@@ -1,10 +1,10 @@
-"""Queue endpoints for students: add to the back of the queue, remove only your own items.
+"""The lab's own queue endpoints: add to the back of the queue, remove only your own items.
 
-The queueserver HTTP server has one permission for editing the queue
-(``write:queue:edit``): whoever holds it may also move or remove anybody's
-items. A teaching lab needs finer rules, so students do not get that scope;
-they use these two endpoints instead, added to the HTTP server as a custom
-router (see :func:`~smartlab_kernel.serve.service_files.http_server_config`):
+What :class:`~smartlab_kernel.remote.lab.RemoteLab` uses. Stock clients use
+the server's own ``/api/queue/...`` routes, under the same rules
+(:mod:`~smartlab_kernel.serve.queue_policy`). These two are added to the
+HTTP server as a custom router (see
+:func:`~smartlab_kernel.serve.service_files.http_server_config`):
 
 * ``POST /api/smartlab/queue/item/add`` with ``{"item": {...}}``: appends the
   item (no position: a student cannot jump the queue), recorded under the
@@ -37,12 +37,10 @@ from bluesky_httpserver.utils import (
 from fastapi import APIRouter, Depends, HTTPException
 
 from .http_auth import caller
+from .queue_policy import ITEM_KEYS
 from .validation import plan_parameters_from, refusal
 
 router = APIRouter(prefix="/api/smartlab/queue")
-
-#: Keys a student's queue item may have (anything else is refused).
-ITEM_KEYS = frozenset({"item_type", "name", "args", "kwargs", "meta"})
 
 
 def _caller(principal: Any, settings: Any, api_access_manager: Any) -> tuple[str, str]:

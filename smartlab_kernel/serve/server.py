@@ -9,21 +9,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from .config import ServeConfig
+from .credentials import zmq_key_pair
 from .errors import ServeError
 from .files import open_private, private_dir
 from .keys import hash_key, new_key
 from .limits import WRITER_KEYS_ENV
 from .postgres import ensure_database
-from .provision import KeyGrant, provision_queue_server, provision_tiled
+from .provision import KeyGrant, provision_queue_server, provision_redis, provision_tiled
 from .service_files import (
     PROVIDER,
     SERVICE_USER,
     http_server_config,
+    re_manager_config,
     tiled_config,
     user_group_permissions,
     write_yaml,
@@ -63,7 +65,8 @@ class LabServer:
         self.services: dict[str, _Service] = {}
         self.service_key = new_key()
         self._extra_env = dict(extra_env or {})
-        self._zmq_public, self._zmq_private = _zmq_keys()
+        self._zmq_public = self._zmq_private = ""  # the persisted pair, read in start()
+        self._redis_address = config.redis.address  # with the lab's account, from start()
         self.supervisor: WorkerSupervisor | None = None
 
     # -- start / stop ---------------------------------------------------------
@@ -89,6 +92,9 @@ class LabServer:
         private_dir(config.data_path / "files", config.umask)
         if config.catalog.create_database:
             ensure_database(config.catalog.postgres_uri)
+        # the manager's 0MQ keys, kept for `qserver`; the lab's own Redis account (issue 16 #4, #5)
+        self._zmq_public, self._zmq_private = astuple(zmq_key_pair(self.state))
+        self._redis_address = provision_redis(config.redis, self.state)
         grants = [KeyGrant(SERVICE_USER, hash_key(self.service_key), admin=True)]
         grants += [KeyGrant(u.name, u.key_hash, u.role == "instructor") for u in config.users]
 
@@ -120,7 +126,7 @@ class LabServer:
             {
                 "QSERVER_ZMQ_PUBLIC_KEY": self._zmq_public,
                 "SMARTLAB_SERVE_CATALOG_URI": f"{config.catalog_url}/api/v1",
-                "SMARTLAB_SERVE_REDIS_ADDRESS": config.redis.address,
+                "SMARTLAB_SERVE_REDIS_ADDRESS": self._redis_address,
                 "SMARTLAB_SERVE_REDIS_PREFIX": config.redis.prefix,
             },
         )
@@ -142,22 +148,18 @@ class LabServer:
         permissions = write_yaml(
             self.state / "user_group_permissions.yaml", user_group_permissions()
         )
+        # sockets and Redis in a 0600 file: the Redis password stays out of the process list
+        network = write_yaml(
+            self.state / "re-manager.yml", re_manager_config(config, self._redis_address)
+        )
         return [
             sys.executable,
-            "-c",
-            "from bluesky_queueserver.manager.start_manager import start_manager; start_manager()",
+            "-m",
+            "smartlab_kernel.serve.re_manager",  # start_manager, Redis password kept out of logs
+            "--config",
+            str(network),
             "--startup-module",
             PROFILE_MODULE,
-            "--redis-addr",
-            config.redis.address,
-            "--redis-name-prefix",
-            config.redis.prefix,
-            "--zmq-control-addr",
-            f"tcp://127.0.0.1:{config.queue.zmq_control_port}",
-            "--zmq-info-addr",
-            f"tcp://127.0.0.1:{config.queue.zmq_info_port}",
-            "--zmq-publish-console",
-            "ON",
             "--existing-plans-devices",
             str(self.state / "existing_plans_and_devices.yaml"),
             "--update-existing-plans-devices",
@@ -182,7 +184,7 @@ class LabServer:
             "SMARTLAB_SERVE_SERVICE_KEY": self.service_key,
             "SMARTLAB_SERVE_JOURNAL_DIR": str(self.state / "journal"),
             "SMARTLAB_SERVE_ALARM_LOG": str(self.state / "alarms.jsonl"),
-            "SMARTLAB_SERVE_REDIS_ADDRESS": self.config.redis.address,
+            "SMARTLAB_SERVE_REDIS_ADDRESS": self._redis_address,
             "SMARTLAB_SERVE_REDIS_PREFIX": self.config.redis.prefix,
             "SMARTLAB_SERVE_LIMS_URL": self.config.lims.url,
             "SMARTLAB_SERVE_LIMS_SCHEMA": self.config.lims.schema,
@@ -309,10 +311,3 @@ class LabServer:
         service.log.flush()
         tail = service.log_path.read_text(errors="replace")[-3000:]
         return f"{message}; end of {service.log_path}:\n{tail}"
-
-
-def _zmq_keys() -> tuple[str, str]:
-    from bluesky_queueserver import generate_zmq_keys
-
-    public, private = generate_zmq_keys()
-    return str(public), str(private)

@@ -5,8 +5,9 @@
   :class:`~smartlab_kernel.serve.access_policy.RunOwnerAccessPolicy` so a
   student reads only their own runs.
 * queueserver HTTP server: API keys only, roles ``student`` and ``instructor``;
-  students edit the queue through :mod:`~smartlab_kernel.serve.queue_router`.
-* RE Manager: which plans each user group may run.
+  students edit their own queue items (:mod:`~smartlab_kernel.serve.queue_policy`).
+* RE Manager: its sockets and Redis account (:func:`re_manager_config`), and
+  which plans each user group may run.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ SERVICE_USER = "smartlab-service"
 #: The queueserver user group every user's items run in.
 USER_GROUP = "primary"
 
-#: Queue-server scopes of a student: watch everything; no queue or plan control. They add
-#: and remove their own items through :mod:`~smartlab_kernel.serve.queue_router`, because
-#: the server's ``write:queue:edit`` would let them move or remove anybody's items.
+#: Queue-server scopes of a student: watch everything and edit the queue, no queue or plan
+#: control. ``write:queue:edit`` lets stock clients (``REManagerAPI``, the bluesky-widgets
+#: queue editor) add, change and remove items; without :data:`OTHERS_ITEMS_SCOPE` the
+#: lab's policy (:mod:`~smartlab_kernel.serve.queue_policy`) keeps that to the student's
+#: own items, at the back of the queue.
 STUDENT_SCOPES: list[str] = [
     "read:status",
     "read:queue",
@@ -38,7 +41,10 @@ STUDENT_SCOPES: list[str] = [
     "read:resources",
     "read:config",
     "read:monitor",
+    "write:queue:edit",
 ]
+#: The lab's own scope (instructors): edit anybody's queue items, anywhere in the queue.
+OTHERS_ITEMS_SCOPE = "write:queue:edit:others"
 
 
 def catalog_async_uri(postgres_uri: str) -> str:
@@ -120,13 +126,39 @@ def http_server_config(config: ServeConfig) -> dict[str, Any]:
         "database": {"uri": f"sqlite:///{config.state_path / 'queue-auth.sqlite'}"},
         "api_access": {
             "policy": "bluesky_httpserver.authorization:DictionaryAPIAccessControl",
-            "args": {"roles": {"student": {"scopes_set": STUDENT_SCOPES}}, "users": users},
+            "args": {
+                "roles": {
+                    "student": {"scopes_set": STUDENT_SCOPES},
+                    "expert": {"scopes_add": [OTHERS_ITEMS_SCOPE]},
+                },
+                "users": users,
+            },
         },
         "resource_access": {
             "policy": "bluesky_httpserver.authorization:DefaultResourceAccessControl",
             "args": {"default_group": USER_GROUP},
         },
         "uvicorn": {"host": config.host, "port": config.queue.http_port},
+    }
+
+
+def re_manager_config(config: ServeConfig, redis_address: str) -> dict[str, Any]:
+    """Return the RE Manager's ``--config`` file content (its ``network`` settings).
+
+    A file rather than command-line options, so that the Redis password in
+    ``redis_address`` (``user:password@host:port``, see
+    :func:`~smartlab_kernel.serve.provision.provision_redis`) is not in the
+    process list. The info socket is off unless ``queue.publish_console``:
+    the queueserver cannot encrypt it.
+    """
+    return {
+        "network": {
+            "zmq_control_addr": f"tcp://127.0.0.1:{config.queue.zmq_control_port}",
+            "zmq_info_addr": f"tcp://127.0.0.1:{config.queue.zmq_info_port}",
+            "zmq_publish_console": config.queue.publish_console,
+            "redis_addr": redis_address,
+            "redis_name_prefix": config.redis.prefix,
+        }
     }
 
 

@@ -135,7 +135,7 @@ def test_students_edit_only_their_own_queue_items(sandbox: Sandbox) -> None:
     headers = {"Authorization": f"ApiKey {sandbox.keys['student08']}"}
     jump = {"item": {"item_type": "plan", "name": "measure"}, "pos": "front"}
     refused = httpx.post(f"{sandbox.url}/api/queue/item/add", json=jump, headers=headers)
-    assert refused.status_code == 401 and "Not enough permissions" in refused.text
+    assert refused.status_code == 403 and "Not enough permissions" in refused.text
     sneaky = httpx.post(f"{sandbox.url}/api/smartlab/queue/item/add", json=jump, headers=headers)
     assert sneaky.status_code == 422 and "pos" in sneaky.text
     frank.remove(franks.item_uid)
