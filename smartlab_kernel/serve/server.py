@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +30,15 @@ from .service_files import (
     user_group_permissions,
     write_yaml,
 )
+from .services import (
+    ServiceMonitor,
+    StopRequested,
+    kill_group,
+    lab_monitor,
+    reap_leftovers,
+    wait_groups_gone,
+)
+from .services import stop_group as _stop_group
 from .supervisor import WorkerSupervisor, manager_processes
 
 PROFILE_MODULE = "smartlab_kernel.serve.profile"
@@ -41,6 +50,8 @@ class _Service:
     process: subprocess.Popen[bytes]
     log: IO[bytes]
     log_path: Path
+    command: list[str]
+    env: dict[str, str] | None
 
 
 class LabServer:
@@ -53,6 +64,12 @@ class LabServer:
     HTTP server. Then every user's key is installed in both servers, the RE
     environment is opened, and the queue is set to start items as they arrive
     and to go on past a failed one. Logs go to ``<state_dir>/logs``.
+
+    Once started, each service is supervised on its own
+    (:mod:`~smartlab_kernel.serve.services`): one that dies is restarted with
+    backoff while the others keep serving, and the lab's state is written to
+    ``<state_dir>/status.json``. Each runs in a process group of its own;
+    :meth:`stop` ends every group.
 
     Args:
         config: The validated configuration.
@@ -68,6 +85,10 @@ class LabServer:
         self._zmq_public = self._zmq_private = ""  # the persisted pair, read in start()
         self._redis_address = config.redis.address  # with the lab's account, from start()
         self.supervisor: WorkerSupervisor | None = None
+        self.monitor: ServiceMonitor | None = None
+        self._stop_requested = threading.Event()
+        self._spawn_lock = threading.Lock()  # no restart once stop() has begun
+        self._stopping = False
 
     # -- start / stop ---------------------------------------------------------
 
@@ -79,6 +100,8 @@ class LabServer:
                 (the message names it and the end of its log).
         """
         deadline = time.monotonic() + timeout
+        self._stop_requested.clear()
+        self._stopping = False
         try:
             self._start(deadline)
         except BaseException:
@@ -87,6 +110,7 @@ class LabServer:
 
     def _start(self, deadline: float) -> None:
         config = self.config
+        reap_leftovers(self.state)  # what a lab server killed with SIGKILL left running
         for folder in (self.state, self.state / "logs", self.state / "journal", config.data_path):
             private_dir(folder, config.umask)  # 0700 by default: journals, keys, data
         private_dir(config.data_path / "files", config.umask)
@@ -134,7 +158,7 @@ class LabServer:
         provision_tiled(f"sqlite:///{self.state / 'tiled-auth.sqlite'}", PROVIDER, grants)
         self._wait_http("http-server", f"{config.queue_url}/api", deadline)
         provision_queue_server(f"sqlite:///{self.state / 'queue-auth.sqlite'}", PROVIDER, grants)
-        self._prepare_queue(deadline)
+        self.prepare_queue(deadline)
         self.supervisor = WorkerSupervisor(
             self.api,
             self.pid("re-manager"),
@@ -142,6 +166,8 @@ class LabServer:
             lambda api: self.open_environment(api, time.monotonic() + 120.0),
         )
         self.supervisor.start()
+        self.monitor = lab_monitor(self)
+        self.monitor.start()
 
     def _re_manager_command(self) -> list[str]:
         config = self.config
@@ -190,7 +216,12 @@ class LabServer:
             "SMARTLAB_SERVE_LIMS_SCHEMA": self.config.lims.schema,
         }
 
-    def _prepare_queue(self, deadline: float) -> None:
+    def prepare_queue(self, deadline: float) -> None:
+        """Make a (re)started RE Manager ready: environment open, queue started.
+
+        Raises:
+            ServeError: If it is not ready before ``deadline`` (``time.monotonic()``).
+        """
         api = self.api()
         try:
             while True:
@@ -225,21 +256,66 @@ class LabServer:
         api.wait_for_idle(timeout=max(1.0, deadline - time.monotonic()))
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the services, last started first (SIGINT, then SIGKILL after ``timeout``)."""
+        """Stop the services, last started first, and everything they started.
+
+        Each service gets SIGINT, then its whole process group SIGKILL after
+        ``timeout`` seconds (at once for what is left in the group: the RE
+        worker, a killed watchdog's manager). Nothing is restarted once this
+        has begun; :meth:`kill` (from another signal) cuts it short.
+        """
+        with self._spawn_lock:
+            self._stopping = True
+        self._stop_requested.set()
+        if self.monitor is not None:
+            self.monitor.stop()
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None
+        exit_codes: dict[str, int | None] = {}
+        groups = []
         for name in reversed(list(self.services)):
-            service = self.services.pop(name)
-            process = service.process
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            service = self.services[name]
+            began = time.monotonic()
+            exit_codes[name] = _stop_group(service.process, timeout, wait_gone=False)
+            if self.monitor is not None:
+                took = time.monotonic() - began
+                self.monitor.note(f"{name} stopped (exit {exit_codes[name]}) in {took:.1f} s")
+            groups.append(service.process.pid)
             service.log.close()
+            del self.services[name]
+        wait_groups_gone(groups)
+        if self.monitor is not None:
+            self.monitor.stopped(exit_codes)
+            self.monitor = None
+
+    def kill(self) -> None:
+        """SIGKILL every service's process group now (a stop that must not wait).
+
+        Safe to call from a signal handler while :meth:`stop` runs: it takes no lock.
+        """
+        self._stop_requested.set()
+        for service in list(self.services.values()):
+            kill_group(service.process.pid)
+
+    def request_stop(self) -> None:
+        """Ask a :meth:`start` under way to give up (it stops what it started)."""
+        self._stop_requested.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether :meth:`request_stop`, :meth:`stop` or :meth:`kill` was called."""
+        return self._stop_requested.is_set()
+
+    def status(self) -> dict[str, Any]:
+        """The lab's state: ``ok`` or ``degraded``, each service's, recent events.
+
+        The same as ``<state_dir>/status.json`` and ``smartlab serve status``
+        (see :meth:`~smartlab_kernel.serve.services.ServiceMonitor.status`).
+        """
+        if self.monitor is None:
+            lab = "starting" if self.services else "stopped"
+            return {"lab": lab, "services": {}, "problems": [], "events": []}
+        return self.monitor.status()
 
     def __enter__(self) -> LabServer:
         self.start()
@@ -266,6 +342,21 @@ class LabServer:
         """Return the process id of the RE worker (the process that runs plans), if any."""
         return manager_processes(self.pid("re-manager"), self.config.queue.zmq_control_port)[1]
 
+    def respawn(self, name: str) -> subprocess.Popen[bytes]:
+        """Start service ``name`` again as it was first started; return its new process.
+
+        Raises:
+            StopRequested: If :meth:`stop` has begun.
+        """
+        with self._spawn_lock:
+            if self._stopping:
+                raise StopRequested(f"not restarting {name}: the lab server is stopping")
+            old = self.services[name]
+            _stop_group(old.process, 0.0)  # what it left holds its ports: gone first
+            old.log.close()
+            self._spawn(name, old.command, old.env)
+            return self.services[name].process
+
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         log_path = self.state / "logs" / f"{name}.log"
         log = open_private(log_path, self.config.umask)  # closed in stop()
@@ -279,7 +370,7 @@ class LabServer:
             start_new_session=True,
             umask=self.config.umask,  # what the services create is private too
         )
-        self.services[name] = _Service(name, process, log, log_path)
+        self.services[name] = _Service(name, process, log, log_path, command, env)
 
     def _wait_http(self, name: str, url: str, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -297,9 +388,12 @@ class LabServer:
         """Raise if a service has exited.
 
         Raises:
+            StopRequested: If a stop was requested (a signal).
             ServeError: Naming the service, its exit code and the end of its log.
         """
-        for name, service in self.services.items():
+        if self._stop_requested.is_set():
+            raise StopRequested(f"stop requested while {doing}")
+        for name, service in list(self.services.items()):
             code = service.process.poll()
             if code is not None:
                 raise ServeError(self._log_excerpt(name, f"{name} exited ({code}) while {doing}"))

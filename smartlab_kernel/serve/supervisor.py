@@ -10,7 +10,16 @@ of that item the queueserver puts back at the front of the queue (a plan
 killed half-way may have dispensed or heated something: it is not re-run
 without a person deciding so), opens a fresh environment, and restarts
 the queue. The new worker's durable capture recovers the killed run from
-its journal and ships it closed with ``exit_status="fail"``.
+its journal and ships it closed with ``exit_status="fail"``. If the fresh
+environment cannot be opened (the catalog is down: the worker connects to it
+as it starts), it tries again every check until it can.
+
+It also restarts a manager that is stuck: ``executing_queue`` with an idle
+worker and nothing changing, whether it still names a running item (it lost
+the end of a plan, after a Redis restart) or names none (it ran an item it did
+not know of, written into the Redis queue behind its back, and failed to file
+it). The whole RE Manager (watchdog included) dying is for
+:class:`~smartlab_kernel.serve.services.ServiceMonitor`.
 """
 
 from __future__ import annotations
@@ -63,12 +72,14 @@ def manager_processes(watchdog_pid: int, control_port: int) -> tuple[int | None,
 class WorkerSupervisor:
     """Watch the RE worker in a background thread and recover the queue when it dies.
 
-    It also restarts a *stuck* manager: after a Redis restart the manager
-    can lose the end of a plan (it waits with the worker idle). When that
-    lasts ``stuck_after`` seconds with no progress at all (same running item,
-    same history), the supervisor kills the manager process;
-    the queueserver's watchdog starts a new one, which reloads the queue
-    from Redis, records the item as ``unknown`` and goes on.
+    It also restarts a *stuck* manager: ``executing_queue`` with the worker
+    idle, and either a running item whose end it lost (after a Redis restart)
+    or no running item at all (after it failed to file an item it did not
+    know of, one written into the Redis queue directly). When that lasts
+    ``stuck_after`` seconds with no progress at all (same running item, same
+    history, same queue), the supervisor kills the manager process; the
+    queueserver's watchdog starts a new one, which reloads the queue from
+    Redis, records a running item as ``unknown`` and goes on.
 
     Args:
         api_factory: Returns a queueserver client with instructor rights.
@@ -79,6 +90,11 @@ class WorkerSupervisor:
         stuck_after: Seconds of "executing, worker idle, history unchanged" before a
             restart. A manager under heavy load can show that state for seconds
             while it catches up, so keep this well above a plan's end-to-next-start time.
+
+    Attributes:
+        events: One line per recovery, for the instructor (also logged).
+        last_status: The manager's last status read (``{}`` before the first).
+        last_status_at: When it was read (``time.monotonic()``).
     """
 
     def __init__(
@@ -95,11 +111,15 @@ class WorkerSupervisor:
         self.control_port = control_port
         self.stuck_after = stuck_after
         self._stuck_since: float | None = None
-        self._stuck_marker: tuple[Any, Any] | None = None
+        self._stuck_marker: tuple[Any, ...] | None = None
         self._open_environment = open_environment
         self.interval = interval
-        #: One line per recovery, for the instructor (also logged).
         self.events: list[str] = []
+        self.last_status: dict[str, Any] = {}
+        self.last_status_at = 0.0
+        self._reopen = False  # the environment must be opened again (a recovery failed to)
+        self._checking = threading.Lock()  # held during a check or a recovery
+        self._suspended = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="worker-supervisor", daemon=True)
 
@@ -113,21 +133,50 @@ class WorkerSupervisor:
         if self._thread.is_alive():
             self._thread.join(timeout=60)
 
+    def suspend(self) -> None:
+        """Stop checking until :meth:`resume` (the RE Manager is being restarted).
+
+        Waits for a check or recovery under way to end.
+        """
+        self._suspended.set()
+        with self._checking:
+            pass
+
+    def resume(self) -> None:
+        """Check again (the RE Manager is back, with ``watchdog_pid`` updated)."""
+        self._stuck_since = None
+        self._suspended.clear()
+
+    @property
+    def suspended(self) -> bool:
+        """Whether checks are suspended (see :meth:`suspend`)."""
+        return self._suspended.is_set()
+
     def _loop(self) -> None:
         api = self._api_factory()
         try:
             while not self._stop.wait(self.interval):
-                try:
-                    self.check(api)
-                except Exception as exc:  # a check fails while services restart; try again
-                    log.warning("worker supervisor: %s", exc)
+                with self._checking:
+                    if self._suspended.is_set():
+                        continue
+                    try:
+                        self.check(api)
+                    except Exception as exc:  # a check fails while services restart; try again
+                        log.warning("worker supervisor: %s", exc)
         finally:
             api.close()
 
     def check(self, api: Any) -> bool:
-        """Recover if the worker died; return True if it did."""
+        """Recover if the worker died or the manager is stuck; return True if it did."""
         status = api.status(reload=True)
+        self.last_status, self.last_status_at = status, time.monotonic()
         if not status.get("worker_environment_exists"):
+            if self._reopen:  # a recovery could not open it: try again
+                self._open_environment(api)
+                api.queue_autostart(True)
+                self._reopen = False
+                self._note("RE environment opened again after a failed attempt; queue restarted")
+                return True
             return False
         manager, worker = manager_processes(self.watchdog_pid, self.control_port)
         if worker is not None:
@@ -141,23 +190,31 @@ class WorkerSupervisor:
         queue = api.queue_get()["items"]
         if running and queue and _same_plan(queue[0], failed):
             api.item_remove(uid=queue[0]["item_uid"])
+        self._reopen = True
         self._open_environment(api)
         api.queue_autostart(True)  # starts the next item, if any
-        message = (
+        self._reopen = False
+        self._note(
             f"worker died while running {failed.get('name', '?')} of {failed.get('user', '?')} "
             f"(item {running}); item marked failed, environment reopened, queue restarted"
         )
-        self.events.append(message)
-        log.error(message)
         return True
 
+    def _note(self, message: str) -> None:
+        self.events.append(message)
+        log.error(message)
+
     def _check_stuck(self, status: dict[str, Any], manager: int | None) -> bool:
+        # Between two plans the manager shows "executing, idle, no item" for a moment:
+        # only a state that lasts stuck_after seconds, with nothing changing, is stuck.
         stuck = (
-            status.get("manager_state") == "executing_queue"
-            and status.get("re_state") == "idle"
-            and status.get("running_item_uid")
+            status.get("manager_state") == "executing_queue" and status.get("re_state") == "idle"
         )
-        marker = (status.get("running_item_uid"), status.get("plan_history_uid"))
+        marker = (
+            status.get("running_item_uid"),
+            status.get("plan_history_uid"),
+            status.get("plan_queue_uid"),
+        )
         if not stuck or marker != self._stuck_marker:
             self._stuck_since = None
             self._stuck_marker = marker if stuck else None
@@ -169,12 +226,12 @@ class WorkerSupervisor:
         if now - self._stuck_since < self.stuck_after or manager is None:
             return False
         self._stuck_since = None
-        message = (
-            f"RE Manager stuck on item {status.get('running_item_uid')} with an idle worker "
-            f"for {self.stuck_after:g} s; restarting the manager (queue reloads from Redis)"
+        running = status.get("running_item_uid")
+        on = f"on item {running}" if running else "with no running item"
+        self._note(
+            f"RE Manager stuck executing the queue {on} with an idle worker for "
+            f"{self.stuck_after:g} s; restarting the manager (queue reloads from Redis)"
         )
-        log.error(message)
-        self.events.append(message)
         os.kill(manager, signal.SIGKILL)
         return True
 
