@@ -8,12 +8,16 @@
   students edit their own queue items (:mod:`~smartlab_kernel.serve.queue_policy`).
 * RE Manager: its sockets and Redis account (:func:`re_manager_config`), and
   which plans each user group may run.
+
+And the systemd unit that runs ``smartlab serve`` itself (:func:`systemd_unit`).
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +195,59 @@ def write_yaml(path: Path, content: dict[str, Any]) -> Path:
     with os.fdopen(fd, "w") as handle:
         handle.write(yaml.safe_dump(content, sort_keys=False))
     return path
+
+
+#: What the ``smartlab`` console script runs (for a unit where it is not installed).
+_MAIN = "import sys; from smartlab_kernel.cli.main import main; sys.exit(main())"
+
+
+def systemd_unit(config_path: Path, user: str | None = None) -> str:
+    """Return a systemd unit that runs ``smartlab serve config_path`` as a service.
+
+    ``KillMode=mixed``: ``systemctl stop`` sends SIGTERM to ``smartlab serve``
+    alone, which stops tiled, the RE Manager and the HTTP server in order
+    (each a process group); whatever is still in the unit's cgroup after
+    ``TimeoutStopSec`` is killed. ``Restart=on-failure`` starts it again if it
+    fails to start or dies; a service that dies under it is restarted by
+    ``smartlab serve`` itself. Files are created private (``UMask=0077``).
+
+    Args:
+        config_path: The lab's TOML configuration (absolute).
+        user: The account to run as (default: the current one). It needs to
+            read the configuration and write the state folder.
+    """
+    script = Path(sys.executable).with_name("smartlab")
+    command = (
+        f"{script} serve"
+        if script.exists()
+        else f'{sys.executable} -c "{_MAIN}" serve'  # no console script: call its function
+    )
+    name = config_path.stem
+    return f"""\
+# smartlab lab server "{name}", written by `smartlab serve unit`.
+# Install:  sudo cp smartlab-{name}.service /etc/systemd/system/
+#           sudo systemctl daemon-reload && sudo systemctl enable --now smartlab-{name}
+# State:    smartlab serve status {config_path}    Log: journalctl -u smartlab-{name}
+[Unit]
+Description=smartlab lab server {name} (tiled, RE Manager, HTTP server)
+After=network-online.target postgresql.service redis-server.service redis.service
+Wants=network-online.target
+
+[Service]
+Type=exec
+User={user or getpass.getuser()}
+WorkingDirectory={config_path.parent}
+ExecStart={command} {config_path}
+Environment=PYTHONUNBUFFERED=1
+KillMode=mixed
+KillSignal=SIGTERM
+TimeoutStopSec=90
+Restart=on-failure
+RestartSec=10
+UMask=0077
+NoNewPrivileges=true
+PrivateTmp=true
+
+[Install]
+WantedBy=multi-user.target
+"""
