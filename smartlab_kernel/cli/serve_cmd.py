@@ -40,8 +40,10 @@ CONFIG is one TOML file:
   state_dir = "./lab-server"    logs, journals, key databases, data files
   host = "127.0.0.1"            address the servers bind to
   allow_remote = false          must be true for a non-loopback host
-  [redis]   address = "127.0.0.1:6379", prefix = "smartlab"
-  [queue]   http_port = 60610, zmq_control_port = 60615, zmq_info_port = 60625
+  [redis]   address = "127.0.0.1:6379", prefix = "smartlab",
+            admin_user = "default", admin_password_file = ""  (who makes the lab's account)
+  [queue]   http_port = 60610, zmq_control_port = 60615, zmq_info_port = 60625,
+            publish_console = false  (the unencrypted info socket stays off)
   [catalog] port = 8000, postgres_uri = "postgresql://postgres@127.0.0.1:5432/smartlab",
             create_database = true, data_dir = "" (default <state_dir>/data)
   [bench]   seed = 0, time_scale = 100.0, stock_ml = 10000.0
