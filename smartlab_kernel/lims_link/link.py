@@ -17,9 +17,13 @@ its messages:
   anything moves. Each pump's volume is taken out of stock when *its*
   dispense has succeeded, in a short transaction of its own; a dispense that
   failed, was cancelled by an abort or never started (an empty reservoir)
-  takes nothing. So the LIMS stock is always the initial stock minus the
-  dispenses that really happened, whatever the way the run ends, and no
-  database transaction is held while devices move or a run is paused;
+  takes nothing. A pump that reports its dispenses (a ``dispensed`` signal,
+  as :class:`~smartlab_kernel.devices.dispenser.SyringePump` has) is
+  believed over the RunEngine: an abort that lands just after the pump
+  started, before the RunEngine handed its status to the plan, still takes
+  the stock the pump reports. So the LIMS stock is always the initial stock
+  minus the dispenses that really happened, whatever the way the run ends,
+  and no database transaction is held while devices move or a run is paused;
 * a robot move of the run's vial updates the sample's location;
 * the stop document's exit status and reason are recorded with the run, and
   the new sample moves to ``measured`` (or ``invalidated`` when the run
@@ -44,7 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bluesky.utils import Msg
+from bluesky.utils import FailedPause, Msg, RunEngineControlException
+from ophyd import Signal
 
 from ..lims import (
     FINAL_STATES,
@@ -78,12 +83,15 @@ class _Dispense:
 
     ``settled`` is set once the outcome is being recorded (by whichever thread
     saw the status finish first); ``recorded`` once it is in the LIMS (or
-    could not be: ``error``).
+    could not be: ``error``). ``reporter`` is the pump's ``dispensed`` signal
+    when it has one: then the stock is taken when the pump reports the
+    dispense, not when the RunEngine hands over a successful status.
     """
 
     item: str
     volume_ml: float
     operator: str
+    reporter: Signal | None = None
     status: Any = None
     settled: bool = False
     recorded: threading.Event = field(default_factory=threading.Event)
@@ -160,6 +168,9 @@ class LimsLink:
         #: What :meth:`recover` closed, in words.
         self.recovered: list[str] = []
         self._lock = threading.Lock()
+        # dispenses a pump has not reported yet, oldest first, by its ``dispensed`` signal
+        self._unreported: dict[Signal, list[tuple[_Dispense, _RunState]]] = {}
+        self._subscriptions: dict[Signal, int] = {}
 
     @property
     def operator(self) -> str:
@@ -279,7 +290,7 @@ class LimsLink:
                     raise
                 except BaseException as exc:
                     state.last_error = exc
-                    self._failed(msg, state)
+                    self._failed(msg, state, exc)
                     error, reply = exc, None
                     continue
                 try:
@@ -292,6 +303,7 @@ class LimsLink:
 
     def _before(self, msg: Msg, state: _RunState) -> Msg:
         if msg.command == "open_run":
+            self._drop_earlier_runs(state)
             kwargs = dict(msg.kwargs)
             state.campaign_id = kwargs.get("campaign_id")
             if "recipe" in kwargs:
@@ -318,9 +330,20 @@ class LimsLink:
                 dispense = _Dispense(self.stocks[pump], float(msg.args[0]), self.operator)
                 self._check_stock(dispense, state)
                 step.dispenses.append(dispense)
+                self._watch(msg.obj, dispense, state)
             elif msg.obj is self.robot and isinstance(msg.args[0], tuple | list):
                 state.steps.setdefault(group, _Step()).moves_to = str(msg.args[0][1])
         return msg
+
+    def _drop_earlier_runs(self, state: _RunState) -> None:
+        """A run opens: dispenses of earlier runs not reported by now never happened."""
+        with self._lock:
+            for reporter, waiting in list(self._unreported.items()):
+                for dispense, _ in (entry for entry in waiting if entry[1] is not state):
+                    dispense.settled = True
+                    dispense.recorded.set()
+                waiting[:] = [entry for entry in waiting if entry[1] is state]
+                self._forget_if_idle(reporter)
 
     def _check_stock(self, dispense: _Dispense, state: _RunState) -> None:
         """Fail before the pump moves if the LIMS lacks the stock (counting dispenses in flight)."""
@@ -378,47 +401,137 @@ class LimsLink:
         elif msg.command == "close_run" and state.run_uid is not None:
             self._record_end(msg, state)
 
-    def _failed(self, msg: Msg, state: _RunState) -> None:
-        """A message failed: a dispense that never started takes nothing; settle its step."""
+    def _failed(self, msg: Msg, state: _RunState, error: BaseException) -> None:
+        """A message failed: settle its step.
+
+        The dispense of a failed ``set`` got no status. If the error is the
+        ``set``'s own, the pump never started. If it came from outside (an
+        abort or a failed pause landing just after the RunEngine started the
+        pump), the pump may be dispensing: a pump that reports its dispenses
+        is left to report it; of one that does not, the LIMS cannot tell, and
+        says so in :attr:`problems`.
+        """
         group = msg.kwargs.get("group")
         if msg.command not in ("set", "wait") or group not in state.steps:
             return
         step = state.steps.pop(group)
         if msg.command == "set":
             pump = getattr(msg.obj, "attr_name", None)
-            step.dispenses = [
-                d
-                for d in step.dispenses
-                if not (d.status is None and pump in self.stocks and d.item == self.stocks[pump])
-            ]
+            item = self.stocks.get(pump) if pump is not None else None
+            unstarted = [d for d in step.dispenses if d.status is None and d.item == item]
+            for dispense in unstarted:
+                if dispense.reporter is not None:
+                    continue  # the pump reports it if it happened
+                step.dispenses.remove(dispense)
+                if isinstance(error, RunEngineControlException | FailedPause):
+                    self._problem(
+                        f"run {state.run_uid}: {dispense.volume_ml:g} mL of {dispense.item} "
+                        f"may have been dispensed ({type(error).__name__} came as the pump "
+                        "started); not taken out of stock, check the reservoir",
+                        state,
+                    )
         self._settle_quietly(step, state)
 
     # -- stock --------------------------------------------------------------------
+
+    def _watch(self, pump: Any, dispense: _Dispense, state: _RunState) -> None:
+        """Follow the pump's ``dispensed`` signal, if it has one, for this dispense."""
+        reporter = getattr(pump, "dispensed", None)
+        if not isinstance(reporter, Signal):
+            return
+        dispense.reporter = reporter
+        with self._lock:
+            self._unreported.setdefault(reporter, []).append((dispense, state))
+            if reporter not in self._subscriptions:
+                self._subscriptions[reporter] = reporter.subscribe(
+                    self._reported, event_type=reporter.SUB_VALUE, run=False
+                )
+
+    def _reported(self, *, obj: Signal, value: Any, **_: Any) -> None:
+        """A pump reports a dispense (on the device's thread): take the oldest one's stock."""
+        with self._lock:
+            waiting = self._unreported.get(obj, [])
+            if not waiting:
+                return  # not a dispense of a run of this link
+            dispense, state = waiting.pop(0)
+            self._forget_if_idle(obj)
+            if dispense.settled:
+                return
+            dispense.settled = True
+        self._take(dispense, state, float(value))
+
+    def _forget_if_idle(self, reporter: Signal) -> None:
+        """Stop following a pump that has no dispense left to report (under the lock)."""
+        if not self._unreported.get(reporter):
+            self._unreported.pop(reporter, None)
+            token = self._subscriptions.pop(reporter, None)
+            if token is not None:
+                reporter.unsubscribe(token)
+
+    def _unwatch(self, dispense: _Dispense) -> None:
+        """Stop waiting for a dispense's report (under the lock)."""
+        reporter = dispense.reporter
+        if reporter is not None:
+            waiting = self._unreported.get(reporter, [])
+            waiting[:] = [(d, s) for d, s in waiting if d is not dispense]
+            self._forget_if_idle(reporter)
+
+    def after_run(self, run: Any = None) -> None:
+        """The lab has ended a run and cancelled what its devices still held.
+
+        A dispense its pump has not reported by now never happened (an abort
+        cancelled it before the pump started, or while it was held): stop
+        waiting for it. The lab calls this after every run; with the link as a
+        plain RunEngine preprocessor, this happens when the next run opens.
+        """
+        with self._lock:
+            for reporter, waiting in list(self._unreported.items()):
+                for dispense, _state in waiting:
+                    dispense.settled = True
+                    dispense.recorded.set()
+                waiting.clear()
+                self._forget_if_idle(reporter)
+
+    def close(self) -> None:
+        """Stop following the pumps (called when the lab closes; the store stays open)."""
+        self.after_run()
 
     def _dispensed(self, dispense: _Dispense, state: _RunState, status: Any) -> None:
         """A pump's dispense ended (on the device's thread): take its stock if it succeeded.
 
         This runs when the status finishes, whether the step, the run or the
         process goes on or not, so the stock of a dispense that happened is
-        taken even if its step fails or the process dies right after.
+        taken even if its step fails or the process dies right after. The
+        stock of a pump that reports its dispenses is taken by
+        :meth:`_reported`; here only its failure is noted.
         """
         with self._lock:
             if dispense.settled:
                 return
+            if dispense.reporter is not None:
+                if status.success:
+                    return  # taken when the pump reports it (if not already)
+                self._unwatch(dispense)
             dispense.settled = True
+        if status.success:
+            self._take(dispense, state, dispense.volume_ml)
+        else:
+            dispense.recorded.set()
+
+    def _take(self, dispense: _Dispense, state: _RunState, volume_ml: float) -> None:
+        """Take a dispense that happened out of stock, in a transaction of its own."""
         try:
-            if status.success:
-                with self._low_stock_captured(), self.store.transaction(dispense.operator) as tx:
-                    tx.consume(
-                        dispense.item,
-                        f"{dispense.volume_ml} mL",
-                        sample_id=state.sample_id,
-                        run_uid=state.run_uid,
-                    )
+            with self._low_stock_captured(), self.store.transaction(dispense.operator) as tx:
+                tx.consume(
+                    dispense.item,
+                    f"{volume_ml} mL",
+                    sample_id=state.sample_id,
+                    run_uid=state.run_uid,
+                )
         except Exception as exc:
             dispense.error = exc
             self._problem(
-                f"run {state.run_uid}: {dispense.volume_ml:g} mL of {dispense.item} dispensed "
+                f"run {state.run_uid}: {volume_ml:g} mL of {dispense.item} dispensed "
                 f"but not taken out of stock: {exc}",
                 None,
             )

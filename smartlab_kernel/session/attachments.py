@@ -10,8 +10,9 @@ it registers, when it is imported, a factory under a name (``"room"`` by
 for a user; imports still point downward only.
 
 An attachment may have ``wrap(plan, run)`` (every plan the lab runs passes
-through it), ``status()`` (merged into ``lab.status()`` under its name) and
-``close()`` (called when the lab closes).
+through it), ``after_run(run)`` (called once a run has ended and the lab has
+cancelled what its devices still held), ``status()`` (merged into
+``lab.status()`` under its name) and ``close()`` (called when the lab closes).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import uuid
@@ -31,6 +32,8 @@ from .worker import RunWorker
 from .wrapping import with_context
 
 DocumentCallback = Callable[[str, dict[str, Any]], None]
+
+log = logging.getLogger(__name__)
 
 #: Reason of the pause :meth:`Lab.abort` requests to stop a running plan.
 _ABORT_PAUSE = "paused to abort"
@@ -328,6 +331,13 @@ class Lab:
                 discard = getattr(device, "discard_pending", None)
                 if discard is not None:
                     discard(f"run #{run.number} {run.state}")
+        for name, attachment in list(self.attachments.items()):
+            after_run = getattr(attachment, "after_run", None)
+            if after_run is not None:  # e.g. the LIMS stops waiting for cancelled dispenses
+                try:
+                    after_run(run)
+                except Exception:
+                    log.exception("the %s attachment failed after run #%s", name, run.number)
 
     def context(self) -> dict[str, Any]:
         """The contextual metadata a run started now would carry."""

@@ -112,8 +112,16 @@ class RunWorker:
                     run._set_state("failed", explain(exc))
                 return
             run.result = getattr(outcome, "plan_result", None)
+            # The RunEngine's own verdict: a plan may end its run as aborted or
+            # failed (e.g. raising RequestAbort) without the call raising.
+            exit_status = getattr(outcome, "exit_status", "success")
+            reason = str(getattr(outcome, "reason", "") or "")
             if last_command == "abort":
                 run._set_state("aborted", run.reason)
+            elif exit_status == "abort":
+                run._set_state("aborted", reason or "aborted by the plan")
+            elif exit_status == "fail":
+                run._set_state("failed", reason or "failed")
             else:
                 run._set_state("finished")
             return

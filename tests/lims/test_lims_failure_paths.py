@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from bluesky.utils import RequestAbort
 
 from smartlab_kernel import Lab
 from smartlab_kernel.devices.errors import ReservoirEmptyError
@@ -276,6 +277,56 @@ def test_pause_then_abort_during_a_dispense(linked: tuple[Lab, LimsLink]) -> Non
     assert ledger.dispensed() == pytest.approx({"a": 1.25, "b": 0.0, "solvent": 0.0})
     ledger.check()
     assert store.verify_audit().ok
+
+
+class _AbortAsThePumpStarts:
+    """Between the LIMS link and the RunEngine: loses the reply to one pump ``set``.
+
+    It throws ``RequestAbort`` at the ``set`` once the pump has finished, as
+    the RunEngine does when an abort lands just after it started the pump
+    and before it handed the status to the plan (found by the fault campaign).
+    """
+
+    def __init__(self, pump: Any) -> None:
+        self.pump = pump
+
+    def wrap(self, plan: Any, run: Any = None) -> Any:
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                msg = plan.throw(error) if error is not None else plan.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            error = None
+            reply = yield msg
+            if msg.command == "set" and msg.obj is self.pump:
+                reply.wait(30)  # the dispense happened, its status never reaches the plan
+                error, reply = RequestAbort(), None
+
+
+def test_an_abort_as_the_pump_starts_still_takes_what_it_dispensed(
+    linked: tuple[Lab, LimsLink],
+) -> None:
+    lab, link = linked
+    bench = lab.bench
+    assert bench is not None
+    ledger = Ledger(lab, link.store)
+    lab.attach("abort-as-pump-starts", _AbortAsThePumpStarts(bench.dispenser.b))
+    try:
+        recipe = Recipe({"a": 1.0, "b": 2.5}, hold_s=60)
+        run = lab.submit(measure_recipe(recipe, **plan_devices(lab)))
+        with contextlib.suppress(Exception):
+            run.wait(60)
+        lab.wait(60)
+    finally:
+        lab.attachments.pop("abort-as-pump-starts")
+    assert run.state == "aborted"  # before: "finished", though its stop says abort
+    (uid,) = run.uids
+    assert _lims_run(link.store, uid)["exit_status"] == "abort"
+    assert ledger.dispensed() == pytest.approx({"a": 1.0, "b": 2.5, "solvent": 0.0})
+    ledger.check()  # before: stock_B 2.5 mL above its reservoir
+    assert link.problems == []
 
 
 def test_a_lims_failure_never_hides_the_runs_own_error(
