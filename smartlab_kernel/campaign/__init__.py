@@ -1,24 +1,23 @@
-"""Closed-loop campaigns above the Lab and the planner: the loop, resume, reproduce."""
+"""Closed-loop campaigns above the Lab and the planner: rounds, local plan, resume, reproduce."""
 
-from .loop import (
+from .loop import LabRunner, bench_parameters, bench_planner, bench_recipe, campaign, resume_planner
+from .reproduce import Comparison, ReproductionReport, reproduce, stored_experiments
+from .rounds import (
     Approver,
     Decision,
+    Experiment,
     ExperimentResult,
+    ExperimentRunner,
     RecipeBuilder,
     Reviewed,
     admit,
-    bench_parameters,
-    bench_planner,
-    bench_recipe,
-    campaign,
+    campaign_rounds,
     check_campaign,
     experiment_md,
     record_failure,
     record_value,
-    resume_planner,
     review,
 )
-from .reproduce import Comparison, ReproductionReport, reproduce, stored_experiments
 from .stored_runs import (
     MEASURE_PLAN,
     RECORD_PLAN,
@@ -35,7 +34,10 @@ __all__ = [
     "CampaignHistory",
     "Comparison",
     "Decision",
+    "Experiment",
     "ExperimentResult",
+    "ExperimentRunner",
+    "LabRunner",
     "RecipeBuilder",
     "ReproductionReport",
     "Reviewed",
@@ -45,6 +47,7 @@ __all__ = [
     "bench_recipe",
     "campaign",
     "campaign_records",
+    "campaign_rounds",
     "campaign_runs",
     "check_campaign",
     "experiment_md",

@@ -12,9 +12,7 @@ from both and from how each experiment's run ended (see
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import bluesky.plan_stubs as bps
@@ -24,17 +22,25 @@ from bluesky.utils import FailedPause, RunEngineControlException
 from ..planner import Objective, Planner, Real, Suggestion
 from ..plans import Plan, Recipe, clear_stations, measure_recipe
 from ..session.wrapping import explain
+from .rounds import (
+    Approver,
+    Decision,
+    Experiment,
+    ExperimentResult,
+    RecipeBuilder,
+    Reviewed,
+    admit,
+    campaign_rounds,
+    check_campaign,
+    experiment_md,
+    record_failure,
+    record_value,
+    review,
+)
 from .stored_runs import MEASURE_PLAN, RECORD_PLAN, campaign_records, campaign_runs
 
 if TYPE_CHECKING:
     from ..session.lab import Lab
-
-#: What an ``approve`` callback returns per suggestion: ``True`` runs it as
-#: suggested, a dict runs edited parameters, a string or ``False``/``None``
-#: rejects it (the string is the reason).
-Decision = bool | str | Mapping[str, Any] | None
-Approver = Callable[[list[Suggestion]], Sequence[Decision]]
-RecipeBuilder = Callable[[Mapping[str, Any]], Recipe]
 
 
 def bench_parameters() -> list[Real]:
@@ -70,33 +76,6 @@ def bench_planner(seed: int = 0, initial_design: int | None = None) -> Planner:
     )
 
 
-@dataclass
-class ExperimentResult:
-    """One executed (or failed) experiment of a campaign."""
-
-    suggestion: Suggestion
-    params: dict[str, Any]
-    outcomes: dict[str, float] | None
-    run_uid: str | None
-    decision: str
-    error: str | None = None
-
-
-def _normalise(decision: Decision, suggestion: Suggestion) -> tuple[str, dict[str, Any] | str]:
-    if decision is True:
-        return "accept", dict(suggestion.params)
-    if isinstance(decision, Mapping):
-        return "edit", {**suggestion.params, **dict(decision)}
-    if isinstance(decision, str):
-        return "reject", decision
-    if decision is None or decision is False:
-        return "reject", "rejected by the reviewer"
-    raise TypeError(
-        f"approve() returned {decision!r} for suggestion {suggestion.id}; allowed: True "
-        "(accept), a dict of parameters (edit), a string or False/None (reject)"
-    )
-
-
 def _record_decisions(planner: Planner, first: int, campaign_id: str) -> Plan:
     records = planner.history[first:]
     md = {
@@ -106,129 +85,6 @@ def _record_decisions(planner: Planner, first: int, campaign_id: str) -> Plan:
         "planner_config": planner.to_config(include_candidates=False),
     }
     yield from bpp.run_wrapper(bps.null(), md=md)
-
-
-#: Rounds in a row whose every suggestion lacked stock before a campaign gives up.
-MAX_OUT_OF_STOCK_ROUNDS = 3
-
-
-@dataclass(frozen=True)
-class Reviewed:
-    """A suggestion after review: what to do with it and with which parameters."""
-
-    suggestion: Suggestion
-    kind: str  # "accept", "edit" or "reject"
-    params: dict[str, Any]  # what to execute (empty for a rejection)
-    decision: str  # "auto" (no reviewer), "accept", "edit" or "reject"
-    reason: str = ""  # why it was rejected
-
-
-def check_campaign(planner: Planner, budget: int, batch: int, name: str) -> str:
-    """Validate a campaign's settings; return the objective's name.
-
-    Raises:
-        ValueError: If ``budget``/``batch`` are not integers >= 1, or the
-            planner has several objectives.
-    """
-    for what, value in (("budget", budget), ("batch", batch)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
-    if len(planner.objectives) != 1:
-        raise ValueError(f"{name}() reads one objective; this planner has several")
-    return planner.objectives[0].name
-
-
-def review(suggestions: list[Suggestion], approve: Approver | None) -> list[Reviewed]:
-    """Ask ``approve`` (none: accept all, decision ``"auto"``) about ``suggestions``.
-
-    Raises:
-        ValueError: If ``approve`` returns the wrong number of decisions.
-    """
-    decisions: Sequence[Decision] = approve(suggestions) if approve else [True] * len(suggestions)
-    if len(decisions) != len(suggestions):
-        raise ValueError(
-            f"approve() returned {len(decisions)} decisions for {len(suggestions)} suggestions"
-        )
-    reviewed = []
-    for suggestion, raw in zip(suggestions, decisions, strict=True):
-        kind, value = _normalise(raw, suggestion)
-        if kind == "reject":
-            reviewed.append(Reviewed(suggestion, kind, {}, kind, str(value)))
-        else:
-            decision = "auto" if approve is None and kind == "accept" else kind
-            reviewed.append(Reviewed(suggestion, kind, dict(value), decision))  # type: ignore[arg-type]
-    return reviewed
-
-
-def admit(planner: Planner, item: Reviewed) -> bool:
-    """Record a rejection (``False``), or check an edit is a legal point before it runs.
-
-    Raises:
-        PlannerError: If an edited point is not legal (nothing has run).
-    """
-    if item.kind == "reject":
-        planner.reject(item.suggestion, reason=item.reason)
-        return False
-    if item.kind == "edit":
-        planner.space.validate(item.params)
-    return True
-
-
-def experiment_md(
-    campaign_id: str, item: Reviewed, number: int | None = None, budget: int | None = None
-) -> dict[str, Any]:
-    """Start-document metadata of an experiment: the suggestion and what was executed.
-
-    Args:
-        campaign_id: The campaign.
-        item: The reviewed suggestion.
-        number: Which experiment of the campaign this is (from 1).
-        budget: How many experiments the campaign runs; a :class:`Run` uses it
-            to know the campaign's total.
-    """
-    suggestion = item.suggestion
-    progress = {} if number is None else {"campaign_experiment": number}
-    if budget is not None:
-        progress["campaign_budget"] = budget
-    return {
-        "campaign_id": campaign_id,
-        **progress,
-        "suggestion": {
-            "id": suggestion.id,
-            "params": dict(suggestion.params),
-            "predicted": {k: list(v) for k, v in (suggestion.predicted or {}).items()},
-            "reason": suggestion.reason,
-            "decision": item.decision,
-        },
-        "executed": dict(item.params),
-    }
-
-
-def record_failure(
-    planner: Planner, item: Reviewed, reason: str, uid: str | None = None, error: str = ""
-) -> ExperimentResult:
-    """Tell the planner the experiment failed; return its result."""
-    target: Any = item.suggestion if item.kind == "accept" else item.params
-    edited_from = None if item.kind == "accept" else item.suggestion
-    planner.fail(target, reason=reason, suggestion=edited_from)
-    return ExperimentResult(item.suggestion, item.params, None, uid, item.kind, error or reason)
-
-
-def record_value(
-    planner: Planner, item: Reviewed, objective: str, field_name: str, uid: str, value: float
-) -> ExperimentResult:
-    """Tell the planner the measured ``value`` (a failure when it is not finite)."""
-    if not math.isfinite(value):
-        return record_failure(
-            planner, item, f"{field_name} read {value}", uid, f"reading was {value}"
-        )
-    if item.decision == "auto":
-        planner.observe(item.suggestion, {objective: value}, decision="auto")
-    elif item.kind == "accept":
-        planner.observe(item.suggestion, {objective: value})
-    else:
-        planner.observe(item.params, {objective: value}, suggestion=item.suggestion)
-    return ExperimentResult(item.suggestion, item.params, {objective: value}, uid, item.kind)
 
 
 def campaign(
@@ -256,7 +112,9 @@ def campaign(
     ``planner_record`` run, and each experiment's start document carries the
     records made since the previous experiment, so :func:`resume_planner`
     can rebuild the planner after a restart, also after a crash in the
-    middle of a round.
+    middle of a round. The rounds are those of every campaign
+    (:func:`~smartlab_kernel.campaign.rounds.campaign_rounds`), run here by
+    a :class:`LabRunner`.
 
     Args:
         lab: The lab (its devices and catalog are used).
@@ -271,42 +129,95 @@ def campaign(
 
     Returns:
         The list of :class:`ExperimentResult`.
+
+    Raises:
+        ValueError: If ``budget``/``batch`` are not integers >= 1, or the
+            planner has several objectives.
     """
     objective = check_campaign(planner, budget, batch, "campaign")
     cid = campaign_id or planner.campaign_id
-    devices = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
-    results: list[ExperimentResult] = []
-    out_of_stock_rounds = 0
-    while len(results) < budget:
-        first_record = len(planner.history)
-        suggestions = planner.suggest(min(batch, budget - len(results)))
-        if not suggestions:
-            break  # a candidate pool is used up
-        suggestions = _in_stock(lab, planner, suggestions, recipe)
-        if not suggestions:
-            yield from _record_decisions(planner, first_record, cid)  # the rejections
-            out_of_stock_rounds += 1
-            if out_of_stock_rounds >= MAX_OUT_OF_STOCK_ROUNDS:
-                raise RuntimeError(
-                    f"the LIMS lacks stock for every suggestion of {out_of_stock_rounds} rounds "
-                    f"in a row ({planner.history[-1].get('reason', '')}); restock, then resume"
-                )
-            continue
-        out_of_stock_rounds = 0
+    runner = LabRunner(lab, recipe, objective, objective_field, cid)
+    return (yield from campaign_rounds(runner, planner, budget, batch, cid, approve, on_result))
+
+
+class LabRunner:
+    """Runs a campaign's experiments as plans on this process's lab (see :func:`campaign`).
+
+    Args:
+        lab: The lab.
+        recipe: Turns parameters into a :class:`Recipe`.
+        objective: The planner's objective.
+        objective_field: Event field holding its value.
+        campaign_id: The campaign.
+    """
+
+    def __init__(
+        self,
+        lab: Lab,
+        recipe: RecipeBuilder,
+        objective: str,
+        objective_field: str,
+        campaign_id: str,
+    ) -> None:
+        self.lab = lab
+        self.recipe = recipe
+        self.objective = objective
+        self.objective_field = objective_field
+        self.campaign_id = campaign_id
+        self.devices = {
+            k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")
+        }
+
+    def in_stock(self, planner: Planner, suggestions: list[Suggestion]) -> list[Suggestion]:
+        """Reject (with the reason) suggestions whose recipe needs stock the lab's LIMS lacks."""
+        if self.lab.lims is None:
+            return suggestions
+        kept = []
+        for suggestion in suggestions:
+            missing = self.lab.lims.shortfalls(self.recipe(dict(suggestion.params)).volumes_ml)
+            if missing:
+                planner.reject(suggestion, reason="not in stock: " + "; ".join(missing))
+            else:
+                kept.append(suggestion)
+        return kept
+
+    def run_round(
+        self,
+        planner: Planner,
+        experiments: list[Experiment],
+        first_record: int,
+        finished: Callable[[ExperimentResult], None],
+    ) -> Plan:
+        """Run each experiment in turn; each carries the planner records made since the last."""
         stored = first_record  # records before this are in the catalog already
-        for item in review(suggestions, approve):
-            if not admit(planner, item):
-                continue
-            md = experiment_md(cid, item, number=len(results) + 1, budget=budget)
-            stored = _carry_records(md, planner, stored, objective_field)
-            result = yield from _run_one(
-                lab, planner, item, recipe, devices, objective, objective_field, md
+        for experiment in experiments:
+            stored = _carry_records(experiment.md, planner, stored, self.objective_field)
+            finished((yield from self._run_one(planner, experiment)))
+
+    def end_round(self, planner: Planner, first_record: int) -> Plan:
+        """Store the round's planner records as a ``planner_record`` run."""
+        yield from _record_decisions(planner, first_record, self.campaign_id)
+
+    def _run_one(self, planner: Planner, experiment: Experiment) -> Plan:
+        item = experiment.item
+        try:
+            uid = yield from measure_recipe(
+                self.recipe(item.params), md=experiment.md, **self.devices
             )
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-        yield from _record_decisions(planner, first_record, cid)
-    return results
+        except (RunEngineControlException, FailedPause) as exc:
+            # The operator's abort or stop (or an interlock that could not pause):
+            # the campaign ends here; nothing more runs, the robot does not move.
+            current = self.lab.current
+            record_failure(planner, item, (current.reason if current else "") or explain(exc))
+            raise
+        except Exception as exc:
+            result = record_failure(planner, item, explain(exc))
+            yield from clear_stations(self.devices["robot"])
+            return result
+        self.lab.storage.wait_shipped(60)
+        read = self.lab.catalog[uid]["primary"].read()
+        value = float(read[self.objective_field].values[0])
+        return record_value(planner, item, self.objective, self.objective_field, uid, value)
 
 
 def _carry_records(md: dict[str, Any], planner: Planner, stored: int, objective_field: str) -> int:
@@ -322,49 +233,6 @@ def _carry_records(md: dict[str, Any], planner: Planner, stored: int, objective_
     md["planner_config"] = planner.to_config(include_candidates=False)
     md["objective_field"] = objective_field
     return len(history)
-
-
-def _in_stock(
-    lab: Lab, planner: Planner, suggestions: list[Suggestion], recipe: RecipeBuilder
-) -> list[Suggestion]:
-    """Reject (with the reason) suggestions whose recipe needs stock the lab's LIMS lacks."""
-    if lab.lims is None:
-        return suggestions
-    kept = []
-    for suggestion in suggestions:
-        missing = lab.lims.shortfalls(recipe(dict(suggestion.params)).volumes_ml)
-        if missing:
-            planner.reject(suggestion, reason="not in stock: " + "; ".join(missing))
-        else:
-            kept.append(suggestion)
-    return kept
-
-
-def _run_one(
-    lab: Lab,
-    planner: Planner,
-    item: Reviewed,
-    recipe: RecipeBuilder,
-    devices: Mapping[str, Any],
-    objective: str,
-    objective_field: str,
-    md: dict[str, Any],
-) -> Plan:
-    try:
-        uid = yield from measure_recipe(recipe(item.params), md=md, **devices)
-    except (RunEngineControlException, FailedPause) as exc:
-        # The operator's abort or stop (or an interlock that could not pause):
-        # the campaign ends here; nothing more runs, the robot does not move.
-        current = lab.current
-        record_failure(planner, item, (current.reason if current else "") or explain(exc))
-        raise
-    except Exception as exc:
-        result = record_failure(planner, item, explain(exc))
-        yield from clear_stations(devices["robot"])
-        return result
-    lab.storage.wait_shipped(60)
-    value = float(lab.catalog[uid]["primary"].read()[objective_field].values[0])
-    return record_value(planner, item, objective, objective_field, uid, value)
 
 
 def resume_planner(
@@ -421,3 +289,24 @@ def resume_planner(
     planner = Planner.restore(stored.config, stored.records, candidates)
     planner.campaign_id = campaign_id
     return planner
+
+
+__all__ = [
+    "Approver",
+    "Decision",
+    "ExperimentResult",
+    "LabRunner",
+    "RecipeBuilder",
+    "Reviewed",
+    "admit",
+    "bench_parameters",
+    "bench_planner",
+    "bench_recipe",
+    "campaign",
+    "check_campaign",
+    "experiment_md",
+    "record_failure",
+    "record_value",
+    "resume_planner",
+    "review",
+]

@@ -1,12 +1,14 @@
 """A closed-loop campaign against a shared lab server: the planner here, the runs in its queue.
 
 On a shared lab (``smartlab serve``) the RunEngine is the server's, so a
-campaign cannot be one Bluesky plan as :func:`~smartlab_kernel.campaign.loop`
-is. Instead the loop runs in the notebook: the student's own planner
-suggests, the reviewer accepts, edits or rejects, each accepted recipe goes
-into the shared queue as a ``measure`` item (with the suggestion in its
-metadata), and the objective is read back from the served catalog, which
-shows each student only their own runs.
+campaign cannot be one Bluesky plan as :func:`~smartlab_kernel.campaign.loop.campaign`
+is. It runs the same rounds
+(:func:`~smartlab_kernel.campaign.rounds.campaign_rounds`) in the notebook
+with a :class:`QueueRunner`: the student's own planner suggests, the
+reviewer accepts, edits or rejects, each accepted recipe goes into the
+shared queue as a ``measure`` item (with the suggestion in its metadata),
+and the objective is read back from the served catalog, which shows each
+student only their own runs.
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..campaign.loop import (
+from ..campaign.loop import bench_recipe
+from ..campaign.rounds import (
     Approver,
+    Experiment,
     ExperimentResult,
+    Messages,
     RecipeBuilder,
-    admit,
-    bench_recipe,
+    campaign_rounds,
     check_campaign,
-    experiment_md,
+    no_messages,
     record_failure,
     record_value,
-    review,
+    without_messages,
 )
-from ..planner import Planner
+from ..planner import Planner, Suggestion
 from ..session.wrapping import explain
 
 
@@ -42,6 +46,74 @@ class QueueLab(Protocol):
     def submit(self, plan_name: str, *args: Any, **kwargs: Any) -> Any:
         """Queue a plan by name; return its run handle."""
         ...
+
+
+class QueueRunner:
+    """Runs a campaign's experiments as ``measure`` items in a served lab's queue.
+
+    A round's items are queued together, then waited for in order.
+
+    Args:
+        lab: The served lab.
+        recipe: Turns parameters into a recipe of stocks ``a``, ``b`` and ``solvent``.
+        objective: The planner's objective.
+        objective_field: Event field holding its value.
+        timeout: Seconds to wait for each item to run.
+    """
+
+    def __init__(
+        self,
+        lab: QueueLab,
+        recipe: RecipeBuilder,
+        objective: str,
+        objective_field: str,
+        timeout: float,
+    ) -> None:
+        self.lab = lab
+        self.recipe = recipe
+        self.objective = objective
+        self.objective_field = objective_field
+        self.timeout = timeout
+
+    def in_stock(self, planner: Planner, suggestions: list[Suggestion]) -> list[Suggestion]:
+        """All of them: the server checks stock when an item runs."""
+        return suggestions
+
+    def run_round(
+        self,
+        planner: Planner,
+        experiments: list[Experiment],
+        first_record: int,
+        finished: Callable[[ExperimentResult], None],
+    ) -> Messages:
+        """Queue the round's items, then wait for each and tell the planner its value."""
+        queued = [
+            (
+                self.lab.submit(
+                    "measure",
+                    **_measure_kwargs(self.recipe(experiment.item.params)),
+                    md=experiment.md,
+                ),
+                experiment.item,
+            )
+            for experiment in experiments
+        ]
+        for run, item in queued:
+            try:
+                (uid,) = run.wait(self.timeout)
+            except Exception as exc:
+                result = record_failure(planner, item, explain(exc))
+            else:
+                value = _read_objective(self.lab, uid, self.objective_field)
+                result = record_value(
+                    planner, item, self.objective, self.objective_field, uid, value
+                )
+            finished(result)
+        return no_messages()
+
+    def end_round(self, planner: Planner, first_record: int) -> Messages:
+        """Nothing: the planner's records stay with the student's planner."""
+        return no_messages()
 
 
 def remote_campaign(
@@ -81,34 +153,9 @@ def remote_campaign(
     """
     objective = check_campaign(planner, budget, batch, "remote_campaign")
     cid = campaign_id or planner.campaign_id
-    results: list[ExperimentResult] = []
-    while len(results) < budget:
-        suggestions = planner.suggest(min(batch, budget - len(results)))
-        if not suggestions:
-            break  # a candidate pool is used up
-        admitted = [item for item in review(suggestions, approve) if admit(planner, item)]
-        queued = [
-            (
-                lab.submit(
-                    "measure",
-                    **_measure_kwargs(recipe(item.params)),
-                    md=experiment_md(cid, item, number=len(results) + i + 1, budget=budget),
-                ),
-                item,
-            )
-            for i, item in enumerate(admitted)
-        ]
-        for run, item in queued:
-            try:
-                (uid,) = run.wait(timeout)
-            except Exception as exc:
-                result = record_failure(planner, item, explain(exc))
-            else:
-                value = _read_objective(lab, uid, objective_field)
-                result = record_value(planner, item, objective, objective_field, uid, value)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+    runner = QueueRunner(lab, recipe, objective, objective_field, timeout)
+    rounds = campaign_rounds(runner, planner, budget, batch, cid, approve, on_result)
+    results: list[ExperimentResult] = without_messages(rounds)
     return results
 
 

@@ -47,8 +47,9 @@ def test_reviewed_campaign_records_suggested_and_executed(lab: Lab) -> None:
     # the planner learned exactly what the catalog holds
     stored = [float(r["primary"].read()["spectrometer_readout"][0]) for r in runs]
     assert planner.observations["yield"].tolist() == pytest.approx(stored)
+    # a round's rejections are recorded at review, before its experiments run
     decisions = [rec.get("decision") for rec in planner.history if rec["event"] != "suggest"]
-    assert decisions == ["accept", "edit", "reject", "accept"]
+    assert decisions == ["reject", "accept", "edit", "accept"]
 
 
 def test_a_campaign_run_knows_its_total_from_the_budget(lab: Lab) -> None:
