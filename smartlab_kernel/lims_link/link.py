@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bluesky.utils import FailedPause, Msg, RunEngineControlException
+from bluesky.utils import FailedPause, FailedStatus, Msg, RunEngineControlException
 from ophyd import Signal
 
 from ..lims import (
@@ -75,6 +75,9 @@ DIED_REASON = "process died before the run finished (closed when the lab reopene
 _RECORD_TIMEOUT = 60.0
 #: Start-document key holding the audit trail's head when the run opened.
 AUDIT_HEAD_KEY = "lims_audit_head"
+#: Errors the RunEngine throws at a message from outside it (an abort, a failed
+#: pause, another step's failed status): the message itself may have run.
+_FROM_OUTSIDE = (RunEngineControlException, FailedPause, FailedStatus)
 
 
 @dataclass
@@ -108,6 +111,8 @@ class _Step:
 
 @dataclass
 class _RunState:
+    """What the link knows of the run a plan has open (a campaign's plan opens several)."""
+
     run_uid: str | None = None
     sample_id: str | None = None
     sample_ids: list[str] = field(default_factory=list)
@@ -116,6 +121,14 @@ class _RunState:
     finished: bool = False
     steps: dict[Any, _Step] = field(default_factory=dict)
     last_error: BaseException | None = None
+    number: int = 0  # runs this plan has opened
+
+    def next_run(self) -> None:
+        """A new run opens: forget the previous run of the same plan."""
+        self.run_uid = self.sample_id = self.campaign_id = self.last_error = None
+        self.sample_ids = []
+        self.recorded = self.finished = False
+        self.number += 1
 
 
 class LimsLink:
@@ -169,7 +182,7 @@ class LimsLink:
         self.recovered: list[str] = []
         self._lock = threading.Lock()
         # dispenses a pump has not reported yet, oldest first, by its ``dispensed`` signal
-        self._unreported: dict[Signal, list[tuple[_Dispense, _RunState]]] = {}
+        self._unreported: dict[Signal, list[tuple[_Dispense, _RunState, int]]] = {}
         self._subscriptions: dict[Signal, int] = {}
 
     @property
@@ -303,6 +316,7 @@ class LimsLink:
 
     def _before(self, msg: Msg, state: _RunState) -> Msg:
         if msg.command == "open_run":
+            state.next_run()
             self._drop_earlier_runs(state)
             kwargs = dict(msg.kwargs)
             state.campaign_id = kwargs.get("campaign_id")
@@ -339,10 +353,12 @@ class LimsLink:
         """A run opens: dispenses of earlier runs not reported by now never happened."""
         with self._lock:
             for reporter, waiting in list(self._unreported.items()):
-                for dispense, _ in (entry for entry in waiting if entry[1] is not state):
-                    dispense.settled = True
-                    dispense.recorded.set()
-                waiting[:] = [entry for entry in waiting if entry[1] is state]
+                current = [e for e in waiting if e[1] is state and e[2] == state.number]
+                for dispense, _, _ in waiting:
+                    if all(dispense is not e[0] for e in current):
+                        dispense.settled = True
+                        dispense.recorded.set()
+                waiting[:] = current
                 self._forget_if_idle(reporter)
 
     def _check_stock(self, dispense: _Dispense, state: _RunState) -> None:
@@ -419,11 +435,15 @@ class LimsLink:
             pump = getattr(msg.obj, "attr_name", None)
             item = self.stocks.get(pump) if pump is not None else None
             unstarted = [d for d in step.dispenses if d.status is None and d.item == item]
+            from_outside = isinstance(error, _FROM_OUTSIDE)
             for dispense in unstarted:
-                if dispense.reporter is not None:
+                if dispense.reporter is not None and from_outside:
                     continue  # the pump reports it if it happened
                 step.dispenses.remove(dispense)
-                if isinstance(error, RunEngineControlException | FailedPause):
+                if dispense.reporter is not None:
+                    with self._lock:  # the set's own error: the pump never started
+                        self._unwatch(dispense)
+                elif from_outside:
                     self._problem(
                         f"run {state.run_uid}: {dispense.volume_ml:g} mL of {dispense.item} "
                         f"may have been dispensed ({type(error).__name__} came as the pump "
@@ -441,7 +461,7 @@ class LimsLink:
             return
         dispense.reporter = reporter
         with self._lock:
-            self._unreported.setdefault(reporter, []).append((dispense, state))
+            self._unreported.setdefault(reporter, []).append((dispense, state, state.number))
             if reporter not in self._subscriptions:
                 self._subscriptions[reporter] = reporter.subscribe(
                     self._reported, event_type=reporter.SUB_VALUE, run=False
@@ -453,7 +473,7 @@ class LimsLink:
             waiting = self._unreported.get(obj, [])
             if not waiting:
                 return  # not a dispense of a run of this link
-            dispense, state = waiting.pop(0)
+            dispense, state, _ = waiting.pop(0)
             self._forget_if_idle(obj)
             if dispense.settled:
                 return
@@ -473,7 +493,7 @@ class LimsLink:
         reporter = dispense.reporter
         if reporter is not None:
             waiting = self._unreported.get(reporter, [])
-            waiting[:] = [(d, s) for d, s in waiting if d is not dispense]
+            waiting[:] = [entry for entry in waiting if entry[0] is not dispense]
             self._forget_if_idle(reporter)
 
     def after_run(self, run: Any = None) -> None:
@@ -486,7 +506,7 @@ class LimsLink:
         """
         with self._lock:
             for reporter, waiting in list(self._unreported.items()):
-                for dispense, _state in waiting:
+                for dispense, _, _ in waiting:
                     dispense.settled = True
                     dispense.recorded.set()
                 waiting.clear()
@@ -550,7 +570,13 @@ class LimsLink:
         """
         for dispense in step.dispenses:
             if dispense.status is not None and dispense.status.done:
-                dispense.recorded.wait(_RECORD_TIMEOUT)
+                if not dispense.recorded.wait(_RECORD_TIMEOUT):
+                    dispense.error = LimsError(
+                        f"{dispense.volume_ml:g} mL of {dispense.item}: the pump finished but "
+                        f"did not report the dispense within {_RECORD_TIMEOUT:g} s; not taken "
+                        "out of stock, check the reservoir"
+                    )
+                    self._problem(f"run {state.run_uid}: {dispense.error}", state)
                 if completed and dispense.error is not None:
                     raise dispense.error
         sample_id = state.sample_id

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from bluesky.utils import RequestAbort
 
 from smartlab_kernel import Lab
+from smartlab_kernel.campaign import bench_planner, campaign
 from smartlab_kernel.devices.errors import ReservoirEmptyError
 from smartlab_kernel.lims import LimsError, LimsStore, LimsTransaction
 from smartlab_kernel.lims_link.link import LimsLink, attach_lims
@@ -326,6 +327,73 @@ def test_an_abort_as_the_pump_starts_still_takes_what_it_dispensed(
     assert _lims_run(link.store, uid)["exit_status"] == "abort"
     assert ledger.dispensed() == pytest.approx({"a": 1.0, "b": 2.5, "solvent": 0.0})
     ledger.check()  # before: stock_B 2.5 mL above its reservoir
+    assert link.problems == []
+
+
+def test_a_campaign_aborted_in_its_second_experiment_closes_that_run_in_the_lims(
+    linked: tuple[Lab, LimsLink],
+) -> None:
+    lab, link = linked
+    ledger = Ledger(lab, link.store)
+    starts: list[str] = []
+
+    def started(name: str, doc: dict[str, Any]) -> None:
+        if name == "start" and doc.get("plan_name") == "measure_recipe":
+            starts.append(doc["uid"])
+
+    token = lab.subscribe(started)
+    try:
+        planner = bench_planner(seed=3, initial_design=3)
+        run = lab.submit(campaign(lab, planner, budget=3))
+        _until(lambda: len(starts) == 2)
+        time.sleep(0.05)  # inside the second experiment
+        lab.abort("test abort in the second experiment")
+        _until(lambda: run.done)
+    finally:
+        lab.unsubscribe(token)
+    lab.wait(60)
+    first, second = (_lims_run(link.store, uid) for uid in starts)
+    assert first["exit_status"] == "success"
+    # each run of the campaign's plan has its own record, the aborted one closed
+    assert second["exit_status"] == "abort"
+    assert second["reason"].startswith("test abort in the second experiment")
+    assert link.store.get_sample(_sample_of(lab, starts[1])).state == "invalidated"
+    ledger.check()
+
+
+def test_a_failed_dispense_in_a_campaign_does_not_stand_for_the_next_one(
+    linked: tuple[Lab, LimsLink],
+) -> None:
+    lab, link = linked
+    bench = lab.bench
+    assert bench is not None
+    pump_b = bench.dispenser.b
+    level = float(pump_b.remaining.get())
+    pump_b.fill(0.0)  # the first experiment's dispense of b fails at once (set's own error)
+    ledger = Ledger(lab, link.store)
+
+    def refill(result: Any) -> None:
+        if float(pump_b.remaining.get()) == 0.0:
+            pump_b.fill(level)
+            ledger.reservoirs["b"] = level
+
+    planner = bench_planner(seed=3, initial_design=3)
+    started = time.monotonic()
+    run = lab.submit(campaign(lab, planner, budget=2, on_result=refill))
+    run.wait(120)
+    results = run.result
+    lab.wait(60)
+    assert [r.outcomes is None for r in results] == [True, False]
+    # before: the second dispense of b was taken as the first run's, and its
+    # own waited 60 s for a report that had gone to the other
+    assert time.monotonic() - started < 45
+    taken = [
+        e.after
+        for e in link.store.audit_entries("item:stock_B")
+        if e.action == "consume" and e.after["run_uid"] in {r.run_uid for r in results}
+    ]
+    assert [t["run_uid"] for t in taken] == [results[1].run_uid]
+    ledger.check()
     assert link.problems == []
 
 
