@@ -134,7 +134,7 @@ class LabMagics(Magics):
             md = {"suggestion_id": getattr(suggestion, "id", None)}
             return lab.submit(measure_recipe(bench_recipe(params), md=md, **bench))
 
-        widget = review(planner, on_accept=run_accepted)
+        widget = review(planner, on_accept=run_accepted, lab=lab)
         widget.suggest(n)
         display(widget)
         return widget

@@ -50,7 +50,7 @@ class CampaignDashboard(w.VBox):
         self.run_control = RunControl(lab)
         self.live_plot = LivePlot(lab, y=y, x=x)
         self.planner_review = (
-            PlannerReview(planner, on_accept=on_accept) if planner is not None else None
+            PlannerReview(planner, on_accept=on_accept, lab=lab) if planner is not None else None
         )
         self.device_panels = {
             name: DevicePanel(device, lab=lab) for name, device in lab.devices.items()

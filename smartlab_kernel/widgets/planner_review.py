@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import html
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import numpy as np
@@ -17,6 +19,9 @@ from smartlab_kernel.planner import Categorical, Integer, Planner, Real, Suggest
 
 from . import _figure, _format
 from .marshal import KernelLoop, Throttle
+
+if TYPE_CHECKING:
+    from smartlab_kernel.session import Lab
 
 AcceptCallback = Callable[[dict[str, Any], Suggestion], Any]
 
@@ -45,6 +50,19 @@ class Accepted:
         return self.params != dict(self.suggestion.params)
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Why a suggestion is locked: a run on the lab that is still going holds it.
+
+    Attributes:
+        run_number: The lab's run (``Run.number``) holding it.
+        text: What the row says, e.g. ``"running as experiment 3 of 8 (run #5)"``.
+    """
+
+    run_number: int
+    text: str
+
+
 class SuggestionRow:
     """The editable cells and buttons of one suggestion in the table."""
 
@@ -62,6 +80,10 @@ class SuggestionRow:
         self.reject_button = w.Button(description="Reject", layout=w.Layout(width="6em"))
         self.reject_button.add_class("smartlab-reject")
         self.reason = w.Text(placeholder="reason to reject", layout=w.Layout(width="11em"))
+        #: Says why the row is locked (empty while it is not).
+        self.status = w.HTML()
+        self.status.add_class("smartlab-row-status")
+        self.hold: Hold | None = None
         self.accept_button.on_click(lambda _: review.accept(suggestion.id))
         self.reject_button.on_click(lambda _: review.reject(suggestion.id, self.reason.value))
 
@@ -87,10 +109,19 @@ class SuggestionRow:
             # Not a scroll box of its own (the ipywidgets default): squeezed by a wide
             # table, it would hide its buttons; whole, it makes the table scroll instead.
             w.HBox(
-                [self.accept_button, self.reject_button, self.reason],
-                layout=w.Layout(overflow="visible"),
+                [self.accept_button, self.reject_button, self.reason, self.status],
+                layout=w.Layout(overflow="visible", align_items="center"),
             ),
         ]
+
+    def lock(self, hold: Hold | None) -> None:
+        """Lock the row (cells and buttons disabled, ``hold`` said) or, with None, unlock it."""
+        if hold == self.hold:
+            return
+        self.hold = hold
+        for widget in (*self.cells.values(), self.accept_button, self.reject_button, self.reason):
+            widget.disabled = hold is not None
+        self.status.value = _format.note(hold.text) if hold else ""
 
 
 class PlannerReview(w.VBox):
@@ -104,11 +135,22 @@ class PlannerReview(w.VBox):
     calls ``planner.reject``. Below: best-so-far and the model's prediction
     along a chosen parameter, and what was suggested versus what ran.
 
+    With ``lab``, a suggestion that a run on the lab holds is locked: its
+    row says so (``"running as experiment 3 of 8 (run #5)"``) and accept,
+    edit and reject are refused until that run ends, because the run (a
+    campaign) tells the planner the outcome itself. A run holds a suggestion
+    whose experiment it has started (its start document names the
+    suggestion), and any suggestion the planner made while the run was
+    going that this widget did not ask for: a campaign's next experiments,
+    also while its own reviewer decides on them. When the run ends, what it
+    left open can be decided here again.
+
     Args:
         planner: The planner to review.
         on_accept: Called with ``(params, suggestion)`` for each accepted
             suggestion; what it returns is kept (a ``Run`` is followed live).
         suggest_batch: Suggestions asked for by the **Suggest** button.
+        lab: The lab whose runs (campaigns) may hold suggestions of ``planner``.
     """
 
     def __init__(
@@ -117,11 +159,20 @@ class PlannerReview(w.VBox):
         on_accept: AcceptCallback | None = None,
         *,
         suggest_batch: int = 2,
+        lab: Lab | None = None,
     ) -> None:
         self.planner = planner
         self.on_accept = on_accept
+        self.lab = lab
         self.accepted: dict[str, Accepted] = {}
         self.rows: dict[str, SuggestionRow] = {}
+        # Suggestions asked for here, when each suggestion was made (epoch s), and
+        # which run started which suggestion's experiment: (run, experiment, budget).
+        self._asked: set[str] = set()
+        self._made: dict[str, float] = {}
+        self._started: dict[str, tuple[int, Any, Any]] = {}
+        self._started_lock = threading.Lock()
+        self._subscription = lab.subscribe(self._document) if lab is not None else None
         self._loop = KernelLoop()
         self._throttle = Throttle(self._loop, self.refresh, 4.0)
         self._objectives = [o.name for o in planner.objectives]
@@ -200,8 +251,74 @@ class PlannerReview(w.VBox):
             return int(number)
         return number
 
+    def hold(self, suggestion_id: str) -> Hold | None:
+        """The run on the lab that holds the suggestion now, if any (see the class doc)."""
+        if self.lab is None:
+            return None
+        run = self.lab.current
+        if run is None or run.done or run.started is None:
+            return None
+        with self._started_lock:
+            started = self._started.get(suggestion_id)
+        if started is not None and started[0] == run.number:
+            _, experiment, budget = started
+            of = f" of {budget}" if budget is not None else ""
+            return Hold(run.number, f"running as experiment {experiment}{of} (run #{run.number})")
+        if suggestion_id in self._asked:
+            return None
+        made = self._made_at(suggestion_id)
+        if made is None or made < run.started:
+            return None
+        return Hold(
+            run.number,
+            f"proposed while run #{run.number} ({run.plan_name}) runs: locked until it ends",
+        )
+
+    def _made_at(self, suggestion_id: str) -> float | None:
+        if suggestion_id not in self._made:
+            for record in self.planner.history:
+                if record["event"] == "suggest" and record.get("id") not in self._made:
+                    made = datetime.datetime.fromisoformat(str(record["time"]))
+                    self._made[str(record["id"])] = made.timestamp()
+        return self._made.get(suggestion_id)
+
+    def _refuse_held(self, suggestion_id: str, what: str) -> bool:
+        """Show why a held suggestion cannot be decided here; True if it is held."""
+        hold = self.hold(suggestion_id)
+        if hold is None:
+            return False
+        self._error(
+            f"{suggestion_id} not {what}: run #{hold.run_number} holds it ({hold.text}) and "
+            "tells the planner its outcome; decide it here once that run ends"
+        )
+        self.refresh()
+        return True
+
+    def _document(self, name: str, doc: dict[str, Any]) -> None:
+        """Note which suggestion's experiment a run starts (RunEngine thread)."""
+        if name != "start" or self.lab is None:
+            return
+        suggestion = doc.get("suggestion")
+        run = self.lab.current
+        if not isinstance(suggestion, dict) or run is None:
+            return
+        sid = suggestion.get("id")
+        with self._started_lock:
+            self._started[str(sid)] = (
+                run.number,
+                doc.get("campaign_experiment"),
+                doc.get("campaign_budget"),
+            )
+        if self._loop.running:  # else no kernel to hand the redraw to; refresh() shows it
+            self._throttle.request()
+
     def accept(self, suggestion_id: str) -> bool:
-        """Accept one suggestion (with its edits); False, with the error shown, if refused."""
+        """Accept one suggestion (with its edits); False, with the error shown, if refused.
+
+        Refused also when a run on the lab holds the suggestion (see :meth:`hold`).
+        """
+        if self._refuse_held(suggestion_id, "accepted"):
+            return False
         try:
             params = self.edited_params(suggestion_id)
         except (ValueError, TypeError) as exc:
@@ -212,10 +329,14 @@ class PlannerReview(w.VBox):
         return accepted
 
     def accept_all(self) -> bool:
-        """Accept every suggestion shown, or none if any row has a bad value."""
+        """Accept every suggestion shown, or none if any row has a bad value.
+
+        Rows that a run on the lab holds (locked rows) are left as they are.
+        """
         checked: dict[str, dict[str, Any]] = {}
         problems = []
-        for sid in list(self.rows):
+        held = [sid for sid in self.rows if self.hold(sid) is not None]
+        for sid in [s for s in self.rows if s not in held]:
             try:
                 checked[sid] = self.edited_params(sid)
             except (ValueError, TypeError) as exc:
@@ -224,9 +345,21 @@ class PlannerReview(w.VBox):
             self._error("nothing accepted: " + "; ".join(problems))
             return False
         if not checked:
-            self._error("no suggestions to accept: press Suggest first")
+            if held:
+                self._error(
+                    f"nothing to accept: {', '.join(held)} held by a running campaign; "
+                    "press Suggest for suggestions of your own"
+                )
+            else:
+                self._error("no suggestions to accept: press Suggest first")
+            self.refresh()
             return False
         ok = all([self._accept(sid, params) for sid, params in checked.items()])
+        if held and ok:
+            self.message.value = _format.note(
+                f"accepted {', '.join(checked)}; "
+                f"left {', '.join(held)} (held by a running campaign)"
+            )
         self.refresh()
         return ok
 
@@ -250,7 +383,12 @@ class PlannerReview(w.VBox):
         return True
 
     def reject(self, suggestion_id: str, reason: str) -> bool:
-        """Reject a suggestion with a reason (required); False, with the error shown, if refused."""
+        """Reject a suggestion with a reason (required); False, with the error shown, if refused.
+
+        Refused also when a run on the lab holds the suggestion (see :meth:`hold`).
+        """
+        if self._refuse_held(suggestion_id, "rejected"):
+            return False
         if not reason or not reason.strip():
             self._error(
                 f"{suggestion_id} not rejected: give a reason (it is kept with the decision)"
@@ -271,8 +409,13 @@ class PlannerReview(w.VBox):
         self.suggest_button.disabled = True
         self.message.value = _format.note(f"computing {count} suggestion(s)...")
         future = self.planner.suggest_async(count)
+        future.add_done_callback(self._note_asked)  # first, on the worker: not locked
         future.add_done_callback(lambda f: self._loop.call(self._suggested, f))
         return future
+
+    def _note_asked(self, future: Future[list[Suggestion]]) -> None:
+        if future.exception() is None:
+            self._asked.update(s.id for s in future.result())
 
     def _suggested(self, future: Future[list[Suggestion]]) -> None:
         error = future.exception()
@@ -285,6 +428,13 @@ class PlannerReview(w.VBox):
 
     def _error(self, message: str) -> None:
         self.message.value = _format.error(message)
+
+    def close(self) -> None:
+        """Stop following the lab's runs, then close the widget."""
+        if self.lab is not None and self._subscription is not None:
+            self.lab.unsubscribe(self._subscription)
+            self._subscription = None
+        super().close()
 
     # -- display --------------------------------------------------------------
 
@@ -305,7 +455,9 @@ class PlannerReview(w.VBox):
             self.table.layout.grid_template_columns = (
                 f"repeat({len(header)}, auto)" if self.rows else "auto"
             )
-        self.accept_all_button.disabled = not self.rows
+        for sid, row in self.rows.items():
+            row.lock(self.hold(sid))
+        self.accept_all_button.disabled = all(row.hold is not None for row in self.rows.values())
         self.executed.value = self._executed_html()
         self.refresh_plot()
 
@@ -418,4 +570,4 @@ class PlannerReview(w.VBox):
         ), ""
 
 
-__all__ = ["Accepted", "PlannerReview", "SuggestionRow"]
+__all__ = ["Accepted", "Hold", "PlannerReview", "SuggestionRow"]

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from smartlab_kernel.lims import LimsError, LimsStore, Sample, SampleState
+from smartlab_kernel.lims import LimsError, LimsStore, Sample, SampleState, UnknownSampleError
+from smartlab_kernel.lims_link import LimsLink
 
 _EXPECTED_ERRORS = (LimsError, ValueError, KeyError)
 
@@ -20,14 +21,24 @@ _EXPECTED_ERRORS = (LimsError, ValueError, KeyError)
 class SampleTracker(w.VBox):
     """Register, find and transition samples; see their lineage and history.
 
+    The list of samples shows what the last **Find** (or registration)
+    found; after every change the widget makes (registration, transition)
+    it is read again from the LIMS, so each sample's state is current.
+
     Args:
-        lims: The open LIMS store.
+        lims: The LIMS: a lab's link (``lab.lims``, whose store is used) or
+            an open :class:`~smartlab_kernel.lims.LimsStore`.
         operator: Who is using the widget (recorded in the audit trail);
             defaults to the store's operator.
+
+    Raises:
+        TypeError: If ``lims`` is neither a ``LimsLink`` nor a ``LimsStore``
+            (e.g. ``lab.lims`` of a lab opened without ``lims=...``, which is ``None``).
     """
 
-    def __init__(self, lims: LimsStore, operator: str | None = None) -> None:
-        self.lims = lims
+    def __init__(self, lims: LimsLink | LimsStore, operator: str | None = None) -> None:
+        #: The store the widget reads and changes.
+        self.lims: LimsStore = _store(lims)
         self.operator = operator
         self.selected: Sample | None = None
         self.sample_type = w.Text(description="Type", placeholder="mixture")
@@ -86,7 +97,7 @@ class SampleTracker(w.VBox):
             operator=self.operator,
         )
         self._show_status(f"registered {sample.sample_id} ({sample.sample_type})")
-        self._list([sample, *self._other_results(sample)])
+        self._list([sample.sample_id, *self._listed_ids()])
         self.select(sample.sample_id)
         return sample
 
@@ -98,7 +109,7 @@ class SampleTracker(w.VBox):
             state=self.query_state.value or None,
             limit=500,
         )
-        self._list(found)
+        self._list([s.sample_id for s in found])
         self._show_status(f"{len(found)} sample(s) found")
         if not found:
             self.select(None)
@@ -134,9 +145,11 @@ class SampleTracker(w.VBox):
             sample = self.lims.transition(self.selected.sample_id, state, operator=self.operator)
         except LimsError:
             self.select(self.selected.sample_id)  # show what the state really is now
+            self._list(self._listed_ids())
             raise
         self.selected = sample
         self._render_selected()
+        self._list(self._listed_ids())
         self._show_status(f"{sample.sample_id} is now {sample.state.value}")
         return sample
 
@@ -173,7 +186,14 @@ class SampleTracker(w.VBox):
         button.on_click(lambda _b: self._guard(lambda: self.transition_to(state.value)))
         return button
 
-    def _list(self, samples: list[Sample]) -> None:
+    def _list(self, sample_ids: list[str]) -> None:
+        """List these samples, each as the LIMS has it now (unknown ids are left out)."""
+        samples = []
+        for sample_id in dict.fromkeys(sample_ids):
+            try:
+                samples.append(self.lims.get_sample(sample_id))
+            except UnknownSampleError:
+                continue
         options = [
             (f"{s.sample_id}  {s.sample_type}  [{s.state.value}]", s.sample_id) for s in samples
         ]
@@ -184,9 +204,8 @@ class SampleTracker(w.VBox):
         finally:
             self.results.observe(self._on_select, names="value")
 
-    def _other_results(self, sample: Sample) -> list[Sample]:
-        listed = [v for _, v in self.results.options if v != sample.sample_id]
-        return [self.lims.get_sample(i) for i in listed]
+    def _listed_ids(self) -> list[str]:
+        return [v for _, v in self.results.options]
 
     def _on_select(self, change: dict[str, object]) -> None:
         new = change.get("new")
@@ -210,6 +229,21 @@ class SampleTracker(w.VBox):
         except Exception as exc:
             self._show_error(f"unexpected {type(exc).__name__}: {exc}")
             raise
+
+
+def _store(lims: object) -> LimsStore:
+    """The store behind ``lims`` (a ``LimsLink``'s own, or ``lims`` itself)."""
+    if isinstance(lims, LimsLink):
+        return lims.store
+    if isinstance(lims, LimsStore):
+        return lims
+    hint = ""
+    if lims is None:
+        hint = " (a lab without a LIMS: attach one, e.g. Lab.simulated(lims=True))"
+    raise TypeError(
+        "SampleTracker needs a LIMS: a lab's link (lab.lims) or an open LimsStore; "
+        f"got {type(lims).__name__} {lims!r:.60}{hint}"
+    )
 
 
 def _change(before: object, after: object) -> str:

@@ -154,3 +154,58 @@ def test_html_is_escaped(tracker: SampleTracker, lims: LimsStore) -> None:
     tracker.select(sample.sample_id)
     assert "<script>" not in tracker.details.value
     assert "&lt;script&gt;" in tracker.details.value
+
+
+def test_a_labs_lims_link_is_accepted_and_its_store_used(tmp_path: Path) -> None:
+    from smartlab_kernel.session import Lab
+
+    with Lab.simulated(seed=0, directory=tmp_path / "lab", lims=True) as lab:
+        tracker = SampleTracker(lab.lims, operator="ana")
+        tracker.sample_type.value = "mixture"
+        tracker.register_button.click()
+        assert _error(tracker) == ""  # was: 'LimsLink' object has no attribute 'register_sample'
+        assert tracker.lims is lab.lims.store
+        assert tracker.selected is not None
+        assert lab.lims.store.get_sample(tracker.selected.sample_id).created_by == "ana"
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [(None, "NoneType None (a lab without a LIMS"), ("lims.sqlite", "str 'lims.sqlite'")],
+)
+def test_anything_else_is_refused_at_construction(given: object, named: str) -> None:
+    with pytest.raises(TypeError) as info:
+        SampleTracker(given)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert "a lab's link (lab.lims) or an open LimsStore" in message
+    assert f"got {named}" in message
+
+
+def test_the_list_follows_each_state_change(tracker: SampleTracker, lims: LimsStore) -> None:
+    a = lims.register_sample("mixture")
+    b = lims.register_sample("blank")
+    tracker.find_button.click()
+    tracker.results.value = a.sample_id
+    _buttons(tracker)["prepared"].click()
+    assert _error(tracker) == ""
+    labels = {v: label for label, v in tracker.results.options}
+    assert labels[a.sample_id].endswith("[prepared]")
+    assert labels[b.sample_id].endswith("[registered]")
+    lims.transition(b.sample_id, "invalidated")  # someone else, elsewhere
+    _buttons(tracker)["measured"].click()
+    labels = {v: label for label, v in tracker.results.options}
+    assert labels[a.sample_id].endswith("[measured]")
+    assert labels[b.sample_id].endswith("[invalidated]")  # re-read, not only the one changed
+
+
+def test_a_refused_transition_also_refreshes_the_list(
+    tracker: SampleTracker, lims: LimsStore
+) -> None:
+    sample = lims.register_sample("mixture")
+    tracker.find_button.click()
+    tracker.results.value = sample.sample_id
+    stale = _buttons(tracker)["prepared"]
+    lims.transition(sample.sample_id, "invalidated")  # someone else, elsewhere
+    stale.click()
+    assert "cannot go from 'invalidated' to 'prepared'" in _error(tracker)
+    assert tracker.results.options[0][0].endswith("[invalidated]")
