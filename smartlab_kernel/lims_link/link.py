@@ -467,7 +467,7 @@ class LimsLink:
                     self._reported, event_type=reporter.SUB_VALUE, run=False
                 )
 
-    def _reported(self, *, obj: Signal, value: Any, **_: Any) -> None:
+    def _reported(self, *, obj: Signal, value: Any, **_kwargs: Any) -> None:
         """A pump reports a dispense (on the device's thread): take the oldest one's stock."""
         with self._lock:
             waiting = self._unreported.get(obj, [])

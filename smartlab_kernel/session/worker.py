@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -13,6 +15,8 @@ from bluesky.utils import RunEngineInterrupted
 from .errors import SessionError
 from .run import Run
 from .wrapping import explain
+
+log = logging.getLogger(__name__)
 
 Command = tuple[str, Any]
 
@@ -90,6 +94,7 @@ class RunWorker:
                 return
 
     def _execute(self, plan: Any, run: Run) -> None:
+        self._recover_engine_state()
         run._set_state("running")
         call: Callable[[], Any] = lambda: self.engine(self._prepare(plan, run))  # noqa: E731
         last_command = ""
@@ -126,6 +131,29 @@ class RunWorker:
                 run._set_state("finished")
             return
 
+    def _recover_engine_state(self) -> None:
+        """Bring back a RunEngine that an interlock left 'suspending' after its plan ended.
+
+        A suspender that trips as a plan ends can set the RunEngine's state
+        to 'suspending' after the plan's last message: bluesky then fails to
+        go idle ("Cannot transit from 'suspending' to 'idle'") and refuses
+        every later plan ("The RunEngine is in a suspending state"). No plan
+        runs here, so the state is stale: it is walked back to idle on the
+        RunEngine's loop (a tripped interlock still holds the next plan at
+        its start, as bluesky checks tripped suspenders there).
+        """
+        engine = self.engine
+        if engine.state != "suspending":
+            return
+        log.warning("the RunEngine was left 'suspending' after its last plan; set back to idle")
+
+        def walk_back() -> None:
+            engine._state = "running"  # suspending -> running -> idle: allowed transitions
+            engine._state = "idle"
+
+        done = asyncio.run_coroutine_threadsafe(_call(walk_back), engine.loop)
+        done.result(10)
+
     def _next_command(self) -> Command:
         """Wait for a command; of several queued at once, abort beats stop beats resume.
 
@@ -153,3 +181,8 @@ class RunWorker:
             run.reason = str(argument or "aborted by the operator")
             return lambda: self.engine.abort(run.reason)
         return self.engine.stop
+
+
+async def _call(function: Callable[[], None]) -> None:
+    """Run ``function`` on the event loop this coroutine is scheduled on."""
+    function()

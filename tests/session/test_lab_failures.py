@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import bluesky.plan_stubs as bps
 import bluesky.plans as bp
 import numpy as np
@@ -126,3 +128,24 @@ def test_nan_readings_are_stored_as_nan_not_dropped(lab: Lab) -> None:
     lab.wait(30)
     readout = lab.catalog[uid]["primary"].read()["spectrometer_readout"].values
     assert readout.shape == (2,) and np.isnan(readout).all()
+
+
+def test_a_runengine_left_suspending_after_a_plan_is_brought_back(lab: Lab) -> None:
+    """Found by the fault campaign: an interlock that trips as a plan ends wedged the lab.
+
+    bluesky's suspend request then lands after the plan's last message: the
+    RunEngine stays 'suspending' and refused every later plan ("The
+    RunEngine is in a suspending state").
+    """
+    lab.submit(bps.null()).wait(30)
+
+    async def leave_suspending() -> None:  # what the late suspend request does
+        lab.engine._state = "running"
+        lab.engine._state = "suspending"
+
+    asyncio.run_coroutine_threadsafe(leave_suspending(), lab.engine.loop).result(10)
+    assert lab.engine.state == "suspending"
+    run = lab.submit(bps.null())
+    run.wait(30)
+    assert run.state == "finished"
+    assert lab.engine.state == "idle"
