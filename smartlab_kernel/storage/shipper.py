@@ -16,9 +16,10 @@ from typing import Any, Protocol
 
 from tiled.client.base import BaseClient
 
+from .errors import VerificationError
 from .journal import JournalContents, JournalFile, parse_journal, read_journal
-from .tiled_sink import RunSink, close_streams
-from .verify import verify_runs
+from .tiled_sink import RunSink
+from .verify import verify_run
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +29,6 @@ log = logging.getLogger(__name__)
 DEFAULT_FLUSH_INTERVAL = 0.25
 
 DIED_REASON = "process died before the run finished (closed on recovery from the journal)"
-
-#: Stream closes sent in one go when the shipper is idle, before it looks for
-#: new work again (about 50 ms each on the served lab's tiled).
-CLOSE_BATCH = 5
-
-#: Most runs verified together (their metadata in one request).
-VERIFY_BATCH = 20
-
-#: Threads writing runs side by side. Each request's round trip leaves the
-#: catalog server idle while the writer prepares the next; with a few
-#: writers it is kept busy (see ``docs/explanation/data-path.md``).
-DEFAULT_WRITERS = 3
-
-_Written = tuple[str, "_RunState", list[str]]  # a run whose stop is written, its stream closes
 
 
 class RunsCatalog(Protocol):
@@ -55,46 +42,11 @@ class RunsCatalog(Protocol):
 @dataclass
 class _RunState:
     path: Path
-    lane: _Lane
     sink: RunSink | None = None
     next_seq: int = 0
     journaled: int = 0
     broken: str | None = None
-    written: bool = False  # its stop is written: the verifier has it
     event_times: list[float] = field(default_factory=list)
-
-
-class _Connection:
-    """One thread's client of the catalog (each shipper thread has its own)."""
-
-    def __init__(self, catalog: RunsCatalog, data_sources: bool) -> None:
-        self._catalog = catalog
-        self._data_sources = data_sources
-        self._client: BaseClient | None = None
-
-    def client(self) -> BaseClient:
-        """The client, connected anew after :meth:`reset`."""
-        if self._client is None:
-            client = self._catalog.reconnect()
-            # RunSink wants data sources: fetched here once, not once per run
-            self._client = client.include_data_sources() if self._data_sources else client
-        return self._client
-
-    def reset(self) -> None:
-        """Drop the client (after a failure: the next use reconnects)."""
-        self._client = None
-
-
-class _Lane:
-    """A writing thread: the documents of the runs given to it, in order, with its own client."""
-
-    def __init__(self, shipper: Shipper, index: int) -> None:
-        self.index = index
-        self.queue: queue.Queue[tuple[str, int, str, dict[str, Any]] | None] = queue.Queue()
-        self.connection = _Connection(shipper.catalog, data_sources=True)
-        self.busy = False  # documents queued or events held (under the shipper's lock)
-        name = "tiled-shipper" if index == 0 else f"tiled-shipper-{index}"
-        self.thread = threading.Thread(target=shipper._loop, args=(self,), name=name, daemon=True)
 
 
 class Shipper:
@@ -110,22 +62,8 @@ class Shipper:
     unreachable, slow, restarted) is marked broken; every ``retry_interval``
     the shipper deletes its partial copy and ships it again, in full, from
     the journal file. A run is finished when its stop document is shipped and
-    verification (:mod:`~smartlab_kernel.storage.verify`) finds every
-    document of the journal in the catalog; its journal file then moves from
-    ``pending/`` to ``shipped/``.
-
-    Several threads, each with its own client, share the work so that a
-    burst of runs keeps the catalog busy. ``writers`` threads write runs
-    (``tiled-shipper``, ``tiled-shipper-1``, ...): each run goes whole to one
-    of them, the one with the fewest documents waiting when it starts, which
-    writes its documents in order and re-ships it if it breaks. Once a stop
-    is written the run goes to ``tiled-shipper-verify``, which verifies it
-    and moves its journal file while the writers go on (runs that queue up
-    meanwhile are verified together:
-    :func:`~smartlab_kernel.storage.verify.verify_runs`). Closing the runs'
-    streams (telling tiled's live subscribers that no more writes follow: no
-    data, and nothing at all on a server without a streaming cache) waits
-    until nothing else is to be done, or :meth:`close`.
+    :func:`verify_run` finds every event of the journal in the catalog; its
+    journal file then moves from ``pending/`` to ``shipped/``.
 
     Args:
         catalog: Where runs go.
@@ -133,10 +71,6 @@ class Shipper:
         retry_interval: Seconds between attempts to re-ship a broken run.
         flush_interval: Least seconds between two flushes of held events
             (the first event after a pause is flushed at once).
-        writers: Threads writing runs side by side (at least 1).
-
-    Raises:
-        ValueError: If ``writers`` is less than 1.
     """
 
     def __init__(
@@ -145,10 +79,7 @@ class Shipper:
         journal_dir: str | Path,
         retry_interval: float = 1.0,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
-        writers: int = DEFAULT_WRITERS,
     ) -> None:
-        if writers < 1:
-            raise ValueError(f"writers must be at least 1, got {writers!r}")
         self.catalog = catalog
         self.pending_dir = Path(journal_dir) / "pending"
         self.shipped_dir = Path(journal_dir) / "shipped"
@@ -159,47 +90,28 @@ class Shipper:
         self.reports: list[str] = []
         self.last_error: str | None = None
         self.latencies: deque[float] = deque(maxlen=100_000)
+        self._queue: queue.Queue[tuple[str, int, str, dict[str, Any]] | None] = queue.Queue()
         self._runs: dict[str, _RunState] = {}
-        self._recover: list[Path] = []  # journal files left to recover (until recovered)
-        self._recovering: set[Path] = set()  # of those, the ones a writer has taken
+        self._recover: list[Path] = []
         self._lock = threading.Condition()
+        self._busy = False
         self._stopping = False
-        self._lanes = [_Lane(self, index) for index in range(writers)]
-        # runs whose stop is written, with their streams' close requests, for the verifier
-        self._written: queue.Queue[_Written | None] = queue.Queue()
-        self._verifying = 0  # handed to the verifier and not finished (under _lock)
-        self._unclosed: list[str] = []  # stream close requests for an idle moment
-        self._close_deadline: float | None = None  # set by close(): send the rest by then
-        self._verify_connection = _Connection(catalog, data_sources=False)
-        self._verifier = threading.Thread(
-            target=self._verify_loop, name="tiled-shipper-verify", daemon=True
-        )
+        self._client: BaseClient | None = None
+        self._thread = threading.Thread(target=self._loop, name="tiled-shipper", daemon=True)
 
     def start(self, live_runs: set[str] | None = None) -> None:
         """Queue the recovery of pending journal files, then start shipping."""
         live = live_runs or set()
         self._recover = sorted(p for p in self.pending_dir.glob("*.jnl") if p.stem not in live)
-        for lane in self._lanes:
-            lane.thread.start()
-        self._verifier.start()
+        self._thread.start()
 
     def submit(self, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
         """Hand over one journaled document (called on the RunEngine thread)."""
         with self._lock:  # busy and queued together, so wait_idle never sees one alone
-            state = self._runs.get(run)
-            if state is None:
-                state = self._runs[run] = _RunState(self.pending_dir / f"{run}.jnl", self._idlest())
+            state = self._runs.setdefault(run, _RunState(self.pending_dir / f"{run}.jnl"))
             state.journaled = seq + 1
-            state.lane.busy = True
-            state.lane.queue.put((run, seq, name, doc))
-
-    def _idlest(self) -> _Lane:
-        """The writer with the fewest runs to write, the first of equals (under the lock)."""
-        load = dict.fromkeys(self._lanes, 0)
-        for state in self._runs.values():
-            if state.broken or not state.written:
-                load[state.lane] += 1
-        return min(self._lanes, key=lambda lane: (load[lane], lane.queue.qsize()))
+            self._busy = True
+            self._queue.put((run, seq, name, doc))
 
     @property
     def backlog(self) -> int:
@@ -212,95 +124,68 @@ class Shipper:
         """Block until everything journaled so far is in the catalog; return False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            while self._has_work():
+            while self._busy or self._recover or any(s.broken for s in self._runs.values()):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
                 self._lock.wait(0.05 if remaining is None else min(remaining, 0.05))
         return True
 
-    def _has_work(self) -> bool:
-        """Whether anything journaled is not yet verified in the catalog (under the lock)."""
-        return (
-            any(lane.busy for lane in self._lanes)
-            or self._verifying > 0
-            or bool(self._recover)
-            or any(s.broken for s in self._runs.values())
-        )
-
     def close(self, timeout: float = 30.0) -> None:
-        """Ship what is queued and close the streams (up to ``timeout``), then stop the threads."""
-        deadline = time.monotonic() + timeout
+        """Ship what is queued (up to ``timeout``), then stop the thread."""
         self.wait_idle(timeout)
         self._stopping = True
-        for lane in self._lanes:
-            lane.queue.put(None)
-        for lane in self._lanes:
-            lane.thread.join(timeout=5)
-        self._close_deadline = max(deadline, time.monotonic() + 5)
-        self._written.put(None)
-        self._verifier.join(timeout=max(0.0, self._close_deadline - time.monotonic()) + 5)
+        self._queue.put(None)
+        self._thread.join(timeout=5)
 
-    # -- the writing threads ------------------------------------------------
+    # -- the shipping thread ------------------------------------------------
 
-    def _lane_runs(self, lane: _Lane) -> list[tuple[str, _RunState]]:
-        with self._lock:  # a copy: submit() adds runs from another thread
-            return [(run, s) for run, s in self._runs.items() if s.lane is lane]
+    def _holding_events(self) -> bool:
+        states = list(self._runs.values())  # a copy: submit() adds runs from another thread
+        return any(s.sink is not None and s.sink.pending_events and not s.broken for s in states)
 
-    def _holding_events(self, lane: _Lane) -> bool:
-        return any(
-            s.sink is not None and s.sink.pending_events and not s.broken
-            for _, s in self._lane_runs(lane)
-        )
-
-    def _take_recovery(self) -> Path | None:
-        with self._lock:
-            path = next((p for p in self._recover if p not in self._recovering), None)
-            if path is not None:
-                self._recovering.add(path)
-            return path
-
-    def _loop(self, lane: _Lane) -> None:
+    def _loop(self) -> None:
         last_retry = 0.0
         next_flush = 0.0
         while not self._stopping:
-            path = self._take_recovery()
-            if path is not None:
-                self._recover_one(path, lane)
+            if self._recover:
+                self._recover_one(self._recover[0])
                 with self._lock:
-                    self._recover.remove(path)
-                    self._recovering.discard(path)
+                    self._recover.pop(0)
                     self._lock.notify_all()
                 continue
-            holding = self._holding_events(lane)
+            holding = self._holding_events()
             wait = max(0.0, next_flush - time.monotonic()) if holding else 0.1
             try:
-                item = lane.queue.get(timeout=wait) if wait > 0 else lane.queue.get_nowait()
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except queue.Empty:
                 item = None
             while item is not None:
-                self._ship(lane, *item)
+                self._ship(*item)
                 try:
-                    item = lane.queue.get_nowait()
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     item = None
-            if time.monotonic() >= next_flush and self._holding_events(lane):
+            if time.monotonic() >= next_flush and self._holding_events():
                 next_flush = time.monotonic() + self.flush_interval
-                self._flush_all(lane)
+                self._flush_all()
             if time.monotonic() - last_retry > self.retry_interval:
                 last_retry = time.monotonic()
-                for run, state in self._lane_runs(lane):
+                for run, state in list(self._runs.items()):
                     if state.broken:
                         self._reship(run, state)
             with self._lock:
-                lane.busy = not lane.queue.empty() or any(
-                    s.sink is not None and s.sink.pending_events
-                    for s in self._runs.values()
-                    if s.lane is lane
+                self._busy = not self._queue.empty() or any(
+                    s.sink is not None and s.sink.pending_events for s in self._runs.values()
                 )
                 self._lock.notify_all()
 
-    def _ship(self, lane: _Lane, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
+    def _client_or_connect(self) -> BaseClient:
+        if self._client is None:
+            self._client = self.catalog.reconnect()
+        return self._client
+
+    def _ship(self, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
         state = self._runs[run]
         if state.broken or seq < state.next_seq:
             return  # a broken run is re-shipped whole from its file
@@ -309,17 +194,14 @@ class Shipper:
             return
         try:
             if state.sink is None:
-                state.sink = RunSink(lane.connection.client(), close_streams=False)
+                state.sink = RunSink(self._client_or_connect())
             state.sink(name, doc)
             if name == "event":
                 state.event_times.append(float(doc["time"]))
             state.next_seq = seq + 1
             if name == "stop":
                 self._record_latencies(state)
-                with self._lock:
-                    state.written = True
-                    self._verifying += 1
-                self._written.put((run, state, state.sink.unclosed_streams))
+                self._finish(run, state)
         except Exception as exc:  # the catalog failed; the journal still has everything
             self._mark_broken(run, state, f"{type(exc).__name__}: {exc}")
 
@@ -328,8 +210,8 @@ class Shipper:
         self.latencies.extend(now - t for t in state.event_times)
         state.event_times.clear()
 
-    def _flush_all(self, lane: _Lane) -> None:
-        for run, state in self._lane_runs(lane):
+    def _flush_all(self) -> None:
+        for run, state in list(self._runs.items()):
             if state.sink is not None and state.sink.pending_events and not state.broken:
                 try:
                     state.sink.flush()
@@ -337,134 +219,50 @@ class Shipper:
                 except Exception as exc:
                     self._mark_broken(run, state, f"{type(exc).__name__}: {exc}")
 
-    def _mark_broken(
-        self, run: str, state: _RunState, reason: str, connection: _Connection | None = None
-    ) -> None:
-        """Mark a run to be re-shipped by its writer and reset the failed connection.
-
-        ``connection`` is the one that failed (default: the run's writer's).
-        """
-        with self._lock:
-            state.broken = reason
-            state.sink = None
-            state.event_times.clear()
-        (connection or state.lane.connection).reset()
+    def _mark_broken(self, run: str, state: _RunState, reason: str) -> None:
+        state.broken = reason
+        state.sink = None
+        state.event_times.clear()
+        self._client = None
         self.last_error = f"run {run}: {reason}"
         log.warning("shipping run %s failed (%s); will re-ship it from the journal", run, reason)
 
     def _reship(self, run: str, state: _RunState) -> bool:
-        connection = state.lane.connection
         try:
-            client = connection.client()
+            client = self._client_or_connect()
             if run in client:
                 client.delete_contents(run, recursive=True, external_only=False)
             contents = read_journal(state.path)
-            state.sink = RunSink(client, close_streams=False)
+            state.sink = RunSink(client)
             for _seq, name, doc in contents.records:
                 state.sink(name, doc)
             state.sink.flush()
-            unclosed = state.sink.unclosed_streams
         except Exception as exc:
-            connection.reset()
+            self._client = None
             state.sink = None
             self.last_error = f"run {run}: re-ship failed: {type(exc).__name__}: {exc}"
             return False
-        stopped = bool(contents.records) and contents.records[-1][1] == "stop"
-        with self._lock:  # broken no more, and verifying: wait_idle never sees neither
+        with self._lock:
             state.broken = None
             state.next_seq = contents.records[-1][0] + 1 if contents.records else 0
             state.journaled = max(state.journaled, state.next_seq)
-            state.written = stopped
-            self._verifying += stopped
-        if stopped:
-            try:
-                self._finish([(run, state, unclosed)], connection)
-            finally:
-                with self._lock:
-                    self._verifying -= 1
-                    self._lock.notify_all()
+        if contents.records and contents.records[-1][1] == "stop":
+            self._finish(run, state)
         return True
 
-    def _finish(self, written: list[_Written], connection: _Connection) -> None:
-        """Verify runs whose stop is written; move the journal file of each intact one to shipped.
-
-        A run that differs from its journal, or every run if the catalog
-        cannot be read, is marked broken (to be shipped again by its writer).
-        """
-        journals = [(run, read_journal(state.path).records) for run, state, _ in written]
+    def _finish(self, run: str, state: _RunState) -> None:
+        contents = read_journal(state.path)
         try:
-            found = verify_runs(connection.client(), journals)
-        except Exception as exc:  # could not read the catalog: re-ship from the journal
-            for run, state, _ in written:
-                self._mark_broken(run, state, f"{type(exc).__name__}: {exc}", connection)
+            verify_run(self._client_or_connect()[run], contents.records)
+        except VerificationError as exc:
+            self._mark_broken(run, state, str(exc))
             return
-        for run, state, unclosed in written:
-            error = found[run]
-            if error is not None:
-                self._mark_broken(run, state, str(error), connection)
-                continue
-            shutil.move(state.path, self.shipped_dir / state.path.name)
-            with self._lock:
-                self._runs.pop(run, None)
-                self._unclosed.extend(unclosed)
-                self._lock.notify_all()
-
-    # -- the verifying thread -----------------------------------------------
-
-    def _verify_loop(self) -> None:
-        last_close_failure = -float("inf")
-        while True:
-            try:
-                item = self._written.get(timeout=0.05)
-            except queue.Empty:
-                retry = time.monotonic() - last_close_failure > self.retry_interval
-                if retry and not self._close_some_streams(idle_only=True):
-                    last_close_failure = time.monotonic()
-                continue
-            batch: list[_Written] = []
-            while item is not None:
-                batch.append(item)
-                if len(batch) == VERIFY_BATCH:
-                    break
-                try:
-                    item = self._written.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                try:
-                    self._finish(batch, self._verify_connection)
-                finally:
-                    with self._lock:
-                        self._verifying -= len(batch)
-                        self._lock.notify_all()
-            if item is None:  # close(): send the closes left, then end
-                while self._unclosed and time.monotonic() < (self._close_deadline or 0.0):
-                    if not self._close_some_streams(idle_only=False):
-                        break
-                if self._unclosed:
-                    log.warning("%d stream closes not sent before closing", len(self._unclosed))
-                return
-
-    def _close_some_streams(self, idle_only: bool) -> bool:
-        """Send up to :data:`CLOSE_BATCH` waiting stream closes; False if the catalog failed.
-
-        With ``idle_only``, only while nothing else is to be shipped or verified.
-        """
+        shutil.move(state.path, self.shipped_dir / state.path.name)
         with self._lock:
-            if not self._unclosed or (idle_only and self._has_work()):
-                return True
-            batch = self._unclosed[:CLOSE_BATCH]
-        try:
-            left = close_streams(self._verify_connection.client(), batch)
-        except Exception:  # e.g. the catalog restarting while reconnecting
-            left = batch
-        with self._lock:
-            del self._unclosed[: len(batch) - len(left)]
-        if left:
-            self._verify_connection.reset()
-        return not left
+            self._runs.pop(run, None)
+            self._lock.notify_all()
 
-    def _recover_one(self, path: Path, lane: _Lane) -> None:
+    def _recover_one(self, path: Path) -> None:
         run = path.stem
         data = path.read_bytes()
         contents = parse_journal(data)
@@ -480,7 +278,7 @@ class Shipper:
         if contents.records[-1][1] != "stop":
             self._append_died_stop(path, contents.records, contents.next_seq)
             self.reports.append(f"run {run}: closed as failed ({DIED_REASON})")
-        state = _RunState(path, lane, broken="recovering")
+        state = _RunState(path, broken="recovering")
         with self._lock:
             self._runs[run] = state
         if not self._reship(run, state):

@@ -7,17 +7,15 @@ from typing import Any
 
 import bluesky.plans as bp
 import event_model
-import httpx
 import jsonschema
 import numpy as np
 import pytest
 from bluesky import RunEngine
 from bluesky_tiled_plugins.writing import tiled_writer
-from tiled.client.base import BaseClient
 
 from smartlab_kernel.devices import SimulatedBench
 from smartlab_kernel.storage import EmbeddedCatalog, RunSink, verify_run
-from smartlab_kernel.storage.tiled_sink import close_streams, event_data_values_unconstrained
+from smartlab_kernel.storage.tiled_sink import event_data_values_unconstrained
 from smartlab_kernel.testing import DocumentCollector
 
 
@@ -26,7 +24,6 @@ def test_private_names_runsink_uses_exist() -> None:
     writer_type = tiled_writer._RunWriter
     assert callable(getattr(writer_type, "_write_internal_data", None))
     assert "batch_size" in writer_type.__init__.__code__.co_varnames
-    assert callable(getattr(writer_type, "_close_stream_tree", None))
 
 
 def test_flush_makes_held_events_visible_before_the_stop(
@@ -118,52 +115,3 @@ def test_sink_still_rejects_a_malformed_event(
     event = {**documents[2][1], field: value}
     with pytest.raises(jsonschema.ValidationError):
         sink("event", event)
-
-
-def test_a_stop_that_leaves_the_streams_open_lists_what_tiled_writer_closes(
-    embedded_catalog: EmbeddedCatalog, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    client = embedded_catalog.reconnect()
-    closed_by_upstream: list[str] = []
-    monkeypatch.setattr(
-        BaseClient, "close_stream", lambda node: closed_by_upstream.append(node.uri)
-    )
-    upstream_run = _spectrum_run(np.arange(100.0))  # an array node, a table, a stream, a run
-    upstream = RunSink(client)
-    for name, doc in upstream_run:
-        upstream(name, doc)
-    monkeypatch.undo()
-
-    documents = _spectrum_run(np.arange(100.0))
-    sink = RunSink(client, close_streams=False)
-    for name, doc in documents:
-        sink(name, doc)
-    left = sink.unclosed_streams
-
-    def relative(uris: list[str], uid: str) -> list[str]:
-        return [uri.split(f"/runs/{uid}", 1)[1] for uri in uris]
-
-    upstream_uid, uid = upstream_run[0][1]["uid"], documents[0][1]["uid"]
-    assert relative(left, uid) == relative(closed_by_upstream, upstream_uid)
-    assert relative(left, uid) == ["/primary/spectrum", "/primary/internal", "/primary", ""]
-    assert all("/stream/close/" in endpoint for endpoint in left)
-    assert close_streams(client, left) == []
-    gone = left[-1].replace(uid, "no-such-run")
-    assert close_streams(client, [gone]) == []  # a node that is gone counts as closed
-    assert np.asarray(client[uid]["primary"].read()["spectrum"]).shape == (1, 100)
-
-
-def test_closing_streams_stops_at_an_unreachable_server_and_returns_the_rest(
-    embedded_catalog: EmbeddedCatalog, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    client = embedded_catalog.reconnect()
-    endpoints = [f"{client.uri}/x".replace("/metadata/", "/stream/close/", 1), "b", "c"]
-    sent: list[str] = []
-
-    def unreachable(_http: object, url: str, **_kwargs: object) -> None:
-        sent.append(url)
-        raise httpx.ConnectError("refused")
-
-    monkeypatch.setattr(httpx.Client, "delete", unreachable)
-    assert close_streams(client, endpoints) == endpoints
-    assert sent == endpoints[:1]

@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 
 import bluesky.plans as bp
-import httpx
 import pytest
 from bluesky import RunEngine
 
 from smartlab_kernel.devices import SimulatedBench
 from smartlab_kernel.storage import EmbeddedCatalog, RunSink, VerificationError, verify_run
-from smartlab_kernel.storage.verify import verify_runs
 from smartlab_kernel.testing import DocumentCollector
 
 
@@ -90,48 +88,3 @@ def test_verify_run_detects_another_descriptor_and_events_out_of_order(
     shuffled = [*others[:2], events[1], events[0], events[2], *others[2:]]
     with pytest.raises(VerificationError, match="out of the journal's order"):
         verify_run(node, shuffled)
-
-
-def test_verify_runs_fetches_the_metadata_of_several_runs_in_one_request(
-    embedded_catalog: EmbeddedCatalog,
-    bench: SimulatedBench,
-    run_engine: RunEngine,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    runs = []
-    for _ in range(3):
-        before = len(run_engine.documents.documents)  # type: ignore[attr-defined]
-        run_engine(bp.count([bench.reactor], num=3))
-        documents = run_engine.documents.documents[before:]  # type: ignore[attr-defined]
-        runs.append([(i, name, doc) for i, (name, doc) in enumerate(documents)])
-    client = embedded_catalog.reconnect()
-    store(client, runs[0], skip_seq=None)
-    store(client, runs[1], skip_seq=2)  # the third run is not stored at all
-    uids = [records[0][2]["uid"] for records in runs]
-    sent: list[str] = []
-    send = httpx.Client.send
-
-    def counted(http: httpx.Client, request: httpx.Request, **kwargs: object) -> httpx.Response:
-        sent.append(request.url.path)
-        return send(http, request, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(httpx.Client, "send", counted)
-    found = verify_runs(client, list(zip(uids, runs, strict=True)))
-    assert found[uids[0]] is None
-    assert "stream 'primary' holds 2 events, the journal 3" in str(found[uids[1]])
-    assert str(found[uids[2]]) == f"run {uids[2]}: not in the catalog"
-    # the runs' metadata together, then each stored run's streams and its event table
-    assert len(sent) == 1 + 2 * 2, sent
-
-
-def test_verify_run_detects_a_stream_without_events_that_is_missing(
-    embedded_catalog: EmbeddedCatalog, bench: SimulatedBench, run_engine: RunEngine
-) -> None:
-    run_engine(bp.count([bench.reactor], num=1))
-    records = records_of(run_engine.documents)  # type: ignore[attr-defined]
-    client = embedded_catalog.reconnect()
-    store(client, records, skip_seq=None)
-    node = client[records[0][2]["uid"]]
-    empty = {**records[1][2], "uid": "d-empty", "name": "interruptions"}
-    with pytest.raises(VerificationError, match="stream 'interruptions' with 0 events is missing"):
-        verify_run(node, [*records[:-1], (80, "descriptor", empty), records[-1]])
