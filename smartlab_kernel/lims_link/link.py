@@ -351,14 +351,20 @@ class LimsLink:
 
     def _drop_earlier_runs(self, state: _RunState) -> None:
         """A run opens: dispenses of earlier runs not reported by now never happened."""
+        self._stop_waiting(keep=(state, state.number))
+
+    def _stop_waiting(self, keep: tuple[_RunState, int] | None = None) -> None:
+        """Give up on unreported dispenses, but those of run ``keep`` (its state and number)."""
         with self._lock:
             for reporter, waiting in list(self._unreported.items()):
-                current = [e for e in waiting if e[1] is state and e[2] == state.number]
-                for dispense, _, _ in waiting:
-                    if all(dispense is not e[0] for e in current):
+                kept = []
+                for dispense, state, number in waiting:
+                    if keep is not None and state is keep[0] and number == keep[1]:
+                        kept.append((dispense, state, number))
+                    else:
                         dispense.settled = True
                         dispense.recorded.set()
-                waiting[:] = current
+                waiting[:] = kept
                 self._forget_if_idle(reporter)
 
     def _check_stock(self, dispense: _Dispense, state: _RunState) -> None:
@@ -504,17 +510,11 @@ class LimsLink:
         waiting for it. The lab calls this after every run; with the link as a
         plain RunEngine preprocessor, this happens when the next run opens.
         """
-        with self._lock:
-            for reporter, waiting in list(self._unreported.items()):
-                for dispense, _, _ in waiting:
-                    dispense.settled = True
-                    dispense.recorded.set()
-                waiting.clear()
-                self._forget_if_idle(reporter)
+        self._stop_waiting()
 
     def close(self) -> None:
         """Stop following the pumps (called when the lab closes; the store stays open)."""
-        self.after_run()
+        self._stop_waiting()
 
     def _dispensed(self, dispense: _Dispense, state: _RunState, status: Any) -> None:
         """A pump's dispense ended (on the device's thread): take its stock if it succeeded.
