@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +11,12 @@ from typing import Any
 import ipywidgets as w
 from ophyd import Device, Signal
 
-from . import _format
+from . import _figure, _format
 from .marshal import KernelLoop
+
+#: How a refused entry is marked: a red border round the field, a pale red inside.
+INVALID_BORDER = "2px solid #b00020"
+INVALID_BACKGROUND = "#fdecee"
 
 
 def _parse(text: str) -> Any:
@@ -27,23 +32,60 @@ def _parse(text: str) -> Any:
         return stripped
 
 
+def signal_units(signal: Signal) -> str:
+    """A signal's engineering units from its metadata (``""`` if it has none).
+
+    Looks at ophyd's ``signal.metadata["units"]`` (EPICS signals fill it from
+    the PV), then a ``units`` attribute (this package's simulated signals).
+
+    Args:
+        signal: The ophyd signal.
+    """
+    metadata = getattr(signal, "metadata", None) or {}
+    units = metadata.get("units") if isinstance(metadata, dict) else None
+    return str(units or getattr(signal, "units", "") or "")
+
+
+def signal_limits(signal: Signal) -> tuple[float, float] | None:
+    """A signal's control limits ``(low, high)``, or ``None`` when it has none.
+
+    ophyd's ``Signal.limits`` is ``(0, 0)`` for a signal without limits.
+
+    Args:
+        signal: The ophyd signal.
+    """
+    try:
+        low, high = signal.limits
+        low, high = float(low), float(high)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return (low, high) if math.isfinite(low) and math.isfinite(high) and low < high else None
+
+
 def _settable(signal: Signal) -> bool:
-    return bool(
-        callable(getattr(signal, "coerce", None))
-        and hasattr(signal, "limits")
-        and signal.write_access
-    )
+    return bool(getattr(signal, "write_access", False)) and signal_limits(signal) is not None
+
+
+def _css_name(name: str) -> str:
+    return name.replace(".", "-")
 
 
 class DevicePanel(w.VBox):
     """Every signal of an ophyd device with its live value; edit setpoints; stop it.
 
+    Each row has a label and units from the signal's metadata (ophyd
+    ``metadata["units"]`` or ``units``, and its control ``limits``), the live
+    readback and, for a writable signal with limits, an entry field. Pressing
+    Enter in the field, or its **Set** button, submits it.
+
     Readbacks are read on a background thread every ``poll_interval`` seconds
-    and shown on the kernel's loop. A setpoint entry is checked with the
-    signal's ``coerce`` (limits, type) before anything moves: a bad entry is
-    shown as an error and nothing is written. A device's ``setpoint`` signal
-    is applied with ``device.set(value)`` (so the device moves there); other
-    settable signals with ``signal.set(value)``.
+    and shown on the kernel's loop. An entry is checked against the signal's
+    limits (and its own ``coerce`` or ``check_value``) before anything moves:
+    a refused entry is marked (red border) and the reason, with what is
+    allowed ("enter a number from 15 to 150 degC"), is shown beside the
+    field; nothing is written. A device's ``setpoint`` signal is applied with
+    ``device.set(value)`` (so the device moves there); other settable signals
+    with ``signal.set(value)``.
 
     Args:
         device: The ophyd device.
@@ -65,28 +107,45 @@ class DevicePanel(w.VBox):
         self.signals: dict[str, Signal] = {
             walk.dotted_name: walk.item for walk in device.walk_signals(include_lazy=False)
         }
+        #: Units of each signal, from its metadata.
+        self.units: dict[str, str] = {n: signal_units(s) for n, s in self.signals.items()}
+        self.labels: dict[str, w.HTML] = {}
         self.readbacks: dict[str, w.HTML] = {}
         self.entries: dict[str, w.Text] = {}
         self.set_buttons: dict[str, w.Button] = {}
+        #: Beside each entry: why it was refused, or how its move goes.
+        self.field_messages: dict[str, w.HTML] = {}
         rows = []
         for name, signal in self.signals.items():
-            readback = self.readbacks[name] = w.HTML(layout=w.Layout(width="14em"))
-            readback.add_class(f"smartlab-readback-{name.replace('.', '-')}")
-            units = getattr(signal, "units", "") or ""
-            label = w.HTML(f"<code>{html.escape(name)}</code>", layout=w.Layout(width="12em"))
+            units = self.units[name]
+            text = _figure.label(name, units)
+            label = self.labels[name] = w.HTML(
+                f"<span title='{html.escape(signal.name)}'>{html.escape(text)}</span>",
+                layout=w.Layout(width="14em"),
+            )
+            label.add_class(f"smartlab-label-{_css_name(name)}")
+            readback = self.readbacks[name] = w.HTML(layout=w.Layout(width="12em"))
+            readback.add_class(f"smartlab-readback-{_css_name(name)}")
             row: list[w.Widget] = [label, readback]
-            if _settable(signal):
-                low, high = signal.limits
+            limits = signal_limits(signal)
+            if _settable(signal) and limits is not None:
+                low, high = limits
                 entry = self.entries[name] = w.Text(
-                    placeholder=f"{low:g} to {high:g} {units}", layout=w.Layout(width="11em")
+                    placeholder=f"{low:g} to {high:g} {units}".strip(),
+                    layout=w.Layout(width="11em"),
                 )
-                entry.add_class(f"smartlab-entry-{name.replace('.', '-')}")
+                entry.add_class(f"smartlab-entry-{_css_name(name)}")
+                # Enter in the field sends a "submit" message (ipywidgets' Text);
+                # submitting on blur instead would move hardware on a stray click.
+                entry.on_msg(lambda _w, content, _b, n=name: self._on_entry_msg(n, content))
                 button = self.set_buttons[name] = w.Button(
                     description="Set", layout=w.Layout(width="5em")
                 )
                 button.on_click(lambda _, n=name: self.set_value(n, self.entries[n].value))
-                row += [entry, button]
-            rows.append(w.HBox(row))
+                feedback = self.field_messages[name] = w.HTML()
+                feedback.add_class(f"smartlab-field-message-{_css_name(name)}")
+                row += [entry, button, feedback]
+            rows.append(w.HBox(row, layout=w.Layout(align_items="center")))
         self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger")
         self.stop_button.add_class("smartlab-device-stop")
         self.stop_button.on_click(lambda _: self.stop())
@@ -107,6 +166,25 @@ class DevicePanel(w.VBox):
             )
             self._thread.start()
 
+    def allowed(self, name: str) -> str:
+        """What may be entered for a settable signal, in words.
+
+        Args:
+            name: Dotted signal name within the device.
+
+        Returns:
+            E.g. ``"enter a number from 15 to 150 degC"``.
+        """
+        limits = signal_limits(self.signals[name])
+        if limits is None:
+            return "enter a number"
+        low, high = limits
+        return f"enter a number from {low:g} to {high:g} {self.units[name]}".strip()
+
+    def _on_entry_msg(self, name: str, content: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "submit":
+            self.set_value(name, self.entries[name].value)
+
     # -- readbacks ------------------------------------------------------------
 
     def read_all(self) -> dict[str, str]:
@@ -117,7 +195,7 @@ class DevicePanel(w.VBox):
                 values[name] = _format.value(signal.get())
             except Exception as exc:
                 values[name] = f"unreadable: {_format.exception(exc)}"
-            units = getattr(signal, "units", "")
+            units = self.units[name]
             if units and not values[name].startswith(("unreadable", "array")):
                 values[name] += f" {units}"
         return values
@@ -141,6 +219,46 @@ class DevicePanel(w.VBox):
 
     # -- setpoints ------------------------------------------------------------
 
+    def check_entry(self, name: str, text: Any) -> float:
+        """Read what was typed for a settable signal as a number it allows.
+
+        Args:
+            name: Dotted signal name within the device (e.g. ``"setpoint"``).
+            text: What was typed (a string) or a number.
+
+        Returns:
+            The value to write.
+
+        Raises:
+            ValueError: Saying what was wrong with ``text`` and what is allowed,
+                e.g. ``"'hot' is not a number: enter a number from 15 to 150 degC"``.
+        """
+        allowed = self.allowed(name)
+        units = self.units[name]
+        requested = _parse(text) if isinstance(text, str) else text
+        if isinstance(requested, str):
+            if not requested:
+                raise ValueError(f"nothing entered: {allowed}")
+            raise ValueError(f"{requested!r} is not a number: {allowed}")
+        if isinstance(requested, bool) or not isinstance(requested, int | float):
+            raise ValueError(f"{requested!r} is not a number: {allowed}")
+        value = float(requested)
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite number: {allowed}")
+        limits = signal_limits(self.signals[name])
+        if limits is not None and not limits[0] <= value <= limits[1]:
+            side = "too low" if value < limits[0] else "too high"
+            raise ValueError(f"{value:g} {units} is {side}: {allowed}".replace("  ", " "))
+        signal = self.signals[name]
+        try:  # the signal's own checks (types, rules beyond its limits)
+            if callable(getattr(signal, "coerce", None)):
+                value = float(signal.coerce(value))
+            else:
+                signal.check_value(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{value:g} {units} refused: {_format.exception(exc)}") from exc
+        return value
+
     def set_value(self, name: str, text: Any) -> bool:
         """Validate and apply a setpoint typed by the user.
 
@@ -149,24 +267,27 @@ class DevicePanel(w.VBox):
             text: What was typed (a string) or a number.
 
         Returns:
-            True if the move was started; False if it was refused (the
-            reason is shown and nothing moved).
+            True if the move was started; False if it was refused (the field
+            is marked, the reason shown beside it, and nothing moved).
         """
-        signal = self.signals.get(name)
-        if signal is None or name not in self.entries:
-            self._error(f"{name!r} is not a settable signal of {self.device.name}")
+        if name not in self.entries:
+            settable = ", ".join(self.entries) or "none"
+            self._error(
+                f"{name!r} is not a settable signal of {self.device.name} (settable: {settable})"
+            )
             return False
-        requested = _parse(text) if isinstance(text, str) else text
+        signal = self.signals[name]
         try:
-            target = signal.coerce(requested)
-        except (TypeError, ValueError) as exc:
-            self._error(_format.exception(exc))
+            target = self.check_entry(name, text)
+        except ValueError as exc:
+            self._field_error(name, str(exc))
             return False
         state = getattr(self.lab, "state", "idle") if self.lab is not None else "idle"
         if state != "idle":
-            self._error(
+            self._field_error(
+                name,
                 f"not set: a plan is {state}; pause and abort it, or wait until it ends, "
-                f"before moving {self.device.name} by hand"
+                f"before moving {self.device.name} by hand",
             )
             return False
         owner = signal.parent
@@ -176,20 +297,47 @@ class DevicePanel(w.VBox):
         try:
             status = mover(target)
         except Exception as exc:
-            self._error(_format.exception(exc))
+            self._field_error(name, f"{self.device.name} refused: {_format.exception(exc)}")
             return False
-        units = getattr(signal, "units", "")
-        self.message.value = _format.note(f"{name} -> {target:g} {units}: moving")
+        units = self.units[name]
+        self._field_note(name, f"moving to {target:g} {units}".strip())
         if hasattr(status, "add_callback"):
             status.add_callback(lambda st: self._loop.call(self._done, st, name, target, units))
         return True
 
     def _done(self, status: Any, name: str, target: float, units: str) -> None:
         if status.success:
-            self.message.value = _format.note(f"{name} -> {target:g} {units}: done")
+            self._field_note(name, f"done: {target:g} {units}".strip())
+            return
+        exc = status.exception() if callable(getattr(status, "exception", None)) else None
+        if exc is None:  # stopped (the Stop button): not the entry's fault
+            self._field_note(name, f"stopped before {target:g} {units}".strip())
         else:
-            exc = status.exception() if callable(getattr(status, "exception", None)) else None
-            self._error(f"{name} -> {target:g} {units} failed: {exc or 'stopped'}")
+            self.field_messages[name].value = _format.error(
+                f"{target:g} {units} not reached: {_format.exception(exc)}"
+            )
+
+    def invalid(self, name: str) -> bool:
+        """True while the entry of ``name`` is marked as refused."""
+        entry = self.entries[name]
+        return "smartlab-invalid" in entry._dom_classes
+
+    def _mark(self, name: str, invalid: bool) -> None:
+        entry = self.entries[name]
+        if invalid:
+            entry.add_class("smartlab-invalid")
+        else:
+            entry.remove_class("smartlab-invalid")
+        entry.layout.border = INVALID_BORDER if invalid else None
+        entry.style.background = INVALID_BACKGROUND if invalid else None
+
+    def _field_error(self, name: str, message: str) -> None:
+        self._mark(name, True)
+        self.field_messages[name].value = _format.error(message)
+
+    def _field_note(self, name: str, message: str) -> None:
+        self._mark(name, False)
+        self.field_messages[name].value = _format.note(message)
 
     def stop(self) -> None:
         """Stop the device (``device.stop()``); a failure is shown."""

@@ -314,9 +314,11 @@ def _device_panel_refuses_then_moves_then_stops(page: Page) -> None:
     setpoint_before, temperature_before = setpoint.inner_text(), temperature.inner_text()
 
     enter("setpoint", "500")
-    expect(message.locator(".smartlab-error")).to_contain_text(
-        "outside the allowed range [15, 150] degC", timeout=20_000
+    field = panel.locator(".smartlab-field-message-setpoint")
+    expect(field.locator(".smartlab-error")).to_contain_text(
+        "500 degC is too high: enter a number from 15 to 150 degC", timeout=20_000
     )
+    expect(message).to_have_text("")  # said at the field, not beside Stop
     page.wait_for_timeout(1_500)  # six polls of the readbacks
     assert setpoint.inner_text() == setpoint_before, "a refused setpoint changed the setpoint"
     assert temperature.inner_text() == temperature_before, "the reactor moved after a refusal"
@@ -327,8 +329,8 @@ def _device_panel_refuses_then_moves_then_stops(page: Page) -> None:
     enter("time_constant", "3600")
     expect(panel.locator(".smartlab-readback-time_constant")).to_have_text("3600 s")
     enter("setpoint", "120")
-    expect(message).to_contain_text("setpoint -> 120 degC: moving", timeout=20_000)
-    expect(message.locator(".smartlab-error")).to_have_count(0)
+    expect(field).to_contain_text("moving to 120 degC", timeout=20_000)
+    expect(field.locator(".smartlab-error")).to_have_count(0)
     expect(setpoint).to_have_text("120 degC")
     start = _number(temperature.inner_text())
     seen = [start]
@@ -342,7 +344,7 @@ def _device_panel_refuses_then_moves_then_stops(page: Page) -> None:
 
     panel.locator(".smartlab-device-stop").click()
     expect(message).to_contain_text("reactor stopped", timeout=20_000)
-    expect(message).not_to_contain_text("moving")
+    expect(field).not_to_contain_text("moving")
     _shot(panel, "device_panel_stopped")
     enter("time_constant", "60")  # back to the notebook's reactor for the campaign below
     expect(panel.locator(".smartlab-readback-time_constant")).to_have_text("60 s")

@@ -5,9 +5,29 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ophyd import Component as Cpt
+from ophyd import Device, Signal
+
 from smartlab_kernel.devices import build_bench
 from smartlab_kernel.session import Lab
-from smartlab_kernel.widgets.device_panel import DevicePanel
+from smartlab_kernel.widgets.device_panel import INVALID_BORDER, DevicePanel
+
+
+class _PowerSignal(Signal):
+    """A signal as EPICS gives one: units and control limits in its metadata."""
+
+    def __init__(self, *, units: str, limits: tuple[float, float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._metadata.update(units=units, lower_ctrl_limit=limits[0], upper_ctrl_limit=limits[1])
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        return (self._metadata["lower_ctrl_limit"], self._metadata["upper_ctrl_limit"])
+
+
+class _Heater(Device):
+    power = Cpt(_PowerSignal, value=10.0, units="W", limits=(0.0, 500.0))
+    mode = Cpt(Signal, value="auto")
 
 
 def _reactor() -> Any:
@@ -24,23 +44,84 @@ def test_lists_signals_with_readbacks_and_settable_entries(messages: list[dict[s
     panel.close()
 
 
-def test_bad_setpoints_are_refused_and_nothing_moves() -> None:
+def test_labels_and_units_come_from_the_signals_metadata() -> None:
+    panel = DevicePanel(_reactor(), poll_interval=None)
+    labels = {name: html.unescape(label.value) for name, label in panel.labels.items()}
+    assert ">Setpoint (degC)<" in labels["setpoint"]
+    assert ">Temperature (degC)<" in labels["temperature"]
+    assert ">Hold (s)<" in labels["hold.seconds"]
+    assert "title='reactor_setpoint'" in labels["setpoint"], "the ophyd name on hover"
+    panel.close()
+
+    heater = _Heater(name="heater")
+    panel = DevicePanel(heater, poll_interval=None)
+    assert panel.units == {"power": "W", "mode": ""}
+    assert ">Power (W)<" in panel.labels["power"].value
+    assert set(panel.entries) == {"power"}, "a signal without limits is shown, not set"
+    assert panel.entries["power"].placeholder == "0 to 500 W"
+    assert panel.readbacks["power"].value == "10 W"
+    assert not panel.set_value("power", "600")
+    assert (
+        "600 W is too high: enter a number from 0 to 500 W" in panel.field_messages["power"].value
+    )
+    assert panel.set_value("power", "250") and heater.power.get() == 250.0
+    panel.close()
+
+
+def test_bad_setpoints_are_marked_at_their_field_and_nothing_moves() -> None:
     reactor = _reactor()
     panel = DevicePanel(reactor, poll_interval=None)
     before = reactor.setpoint.get()
+    allowed = "enter a number from 15 to 150 degC"
     for text, expected in [
-        ("abc", "must be a number in degC, got 'abc'"),
-        ("500", "outside the allowed range [15, 150] degC"),
-        ("nan", "outside the allowed range"),
-        ("", "must be a number"),
+        ("hot", f"'hot' is not a number: {allowed}"),
+        ("500", f"500 degC is too high: {allowed}"),
+        ("10", f"10 degC is too low: {allowed}"),
+        ("nan", f"'nan' is not a finite number: {allowed}"),
+        ("", f"nothing entered: {allowed}"),
     ]:
         panel.entries["setpoint"].value = text
         panel.set_buttons["setpoint"].click()
-        assert expected in html.unescape(panel.message.value), text
-        assert "smartlab-error" in panel.message.value
+        field = html.unescape(panel.field_messages["setpoint"].value)
+        assert expected in field, (text, field)
+        assert "smartlab-error" in field
+        assert "of type" not in field and "got" not in field, "no Python words"
+        assert panel.invalid("setpoint"), text
+        assert panel.entries["setpoint"].layout.border == INVALID_BORDER
+        assert panel.message.value == "", "nothing beside the Stop button"
+        assert panel.field_messages["stir_rpm"].value == "", "only the bad field says it"
+        assert not panel.invalid("stir_rpm")
         assert reactor.setpoint.get() == before
+    assert panel.set_value("setpoint", "60")
+    assert not panel.invalid("setpoint"), "a good entry clears the mark"
+    assert panel.entries["setpoint"].layout.border is None
+    assert "moving to 60 degC" in panel.field_messages["setpoint"].value
     assert not panel.set_value("temperature", "30")
     assert "not a settable signal" in panel.message.value
+    assert "settable: setpoint, stir_rpm" in panel.message.value
+    panel.close()
+
+
+def _from_the_browser(widget: Any, data: dict[str, Any]) -> None:
+    """Deliver a comm message to ``widget`` as the front end sends it."""
+    widget._handle_msg({"content": {"data": data}, "buffers": []})
+
+
+def test_enter_in_a_setpoint_field_submits_it(wait_for: Callable[..., None]) -> None:
+    reactor = _reactor()
+    panel = DevicePanel(reactor, poll_interval=None)
+    entry = panel.entries["setpoint"]
+    # What JupyterLab sends as "500" is typed and Enter pressed: the value, then "submit".
+    _from_the_browser(entry, {"method": "update", "state": {"value": "500"}, "buffer_paths": []})
+    assert panel.field_messages["setpoint"].value == "", "typing alone submits nothing"
+    _from_the_browser(entry, {"method": "custom", "content": {"event": "submit"}})
+    assert "500 degC is too high" in panel.field_messages["setpoint"].value
+    assert panel.invalid("setpoint")
+    _from_the_browser(entry, {"method": "update", "state": {"value": "70"}, "buffer_paths": []})
+    _from_the_browser(entry, {"method": "custom", "content": {"event": "submit"}})
+    assert reactor.setpoint.get() == 70.0
+    assert not panel.invalid("setpoint")
+    wait_for(lambda: "done: 70 degC" in panel.field_messages["setpoint"].value, what="done")
     panel.close()
 
 
@@ -50,7 +131,7 @@ def test_good_setpoint_moves_the_device_and_reports_done(wait_for: Callable[...,
     panel.entries["setpoint"].value = " 60 "
     panel.set_buttons["setpoint"].click()
     assert reactor.setpoint.get() == 60.0
-    wait_for(lambda: "done" in panel.message.value, what="move done")
+    wait_for(lambda: "done" in panel.field_messages["setpoint"].value, what="move done")
     panel.poll()
     assert float(panel.readbacks["temperature"].value.split()[0]) > 59
     assert panel.set_value("stir_rpm", "300")
@@ -67,7 +148,7 @@ def test_setpoints_are_refused_while_a_plan_runs(
     wait_for(lambda: idle_lab.state == "running", what="running")
     before = reactor.setpoint.get()
     assert not panel.set_value("setpoint", "70")
-    assert "a plan is running" in panel.message.value
+    assert "a plan is running" in panel.field_messages["setpoint"].value
     assert reactor.setpoint.get() == before
     idle_lab.abort("done")
     wait_for(lambda: run.done)
@@ -94,8 +175,8 @@ def test_device_errors_on_set_are_shown() -> None:
     reactor.faults.inject("disconnect")
     panel = DevicePanel(reactor, poll_interval=None)
     assert not panel.set_value("setpoint", "50")
-    assert "smartlab-error" in panel.message.value
-    assert "disconnect" in panel.message.value.lower()
+    assert "smartlab-error" in panel.field_messages["setpoint"].value
+    assert "disconnect" in panel.field_messages["setpoint"].value.lower()
     values = panel.read_all()
     assert all(isinstance(v, str) for v in values.values())
     panel.close()
