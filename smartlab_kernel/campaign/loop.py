@@ -124,20 +124,42 @@ def campaign(
         approve: Human-in-the-loop review of each round's suggestions.
         recipe: Turns parameters into a :class:`Recipe`.
         objective_field: Event field holding the objective's value.
-        campaign_id: Recorded on every run (default: the planner's).
+        campaign_id: Recorded on every run. Default: the one the plan was
+            submitted with (``lab.submit(campaign(...), campaign_id="x")``),
+            else the planner's.
         on_result: Called after each experiment (e.g. to advance a progress bar).
 
     Returns:
         The list of :class:`ExperimentResult`.
 
     Raises:
-        ValueError: If ``budget``/``batch`` are not integers >= 1, or the
-            planner has several objectives.
+        ValueError: If ``budget``/``batch`` are not integers >= 1, the
+            planner has several objectives, or ``campaign_id`` differs from
+            the id the plan was submitted with.
     """
     objective = check_campaign(planner, budget, batch, "campaign")
-    cid = campaign_id or planner.campaign_id
+    cid = _campaign_id(lab, campaign_id) or planner.campaign_id
     runner = LabRunner(lab, recipe, objective, objective_field, cid)
     return (yield from campaign_rounds(runner, planner, budget, batch, cid, approve, on_result))
+
+
+def _campaign_id(lab: Lab, given: str | None) -> str | None:
+    """The campaign's id: the one given, else the one its plan was submitted with.
+
+    The plan's body runs on the lab's worker, so the lab's current run is
+    the one this campaign was submitted as.
+
+    Raises:
+        ValueError: If both are set and differ.
+    """
+    current = getattr(lab, "current", None)
+    submitted = current.md.get("campaign_id") if current is not None else None
+    if given and submitted and str(given) != str(submitted):
+        raise ValueError(
+            f"campaign(campaign_id={given!r}) was submitted with campaign_id={submitted!r}; "
+            "give one id (either one), or the same id to both"
+        )
+    return given or submitted
 
 
 class LabRunner:
