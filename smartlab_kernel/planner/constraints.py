@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,18 +28,26 @@ class LinearConstraint:
     upper: float | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.coefficients, Mapping) or not self.coefficients:
+            raise InvalidConfigError(
+                "a linear constraint needs a mapping of parameter name to coefficient, "
+                f"got {self.coefficients!r}"
+            )
         object.__setattr__(
-            self, "coefficients", {k: float(v) for k, v in self.coefficients.items()}
+            self,
+            "coefficients",
+            {k: _finite(v, f"coefficient of {k!r}") for k, v in self.coefficients.items()},
         )
-        if not self.coefficients:
-            raise InvalidConfigError("a linear constraint needs at least one coefficient")
+        object.__setattr__(
+            self, "lower", None if self.lower is None else _finite(self.lower, "lower")
+        )
+        object.__setattr__(
+            self, "upper", None if self.upper is None else _finite(self.upper, "upper")
+        )
         if self.lower is None and self.upper is None:
             raise InvalidConfigError(
                 f"linear constraint on {list(self.coefficients)}: give lower, upper or both"
             )
-        bounds = [b for b in (self.lower, self.upper) if b is not None]
-        if not all(math.isfinite(b) for b in bounds):
-            raise InvalidConfigError(f"linear constraint bounds must be finite, got {bounds}")
         if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise InvalidConfigError(
                 f"linear constraint: lower={self.lower} is greater than upper={self.upper}"
@@ -63,6 +72,8 @@ class LinearConstraint:
     def describe(self) -> str:
         """A readable form such as ``0 <= 1*a + 2*b <= 3``."""
         terms = " + ".join(f"{c:g}*{n}" for n, c in self.coefficients.items())
+        if self.is_equality:
+            return f"{terms} = {self.lower:g}"
         low = f"{self.lower:g} <= " if self.lower is not None else ""
         high = f" <= {self.upper:g}" if self.upper is not None else ""
         return f"{low}{terms}{high}"
@@ -86,8 +97,23 @@ class SumConstraint(LinearConstraint):
                 f"a sum constraint needs at least two distinct parameter names, got {names!r}"
             )
         object.__setattr__(self, "names", tuple(names))
-        object.__setattr__(self, "total", float(total))
-        super().__init__({name: 1.0 for name in names}, float(total), float(total))
+        value = _finite(total, "total")
+        object.__setattr__(self, "total", value)
+        super().__init__({name: 1.0 for name in names}, value, value)
+
+
+def _finite(value: object, what: str) -> float:
+    """``value`` as a finite float, or an :class:`InvalidConfigError` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidConfigError(
+            f"linear constraint: {what} must be a finite number, got {value!r} "
+            f"of type {type(value).__name__}"
+        )
+    if not math.isfinite(value):
+        raise InvalidConfigError(
+            f"linear constraint: {what} must be a finite number, got {value!r}"
+        )
+    return float(value)
 
 
 Constraint = LinearConstraint

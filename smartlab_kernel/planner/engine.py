@@ -111,7 +111,9 @@ class Engine:
             n_started = len(snap.X_observed) + len(snap.X_failed) + len(snap.X_pending)
             n_design = n if len(snap.X_observed) < 2 else max(0, self.design_size - n_started)
             proposals = self._design(snap, min(n, n_design))
-            if len(proposals) < n:
+            # Below two observations there is no model: a design that ran out
+            # of pool rows returns fewer points rather than fitting on nothing.
+            if len(proposals) < n and len(snap.X_observed) >= 2:
                 with recorded_warnings() as messages:
                     model_proposals = self._model(snap, n - len(proposals), proposals)
                 for proposal in model_proposals:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,9 +35,15 @@ class Objective:
             raise InvalidConfigError(
                 f"objective {self.name!r}: goal must be 'maximize' or 'minimize', got {self.goal!r}"
             )
-        if self.threshold is not None and not math.isfinite(self.threshold):
+        threshold = self.threshold
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, numbers.Real)
+            or not math.isfinite(threshold)
+        ):
             raise InvalidConfigError(
-                f"objective {self.name!r}: threshold must be finite, got {self.threshold!r}"
+                f"objective {self.name!r}: threshold must be a finite number or None, "
+                f"got {threshold!r} of type {type(threshold).__name__}"
             )
 
     @property

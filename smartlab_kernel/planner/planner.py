@@ -30,6 +30,9 @@ from smartlab_kernel.planner.suggestion import Suggestion
 
 #: Largest fully discrete space that is enumerated instead of relaxed.
 MAX_GRID = 20_000
+#: Most suggestions one call may ask for: the joint batch has ``n x d``
+#: variables, and its acquisition's memory grows with ``n`` squared.
+MAX_BATCH = 100
 
 
 def resolve_kernel(kernel: str, space: SearchSpace, finite: bool) -> KernelChoice:
@@ -200,9 +203,15 @@ class Planner:
 
         Returns:
             The suggestions (fewer only when a pool is exhausted).
+
+        Raises:
+            InvalidConfigError: If ``n`` is not an int from 1 to :data:`MAX_BATCH`.
         """
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise InvalidConfigError(f"n must be an int >= 1, got {n!r}")
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_BATCH:
+            raise InvalidConfigError(
+                f"n must be an int from 1 to {MAX_BATCH} (the most one batch can be "
+                f"optimised jointly; ask in several calls for more), got {n!r}"
+            )
         with self._suggest_lock:
             with self._lock:
                 snap = self._snapshot()

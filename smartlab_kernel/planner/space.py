@@ -65,6 +65,61 @@ class SearchSpace:
                         f"constraint {constraint.describe()}: {name!r} must be a Real parameter "
                         f"of the space; reals are {self.real_names}"
                     )
+        if self.constraints:
+            self._check_feasible()
+
+    def _check_feasible(self) -> None:
+        """Refuse constraints that no point within the parameters' ranges meets.
+
+        One linear program (scipy's HiGHS) over the real parameters' box; a
+        space the planner cannot sample is a configuration error, so it is
+        reported here rather than as botorch's ``InfeasibilityError`` at the
+        first suggestion.
+        """
+        from scipy.optimize import linprog
+
+        reals = sorted({name for c in self.constraints for name in c.coefficients})
+        column = {name: i for i, name in enumerate(reals)}
+        a_ub: list[list[float]] = []
+        b_ub: list[float] = []
+        a_eq: list[list[float]] = []
+        b_eq: list[float] = []
+        for c in self.constraints:
+            row = [0.0] * len(reals)
+            for name, coefficient in c.coefficients.items():
+                row[column[name]] = coefficient
+            if c.is_equality:
+                a_eq.append(row)
+                b_eq.append(float(c.lower))  # type: ignore[arg-type]
+                continue
+            if c.upper is not None:
+                a_ub.append(row)
+                b_ub.append(c.upper)
+            if c.lower is not None:
+                a_ub.append([-x for x in row])
+                b_ub.append(-c.lower)
+        ranges = [
+            (float(self.by_name[n].low), float(self.by_name[n].high))  # type: ignore[union-attr]
+            for n in reals
+        ]
+        result = linprog(
+            [0.0] * len(reals),
+            A_ub=a_ub or None,
+            b_ub=b_ub or None,
+            A_eq=a_eq or None,
+            b_eq=b_eq or None,
+            bounds=ranges,
+            method="highs",
+        )
+        if result.status == 2:  # infeasible
+            described = "; ".join(c.describe() for c in self.constraints)
+            limits = ", ".join(
+                f"{n} in [{lo:g}, {hi:g}]" for n, (lo, hi) in zip(reals, ranges, strict=True)
+            )
+            raise InvalidConfigError(
+                f"no parameter values meet every constraint ({described}) "
+                f"within the parameters' ranges ({limits})"
+            )
 
     @property
     def names(self) -> list[str]:
