@@ -57,8 +57,54 @@ def test_instructor_can_reorder_and_remove() -> None:
     assert [i["item_uid"] for i in fake.items] == ["u1", "u3", "u2"]
     widget.selector.value = "u1"
     widget.remove_selected()
+    widget.confirm_remove()
     assert [i["item_uid"] for i in fake.items] == ["u3", "u2"]
     assert [v for _, v in widget.selector.options] == ["u3", "u2"]
+
+
+def test_remove_asks_first_and_cancel_keeps_the_item() -> None:
+    fake = FakeQueue("ta", instructor=True)
+    widget = QueueWidget(fake)
+    assert widget.confirm_box in widget.children
+    assert widget.confirm_box.layout.display == "none"
+    widget.selector.value = "u2"
+    widget.remove_button.click()
+    assert [i["item_uid"] for i in fake.items] == ["u1", "u2", "u3"], "not removed yet"
+    assert widget.confirm_box.layout.display == "flex"
+    assert "Remove 2. measure(hold_s=2) by bob?" in widget.confirm_text.value
+    assert widget.remove_button.disabled
+    widget.refresh()  # the background refresh neither cancels the question nor moves the choice
+    assert widget.pending_remove is not None and widget.selector.value == "u2"
+    widget.cancel_remove_button.click()
+    assert [i["item_uid"] for i in fake.items] == ["u1", "u2", "u3"]
+    assert widget.confirm_box.layout.display == "none" and not widget.remove_button.disabled
+
+    widget.remove_button.click()
+    widget.selector.value = "u3"  # another item chosen: the question about u2 is withdrawn
+    assert widget.pending_remove is None and widget.confirm_box.layout.display == "none"
+    assert not widget.confirm_remove()
+    assert "press Remove first" in widget.message.value
+    assert len(fake.items) == 3
+
+    widget.remove_button.click()
+    widget.confirm_remove_button.click()
+    assert [i["item_uid"] for i in fake.items] == ["u1", "u2"]
+    assert "removed measure(hold_s=3) by alice" in widget.message.value
+    assert widget.confirm_box.layout.display == "none"
+
+
+def test_the_queue_state_is_said_in_words_and_colour() -> None:
+    fake = FakeQueue("alice", instructor=False)
+    widget = QueueWidget(fake)
+    assert "executing_queue" not in widget.summary.value.replace('data-state="executing_queue"', "")
+    assert "running the queue" in widget.summary.value
+    assert "color:#1b7a1b" in widget.summary.value
+    fake.status = lambda: {"manager_state": "paused", "running": None, "my_positions": []}  # type: ignore[method-assign]
+    widget.refresh()
+    assert ">paused<" in widget.summary.value and "color:#b26b00" in widget.summary.value
+    fake.status = lambda: {"manager_state": "some_new_state", "my_positions": []}  # type: ignore[method-assign]
+    widget.refresh()
+    assert ">some new state<" in widget.summary.value
 
 
 def test_refresh_errors_are_shown_not_raised() -> None:
