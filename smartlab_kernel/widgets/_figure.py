@@ -126,15 +126,24 @@ def quantity(value: float, units: str = "", digits: int = 3) -> str:
     return f"{text} {units}".strip()
 
 
-def integer_ticks(axes: Axes, axis: str = "x") -> None:
+def integer_ticks(axes: Axes, axis: str = "x", count: int | None = None) -> None:
     """Tick a count axis (events, experiments) at whole numbers only.
 
     Args:
         axes: The matplotlib axes.
         axis: ``"x"`` or ``"y"``.
+        count: The largest count shown (numbered from 1); the axis then runs
+            from 0.5 to ``count + 0.5``, so a single experiment is tick 1, not
+            0.96, 0.98, 1.00...
     """
     target = axes.xaxis if axis == "x" else axes.yaxis
-    target.set_major_locator(MaxNLocator(integer=True))
+    target.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if count is not None:
+        limits = (0.5, max(1, count) + 0.5)
+        if axis == "x":
+            axes.set_xlim(*limits)
+        else:
+            axes.set_ylim(*limits)
 
 
 def no_data(axes: Axes, message: str = "no data yet") -> None:
@@ -143,14 +152,19 @@ def no_data(axes: Axes, message: str = "no data yet") -> None:
     axes.text(0.5, 0.5, message, ha="center", va="center", color="#777", transform=axes.transAxes)
 
 
-def png(
+def figure(
     draw: Callable[[list[Axes]], None], columns: int = 1, size: tuple[float, float] = (9, 3)
-) -> bytes:
-    """Draw on ``columns`` side-by-side axes and return the figure as PNG bytes.
+) -> Figure:
+    """Draw on ``columns`` side-by-side axes of a new figure and return it.
 
     No pyplot state is used, so this is safe whatever matplotlib backend the
     notebook has selected. Text is :data:`FONT_SIZE` points, as small as the
     notebook's own.
+
+    Args:
+        draw: Called with the list of axes to draw on.
+        columns: How many axes, side by side.
+        size: Figure size in inches (at 90 dpi).
     """
     with mpl.rc_context(
         {
@@ -162,22 +176,36 @@ def png(
             "legend.fontsize": FONT_SIZE - 0.5,
         }
     ):
-        figure = Figure(figsize=size, dpi=90, layout="constrained")
-        axes = [figure.add_subplot(1, columns, i + 1) for i in range(columns)]
+        result = Figure(figsize=size, dpi=90, layout="constrained")
+        axes = [result.add_subplot(1, columns, i + 1) for i in range(columns)]
         draw(axes)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
+    return result
+
+
+def to_png(drawn: Figure) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    drawn.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def png(
+    draw: Callable[[list[Axes]], None], columns: int = 1, size: tuple[float, float] = (9, 3)
+) -> bytes:
+    """Draw as :func:`figure` does and return the figure as PNG bytes."""
+    return to_png(figure(draw, columns, size))
 
 
 __all__ = [
     "FONT_SIZE",
     "PREFIXED_UNITS",
     "SUFFIX_UNITS",
+    "figure",
     "integer_ticks",
     "label",
     "no_data",
     "png",
     "quantity",
     "split_units",
+    "to_png",
 ]

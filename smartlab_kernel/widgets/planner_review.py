@@ -14,6 +14,7 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from smartlab_kernel.planner import Categorical, Integer, Planner, Real, Suggestion
 
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
     from smartlab_kernel.session import Lab
 
 AcceptCallback = Callable[[dict[str, Any], Suggestion], Any]
+
+
+#: An id on one line, cut with an ellipsis when longer than :data:`ID_WIDTH`.
+NO_WRAP = (
+    "display:inline-block;max-width:100%;white-space:nowrap;overflow:hidden;"
+    "text-overflow:ellipsis;vertical-align:middle"
+)
+ID_WIDTH = "9em"
+#: Said in place of the plots before the planner has an observation.
+NO_DATA = "no data yet: the plots appear once an experiment has been observed"
 
 
 def _show(value: Any) -> str:
@@ -88,7 +99,13 @@ class SuggestionRow:
         self.reject_button.on_click(lambda _: review.reject(suggestion.id, self.reason.value))
 
     def widgets(self, objectives: list[str]) -> list[w.Widget]:
-        """The row's cells in table order."""
+        """The row's cells in table order: the actions first, then id, values, why.
+
+        Accept and Reject (with the reason to reject, and what locks the row)
+        come first, so that they are on screen however wide the values make
+        the row; the id stays on one line, cut with an ellipsis (the whole id
+        on hover).
+        """
         predicted = self.suggestion.predicted
         if predicted:
             text = ", ".join(
@@ -98,19 +115,31 @@ class SuggestionRow:
             )
         else:
             text = "n/a (initial design)"
+        sid = html.escape(self.suggestion.id)
+        ident = w.HTML(
+            f"<code title='{sid}' style='{NO_WRAP}'>{sid}</code>",
+            layout=w.Layout(max_width=ID_WIDTH),
+        )
+        ident.add_class("smartlab-suggestion-id")
+        actions = w.VBox(
+            [
+                w.HBox(
+                    [self.accept_button, self.reject_button, self.reason],
+                    layout=w.Layout(overflow="visible", align_items="center"),
+                ),
+                self.status,
+            ],
+            layout=w.Layout(overflow="visible"),
+        )
+        actions.add_class("smartlab-row-actions")
         return [
-            w.HTML(f"<code>{html.escape(self.suggestion.id)}</code>"),
+            actions,
+            ident,
             *self.cells.values(),
-            w.HTML(html.escape(text)),
+            w.HTML(f"<span style='white-space:nowrap'>{html.escape(text)}</span>"),
             w.HTML(
                 f"<small>{html.escape(self.suggestion.reason)}</small>",
                 layout=w.Layout(min_width="12em"),
-            ),
-            # Not a scroll box of its own (the ipywidgets default): squeezed by a wide
-            # table, it would hide its buttons; whole, it makes the table scroll instead.
-            w.HBox(
-                [self.accept_button, self.reject_button, self.reason, self.status],
-                layout=w.Layout(overflow="visible", align_items="center"),
             ),
         ]
 
@@ -177,6 +206,7 @@ class PlannerReview(w.VBox):
         self._throttle = Throttle(self._loop, self.refresh, 4.0)
         self._objectives = [o.name for o in planner.objectives]
         self._plotted: tuple[Any, ...] | None = None
+        self._note = ""
         self.batch = w.BoundedIntText(
             value=suggest_batch,
             min=1,
@@ -445,8 +475,13 @@ class PlannerReview(w.VBox):
             old = self.rows
             self.rows = {s.id: old.get(s.id) or SuggestionRow(self, s) for s in pending}
             names = self.planner.space.names
-            header = ["id", *names, "predicted " + ", ".join(self._objectives), "reason", ""]
-            cells: list[w.Widget] = [w.HTML(f"<b>{html.escape(h)}</b>") for h in header]
+            header = ["", "id", *names, "predicted " + ", ".join(self._objectives), "reason"]
+            cells: list[w.Widget] = [
+                w.HTML(f"<b style='white-space:nowrap'>{html.escape(_figure.label(h))}</b>")
+                if h in names
+                else w.HTML(f"<b>{html.escape(h)}</b>")
+                for h in header
+            ]
             for row in self.rows.values():
                 cells += row.widgets(self._objectives)
             if not self.rows:
@@ -467,7 +502,10 @@ class PlannerReview(w.VBox):
         for record in self.planner.history:
             if record["event"] in ("observe", "fail", "reject") and record.get("suggestion_id"):
                 decided[record["suggestion_id"]] = record
-        head = "".join(f"<th>{html.escape(n)}</th>" for n in ["id", *names, "outcome", "status"])
+        head = "".join(
+            f"<th>{html.escape(_figure.label(n) if n in names else n)}</th>"
+            for n in ["id", *names, "outcome", "status"]
+        )
         rows = []
         for sid, item in self.accepted.items():
             state = getattr(item.handle, "state", None)
@@ -497,7 +535,11 @@ class PlannerReview(w.VBox):
         return f"<table class='smartlab-table'><tr>{head}</tr>{''.join(rows)}</table>"
 
     def refresh_plot(self, force: bool = False) -> None:
-        """Redraw best-so-far and the prediction along the chosen parameter if data changed."""
+        """Redraw best-so-far and the prediction along the chosen parameter if data changed.
+
+        Before the planner has any observation there is nothing to draw: the
+        plot is hidden and :data:`NO_DATA` is said instead of empty axes.
+        """
         observations = self.planner.observations
         key = (len(observations), self.along.value)
         if not force and key == self._plotted:
@@ -505,43 +547,63 @@ class PlannerReview(w.VBox):
         self._plotted = key
         objective = self.planner.objectives[0]
         values: np.ndarray = observations[objective.name].to_numpy(dtype=float)
+        if not np.isfinite(values).any():
+            self.plot.layout.display = "none"
+            self.plot_note.value = _format.note(NO_DATA)
+            return
+        self.plot.layout.display = None
+        drawn = self.figure()
+        self.plot_note.value = _format.note(self._note) if self._note else ""
+        self.plot.value = _figure.to_png(drawn)
+
+    def figure(self) -> Figure:
+        """Best-so-far (left) and the model's prediction along ``along`` (right), as drawn.
+
+        Returns:
+            The matplotlib figure (experiments counted in whole numbers; axes
+            labelled in words with units).
+        """
+        observations = self.planner.observations
+        objective = self.planner.objectives[0]
+        values: np.ndarray = observations[objective.name].to_numpy(dtype=float)
         prediction, note = self._prediction(observations)
-        self.plot_note.value = _format.note(note) if note else ""
+        self._note = note
+        along = str(self.along.value)
 
         def draw(axes: list[Axes]) -> None:
             left, right = axes
-            if len(values):
-                steps = np.arange(1, len(values) + 1)
-                ok = np.isfinite(values)
-                signed = np.where(ok, objective.sign * np.asarray(values), -np.inf)
-                best = objective.sign * np.maximum.accumulate(signed)
-                left.plot(steps[ok], np.asarray(values)[ok], "o", color="#999", label="observed")
-                left.step(
-                    steps,
-                    np.where(np.isfinite(best), best, np.nan),
-                    where="post",
-                    color="#1f77b4",
-                    label="best so far",
-                )
-                left.legend(loc="best", fontsize=8)
-            left.set_xlabel("experiment")
-            left.set_ylabel(objective.name)
-            left.set_title("best so far", fontsize=10)
-            if prediction is not None:
-                grid, mean, std = prediction
-                right.plot(grid, mean, color="#d62728", label="model mean")
-                right.fill_between(
-                    grid, mean - std, mean + std, color="#d62728", alpha=0.2, label="± 1 std"
-                )
-                if len(observations):
-                    right.plot(
-                        observations[self.along.value], values, "o", color="#999", label="observed"
-                    )
-                right.legend(loc="best", fontsize=8)
-            right.set_xlabel(str(self.along.value))
-            right.set_title("model prediction (others at best)", fontsize=10)
+            steps = np.arange(1, len(values) + 1)
+            ok = np.isfinite(values)
+            signed = np.where(ok, objective.sign * np.asarray(values), -np.inf)
+            best = objective.sign * np.maximum.accumulate(signed)
+            left.plot(steps[ok], np.asarray(values)[ok], "o", color="#999", label="observed")
+            left.step(
+                steps,
+                np.where(np.isfinite(best), best, np.nan),
+                where="post",
+                color="#1f77b4",
+                label="best so far",
+            )
+            left.legend(loc="best")
+            left.set_xlabel("Experiment")
+            _figure.integer_ticks(left, "x", count=len(values))
+            left.set_ylabel(_figure.label(objective.name))
+            left.set_title("Best so far")
+            if prediction is None:
+                _figure.no_data(right, note or "no model prediction yet")
+                return
+            grid, mean, std = prediction
+            right.plot(grid, mean, color="#d62728", label="model mean")
+            right.fill_between(
+                grid, mean - std, mean + std, color="#d62728", alpha=0.2, label="± 1 std"
+            )
+            right.plot(observations[along], values, "o", color="#999", label="observed")
+            right.legend(loc="best")
+            right.set_xlabel(_figure.label(along))
+            right.set_ylabel(_figure.label(objective.name))
+            right.set_title("Model prediction (others at best)")
 
-        self.plot.value = _figure.png(draw, columns=2)
+        return _figure.figure(draw, columns=2)
 
     def _prediction(
         self, observations: pd.DataFrame

@@ -57,7 +57,7 @@ def test_suggestions_table_shows_params_prediction_and_reason(review: PlannerRev
     assert any("initial design" in t for t in texts)
     assert any("Sobol" in t for t in texts)
     assert "nothing accepted yet" in review.executed.value
-    assert "two observations" in _text(review.plot_note)
+    assert "no data yet" in _text(review.plot_note)
 
 
 @pytest.mark.parametrize(
@@ -157,3 +157,47 @@ def test_observations_update_executed_table_and_plots(
     (row,) = review.rows.values()
     assert row.suggestion.predicted is not None
     assert any("±" in getattr(c, "value", "") for c in review.table.children)
+
+
+def test_action_buttons_come_first_in_each_row_and_ids_do_not_wrap(
+    review: PlannerReview,
+) -> None:
+    columns = len(review.planner.space.names) + 4
+    header = [_text(c) for c in review.table.children[:columns]]
+    assert header[:2] == ["<b></b>", "<b>id</b>"]
+    assert "Temperature (degC)" in header[2], "parameters labelled in words with units"
+    for sid, row in review.rows.items():
+        first = row.widgets(review._objectives)[0]
+        buttons = [c for box in first.children for c in getattr(box, "children", ())]
+        assert buttons[:3] == [row.accept_button, row.reject_button, row.reason]
+        assert row.status in first.children, "what locks the row is said beside its buttons"
+        ident = row.widgets(review._objectives)[1]
+        assert "white-space:nowrap" in ident.value and "text-overflow:ellipsis" in ident.value
+        assert f"title='{sid}'" in ident.value, "the whole id on hover"
+    rows = review.table.children[columns:]
+    assert "smartlab-row-actions" in rows[0]._dom_classes
+    assert "smartlab-row-actions" in rows[columns]._dom_classes
+
+
+def test_no_data_yet_instead_of_empty_axes_then_whole_experiment_ticks(
+    review: PlannerReview, planner: Planner, accepted: list[Any]
+) -> None:
+    assert review.plot.layout.display == "none", "no empty 0-1 axes before any data"
+    assert review.plot.value == b""
+    assert "no data yet" in _text(review.plot_note)
+    review.accept_all()
+    params, suggestion = accepted[0]
+    planner.observe(params, {"yield": 0.4}, suggestion=suggestion)
+    review.refresh()
+    assert review.plot.layout.display is None and review.plot.value[:4] == b"\x89PNG"
+    assert "two observations" in _text(review.plot_note)
+    left, right = review.figure().axes
+    ticks = [t for t in left.get_xticks() if left.get_xlim()[0] <= t <= left.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert left.get_xlabel() == "Experiment" and left.get_ylabel() == "Yield"
+    assert not right.axison, "the prediction axes say why they are empty"
+    assert "two observations" in " ".join(t.get_text() for t in right.texts)
+    params, suggestion = accepted[1]
+    planner.observe(params, {"yield": 0.7}, suggestion=suggestion)
+    _, right = review.figure().axes
+    assert right.get_xlabel() == "Temperature (degC)"
