@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -21,7 +22,7 @@ SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
     ("_m3_s", "m³/s"),
     ("_l_min", "L/min"),
     ("_m_s", "m/s"),
-    ("_per_h", "1/h"),
+    ("_per_h", "per h"),
     ("_degc", "degC"),
     ("_kwh", "kWh"),
     ("_rpm", "rpm"),
@@ -53,7 +54,7 @@ FONT_SIZE = 8.0
 
 
 #: Words written in capitals in labels.
-_ACRONYMS = {"co2": "CO2", "hvac": "HVAC", "uid": "UID", "id": "ID", "ph": "pH"}
+_ACRONYMS = {"estop": "E-stop", "co2": "CO2", "hvac": "HVAC", "uid": "UID", "id": "ID", "ph": "pH"}
 #: Units written out as a name's last word.
 _UNIT_WORDS = {"seconds": "s", "minutes": "min", "hours": "h", "volts": "V", "watts": "W"}
 #: Dotted prefixes of metadata containers, not part of what a field is.
@@ -122,7 +123,11 @@ def quantity(value: float, units: str = "", digits: int = 3) -> str:
                 return f"{value / scale:.{digits}g} {prefix}{units}"
     text = f"{value:.{digits}g}" if isinstance(value, float) else str(value)
     if "e" in text and math.isfinite(value):  # no exponents for people: 12300 not 1.23e+04
-        text = f"{value:,.0f}" if abs(value) >= 1 else f"{value:.{digits}f}"
+        text = (
+            f"{value:,.0f}"
+            if abs(value) >= 1
+            else np.format_float_positional(value, precision=digits, fractional=False)
+        )
     return f"{text} {units}".strip()
 
 

@@ -11,27 +11,39 @@ alarms raised on the room's monitor thread are marshalled to that loop.
 from __future__ import annotations
 
 import html
-import math
 from typing import Any
 
 import ipywidgets as w
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from smartlab_kernel.management.alarms import Alarm
 from smartlab_kernel.management.room_view import RoomView
 
-from ._figure import png
+from . import _figure
 from .marshal import KernelLoop
 
 _SEVERITY_COLOUR = {"warning": "#b26b00", "critical": "#c00000"}
 
 
-def _format(value: Any) -> str:
+def reading_row(name: str, value: Any) -> tuple[str, str]:
+    """A room reading as people read it: ``("power_w", 5470.0)`` -> ``("Power", "5.47 kW")``.
+
+    Args:
+        name: The reading's name; its suffix says its units (``_w``, ``_m_s``, ``_pct``).
+        value: The reading.
+
+    Returns:
+        ``(label, value)`` as text: the name in words; the value with its
+        units, an SI prefix where one reads better, ``"yes"``/``"no"`` for
+        flags and ``"unreadable"`` for NaN.
+    """
+    words, units = _figure.split_units(name)
     if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return "unreadable" if math.isnan(value) else f"{value:.3g}"
-    return html.escape(str(value))
+        return words, "yes" if value else "no"
+    if isinstance(value, int | float):
+        return words, _figure.quantity(value, units)
+    return words, str(value)
 
 
 class LabMonitor(w.VBox):
@@ -81,8 +93,12 @@ class LabMonitor(w.VBox):
             layout=w.Layout(display="none"),
         )
         self.error = w.HTML(layout=w.Layout(display="none"))
-        self.energy = w.Image(format="png")
-        self.energy_button = w.Button(description="Update energy chart")
+        self.energy = w.Image(format="png", layout=w.Layout(max_width="480px"))
+        # Wide enough for its whole label (the ipywidgets default cuts it short).
+        self.energy_button = w.Button(
+            description="Update energy chart", icon="refresh", layout=w.Layout(width="auto")
+        )
+        self.energy_button.add_class("smartlab-energy-update")
         self.confirm_button.on_click(lambda _b: self.confirm_acknowledge())
         self.cancel_button.on_click(lambda _b: self.cancel_acknowledge())
         self.energy_button.on_click(lambda _b: self.draw_energy())
@@ -120,10 +136,13 @@ class LabMonitor(w.VBox):
 
     def refresh_values(self) -> None:
         """Redraw the table of live values."""
-        rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{_format(v)}</td></tr>"
-            for k, v in self.link.readings().items()
-        )
+        rows = []
+        for name, value in self.link.readings().items():
+            words, text = reading_row(name, value)
+            rows.append(
+                f"<tr><td title='{html.escape(name)}'>{html.escape(words)}</td>"
+                f"<td style='text-align:right;padding-left:1em'>{html.escape(text)}</td></tr>"
+            )
         tripped = self.link.status()["interlocks_tripped"]
         banner = (
             "<p style='color:#c00000'><b>Interlocks tripped:</b> "
@@ -131,7 +150,7 @@ class LabMonitor(w.VBox):
             if tripped
             else ""
         )
-        self.values.value = f"{banner}<table>{rows}</table>"
+        self.values.value = f"{banner}<table>{''.join(rows)}</table>"
 
     def refresh_alarms(self) -> None:
         """Redraw the alarm list: unacknowledged first, newest first, each with Acknowledge."""
@@ -154,14 +173,29 @@ class LabMonitor(w.VBox):
 
     def draw_energy(self) -> None:
         """Redraw the bar chart of kWh per system."""
+        self.energy.value = _figure.to_png(self.energy_figure())
+
+    def energy_figure(self) -> Figure:
+        """The bar chart of energy per system since the room started, as drawn.
+
+        Returns:
+            The matplotlib figure: one bar per system (named in words), its
+            value over it, in text the size of the notebook's own.
+        """
         energy = self.link.energy_kwh()
+        names = [_figure.split_units(name)[0] for name in energy]
+        watt_hours = [1000.0 * kwh for kwh in energy.values()]
 
         def draw(axes: list[Axes]) -> None:
-            axes[0].bar(list(energy), list(energy.values()), color="#4c72b0")
-            axes[0].set_ylabel("kWh since start")
-            axes[0].set_title("Energy per system")
+            (ax,) = axes
+            bars = ax.bar(names, watt_hours, color="#4c72b0")
+            ax.bar_label(bars, labels=[_figure.quantity(wh, "Wh") for wh in watt_hours])
+            ax.set_ylabel("Energy (Wh)")
+            ax.set_title("Energy per system since start")
+            ax.margins(y=0.2)
+            ax.spines[["top", "right"]].set_visible(False)
 
-        self.energy.value = png(draw, size=(5, 2.5))
+        return _figure.figure(draw, size=(5, 2.4))
 
     # -- acknowledging --------------------------------------------------------
 

@@ -3,15 +3,21 @@
 
 const PAD = { left: 56, right: 12, top: 24, bottom: 34 };
 const LINE = "#1f77b4";
+const COLOURBAR = { right: 84, width: 12 }; // the heatmap's right margin and bar width
 
-function niceTicks(lo, hi, count) {
+function niceTicks(lo, hi, count, integer) {
   if (!(hi > lo)) { hi = lo + 1; }
   const raw = (hi - lo) / count;
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => raw <= s) || 10 * mag;
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => raw <= s) || 10 * mag;
+  if (integer) step = Math.max(1, Math.round(step)); // counts: whole numbers only
   const ticks = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) ticks.push(v);
   return ticks;
+}
+
+function tickText(v) {
+  return Number(v.toPrecision(6)).toString();
 }
 
 function extent(values) {
@@ -52,24 +58,30 @@ function render({ model, el }) {
     return data.spectra.length > 0 && data.x.length === 0 ? "spectra" : "scalar";
   }
 
-  function axes(ctx, w, h, xr, yr, xlabel, ylabel) {
+  // Draws the frame, ticks and labels; says the ticks drawn in data-x-ticks / data-y-ticks.
+  function axes(ctx, w, h, xr, yr, xlabel, ylabel, opts = {}) {
+    const right = opts.right || PAD.right;
     ctx.strokeStyle = "#888";
     ctx.fillStyle = "#444";
     ctx.lineWidth = 1;
     ctx.font = "11px sans-serif";
-    ctx.strokeRect(PAD.left, PAD.top, w - PAD.left - PAD.right, h - PAD.top - PAD.bottom);
+    ctx.strokeRect(PAD.left, PAD.top, w - PAD.left - right, h - PAD.top - PAD.bottom);
     ctx.textAlign = "center";
-    for (const v of niceTicks(xr[0], xr[1], 6)) {
-      const px = PAD.left + ((v - xr[0]) / (xr[1] - xr[0])) * (w - PAD.left - PAD.right);
-      ctx.fillText(Number(v.toPrecision(6)).toString(), px, h - PAD.bottom + 14);
+    const xticks = niceTicks(xr[0], xr[1], 6, opts.xInteger);
+    for (const v of xticks) {
+      const px = PAD.left + ((v - xr[0]) / (xr[1] - xr[0])) * (w - PAD.left - right);
+      ctx.fillText(tickText(v), px, h - PAD.bottom + 14);
     }
     ctx.textAlign = "right";
-    for (const v of niceTicks(yr[0], yr[1], 5)) {
+    const yticks = niceTicks(yr[0], yr[1], 5, opts.yInteger);
+    for (const v of yticks) {
       const py = h - PAD.bottom - ((v - yr[0]) / (yr[1] - yr[0])) * (h - PAD.top - PAD.bottom);
-      ctx.fillText(Number(v.toPrecision(6)).toString(), PAD.left - 4, py + 4);
+      ctx.fillText(tickText(v), PAD.left - 4, py + 4);
     }
+    root.dataset.xTicks = xticks.map(tickText).join(",");
+    root.dataset.yTicks = yticks.map(tickText).join(",");
     ctx.textAlign = "center";
-    ctx.fillText(xlabel, (PAD.left + w - PAD.right) / 2, h - 4);
+    ctx.fillText(xlabel, (PAD.left + w - right) / 2, h - 4);
     ctx.save();
     ctx.translate(12, (PAD.top + h - PAD.bottom) / 2);
     ctx.rotate(-Math.PI / 2);
@@ -77,6 +89,33 @@ function render({ model, el }) {
     ctx.restore();
     ctx.font = "bold 12px sans-serif";
     ctx.fillText(model.get("title"), w / 2, 15);
+  }
+
+  // A colour bar for the heatmap: the colour map from lo (bottom) to hi (top), its ticks, label.
+  function colourBar(ctx, w, h, lo, hi, label) {
+    const x = w - COLOURBAR.right + 10, top = PAD.top, height = h - PAD.top - PAD.bottom;
+    for (let i = 0; i < height; i++) {
+      const [r, g, b] = viridis(1 - i / Math.max(1, height - 1));
+      ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
+      ctx.fillRect(x, top + i, COLOURBAR.width, 1);
+    }
+    ctx.strokeStyle = "#888";
+    ctx.strokeRect(x, top, COLOURBAR.width, height);
+    ctx.fillStyle = "#444";
+    ctx.font = "11px sans-serif";
+    ctx.textAlign = "left";
+    const ticks = niceTicks(lo, hi, 4, false).filter((v) => v >= lo && v <= hi);
+    for (const v of ticks) {
+      const py = top + height - ((v - lo) / (hi - lo || 1)) * height;
+      ctx.fillText(tickText(v), x + COLOURBAR.width + 3, py + 4);
+    }
+    ctx.save();
+    ctx.translate(w - 6, top + height / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = "center";
+    ctx.fillText(label, 0, 0);
+    ctx.restore();
+    root.dataset.colourbar = `${tickText(lo)} to ${tickText(hi)}`;
   }
 
   function draw() {
@@ -96,13 +135,14 @@ function render({ model, el }) {
     const k = kind();
     if (k === "scalar") {
       const xr = extent(data.x), yr = extent(data.y);
-      axes(ctx, w, h, xr, yr, model.get("x_label"), model.get("y_label"));
+      const counted = model.get("x_integer");
+      axes(ctx, w, h, xr, yr, model.get("x_label"), model.get("y_label"), { xInteger: counted });
       const sx = (v) => PAD.left + ((v - xr[0]) / (xr[1] - xr[0])) * pw;
       const sy = (v) => PAD.top + ph - ((v - yr[0]) / (yr[1] - yr[0])) * ph;
       ctx.strokeStyle = LINE;
       ctx.fillStyle = LINE;
       ctx.lineWidth = 1.5;
-      if (model.get("x_label") === "event") {
+      if (counted) {
         ctx.beginPath();
         data.x.forEach((v, i) => (i ? ctx.lineTo(sx(v), sy(data.y[i])) : ctx.moveTo(sx(v), sy(data.y[i]))));
         ctx.stroke();
@@ -114,7 +154,7 @@ function render({ model, el }) {
       const shown = data.spectra.slice(-20);
       const n = shown.length ? shown[0].length : 2;
       const yr = extent(shown.flat());
-      axes(ctx, w, h, [0, n - 1], yr, "channel", model.get("y_label"));
+      axes(ctx, w, h, [0, n - 1], yr, "Channel", model.get("y_label"), { xInteger: true });
       shown.forEach((row, j) => {
         const alpha = 0.15 + 0.85 * ((j + 1) / shown.length);
         ctx.strokeStyle = `rgba(31, 119, 180, ${alpha})`;
@@ -130,9 +170,14 @@ function render({ model, el }) {
     } else {
       const rows = data.spectra;
       const n = rows.length ? rows[0].length : 1;
-      axes(ctx, w, h, [0, n - 1], [0, Math.max(1, rows.length)], "channel", "spectrum #");
+      const right = COLOURBAR.right;
+      const hw = w - PAD.left - right;
+      axes(ctx, w, h, [0, n - 1], [0, Math.max(1, rows.length)], "Channel", "Spectrum #", {
+        right, xInteger: true, yInteger: true,
+      });
       if (rows.length) {
         const [lo, hi] = extent(rows.flat());
+        colourBar(ctx, w, h, lo, hi, model.get("y_label"));
         const img = ctx.createImageData(n, rows.length);
         rows.forEach((row, r) => row.forEach((v, i) => {
           const [cr, cg, cb] = viridis((v - lo) / (hi - lo));
@@ -143,7 +188,7 @@ function render({ model, el }) {
         off.width = n; off.height = rows.length;
         off.getContext("2d").putImageData(img, 0, 0);
         ctx.imageSmoothingEnabled = false;
-        ctx.drawImage(off, PAD.left, PAD.top, pw, ph);
+        ctx.drawImage(off, PAD.left, PAD.top, hw, ph);
       }
     }
     frames += 1;
@@ -172,7 +217,7 @@ function render({ model, el }) {
   }
 
   model.on("msg:custom", onMessage);
-  for (const name of ["kind", "title", "x_label", "y_label", "status", "height"]) {
+  for (const name of ["kind", "title", "x_label", "y_label", "x_integer", "status", "height"]) {
     model.on(`change:${name}`, schedule);
   }
   const observer = new ResizeObserver(schedule);

@@ -12,6 +12,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from . import _figure
 from .marshal import KernelLoop, Throttle
 
 KINDS = ("auto", "scalar", "spectra", "heatmap")
@@ -38,7 +39,10 @@ class LivePlot(anywidget.AnyWidget):
     """Plot a field of the lab's events live, from the document stream.
 
     A scalar is plotted against the event index or another field; spectra as
-    overlaid lines or a heatmap.
+    overlaid lines or a heatmap (with a colour bar). Axes are labelled in
+    words with units: the field's units from the event descriptor, else those
+    its name says (``recipe.temperature_c`` -> "Temperature (degC)"). Counts
+    (the event index, spectrum numbers) are ticked at whole numbers.
 
     Documents arrive on the RunEngine thread and are only buffered there; a
     :class:`~smartlab_kernel.widgets.marshal.Throttle` sends what is new to the
@@ -58,7 +62,7 @@ class LivePlot(anywidget.AnyWidget):
         stream: Event stream to plot.
         max_rate: Most updates sent to the browser per second.
         max_points: Points (or spectra) kept; older ones are dropped.
-        title: Plot title (default: ``y``).
+        title: Plot title (default: ``y`` in words).
     """
 
     _esm = pathlib.Path(__file__).parent / "live_plot.js"
@@ -67,6 +71,8 @@ class LivePlot(anywidget.AnyWidget):
     title = t.Unicode("").tag(sync=True)
     x_label = t.Unicode("").tag(sync=True)
     y_label = t.Unicode("").tag(sync=True)
+    #: True when the horizontal axis counts events (ticked at whole numbers).
+    x_integer = t.Bool(False).tag(sync=True)
     kind = t.Unicode("auto").tag(sync=True)
     points = t.Int(0).tag(sync=True)
     status = t.Unicode("waiting for data").tag(sync=True)
@@ -89,9 +95,10 @@ class LivePlot(anywidget.AnyWidget):
         if not isinstance(y, str) or not y:
             raise TypeError(f"y must be an event field name, got {y!r}")
         super().__init__(
-            title=title if title is not None else y,
-            x_label=x or "event",
-            y_label=y,
+            title=title if title is not None else _figure.split_units(y)[0],
+            x_label=_figure.label(x) if x else "Event",
+            y_label=_figure.label(y),
+            x_integer=x is None,
             kind=kind,
         )
         self.lab = lab
@@ -107,6 +114,7 @@ class LivePlot(anywidget.AnyWidget):
         self._new_scalars: list[tuple[float, float]] = []
         self._new_spectra: list[list[float]] = []
         self._descriptors: dict[str, str] = {}
+        self._labels: dict[str, str] = {}
         self._start: dict[str, Any] = {}
         self._index = 0
         self._loop = KernelLoop()
@@ -124,12 +132,25 @@ class LivePlot(anywidget.AnyWidget):
             self._start = doc
         elif name == "descriptor":
             self._descriptors[doc["uid"]] = doc.get("name", "primary")
+            if doc.get("name", "primary") == self.stream:
+                self._note_units(doc.get("data_keys") or {})
         elif name == "event":
             self._add_event(doc["descriptor"], doc["data"])
         elif name == "event_page":
             fields = doc["data"]
             for i in range(len(doc.get("seq_num", ()))):
                 self._add_event(doc["descriptor"], {k: v[i] for k, v in fields.items()})
+
+    def _note_units(self, data_keys: dict[str, Any]) -> None:
+        """Axis labels with the units the descriptor gives (shown at the next flush)."""
+        labels = {}
+        for axis, field in (("y_label", self.y), ("x_label", self.x)):
+            key = data_keys.get(field) if field else None
+            units = key.get("units") if isinstance(key, dict) else None
+            if field and isinstance(units, str) and units.strip():
+                labels[axis] = _figure.label(field, units)
+        with self._lock:
+            self._labels.update(labels)
 
     def _add_event(self, descriptor: str, data: dict[str, Any]) -> None:
         if self._descriptors.get(descriptor, self.stream) != self.stream or self.y not in data:
@@ -165,6 +186,9 @@ class LivePlot(anywidget.AnyWidget):
             scalars, self._new_scalars = self._new_scalars, []
             spectra, self._new_spectra = self._new_spectra, []
             total = len(self._xs) + len(self._spectra)
+            labels, self._labels = self._labels, {}
+        for axis, text in labels.items():
+            setattr(self, axis, text)
         if not scalars and not spectra:
             return
         message: dict[str, Any] = {"type": "append"}

@@ -157,8 +157,9 @@ def _drive(page: Page, base: str, token: str) -> None:
     # Starting the kernel and the simulated lab can take a while on a busy machine.
     expect(monitor).to_be_visible(timeout=180_000)
     values = monitor.locator("table")
-    expect(values).to_contain_text("hood_1_face_velocity_m_s")
-    expect(values).to_contain_text("power_w")
+    expect(values).to_contain_text("Hood 1 face velocity")
+    expect(values).to_contain_text("Power")
+    expect(values).to_contain_text("kW")  # 5.47 kW, not 5.47e+03
     # The interlock trips on the room's monitor thread; the widget hears of it on the
     # kernel's loop: the banner over the values table and a row in the alarm list.
     expect(monitor).to_contain_text("Interlocks tripped", timeout=60_000)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import threading
 from collections.abc import Iterator
 
@@ -11,7 +13,7 @@ import pytest
 
 from smartlab_kernel.management.room_link import RoomLink
 from smartlab_kernel.session import Lab
-from smartlab_kernel.widgets.lab_monitor import LabMonitor
+from smartlab_kernel.widgets.lab_monitor import LabMonitor, reading_row
 
 
 @pytest.fixture
@@ -34,6 +36,37 @@ def test_values_table_shows_the_room(monitor: LabMonitor) -> None:
     assert "hood_1_face_velocity_m_s" in monitor.values.value
     assert "air_changes_per_h" in monitor.values.value
     assert monitor.energy.value[:4] == b"\x89PNG"
+
+
+def test_values_are_said_in_words_with_readable_units(monitor: LabMonitor) -> None:
+    monitor.refresh_values()
+    table = html.unescape(monitor.values.value)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    rows = dict(zip(cells[::2], cells[1::2], strict=True))
+    assert re.fullmatch(r"\d+(\.\d+)? kW", rows["Power"]), rows["Power"]
+    assert rows["Hood 1 face velocity"].endswith(" m/s")
+    assert rows["Humidity"].endswith(" %") and rows["CO2"].endswith(" ppm")
+    assert rows["Lights on"] in ("yes", "no")
+    assert not any("e+" in v or "e-0" in v for v in rows.values()), rows
+    assert "power_w" not in cells and "title='power_w'" in table, "the raw name on hover"
+    assert reading_row("power_w", 5470.0) == ("Power", "5.47 kW")
+    assert reading_row("temperature_c", float("nan")) == ("Temperature", "unreadable")
+
+
+def test_energy_chart_is_small_labelled_and_its_button_fits(monitor: LabMonitor) -> None:
+    figure = monitor.energy_figure()
+    (ax,) = figure.axes
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.texts]
+    assert max(t.get_fontsize() for t in texts) <= 9, "no oversized text"
+    assert ax.get_ylabel() == "Energy (Wh)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "HVAC",
+        "Hoods",
+        "Lighting",
+        "Instruments",
+    ]
+    assert len(ax.texts) == 4, "each bar says its value"
+    assert monitor.energy_button.layout.width == "auto", "its whole label, not 'Update energy c'"
 
 
 def test_acknowledge_button_records_operator_and_comment(

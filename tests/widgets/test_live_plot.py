@@ -57,7 +57,7 @@ def test_x_from_event_field_or_start_document(messages: list[dict[str, Any]]) ->
     plot = LivePlot(None, y="det", x="motor")
     _feed(plot, [{"det": 1.0, "motor": 10.0}, {"det": 2.0, "motor": 20.0}])
     assert plot.snapshot()["x"] == [10.0, 20.0]
-    assert plot.x_label == "motor"
+    assert plot.x_label == "Motor"
     by_recipe = LivePlot(None, y="det", x="recipe.temperature_c")
     _feed(by_recipe, [{"det": 5.0}], start={"recipe": {"temperature_c": 60.0}})
     assert by_recipe.snapshot()["x"] == [60.0]
@@ -145,3 +145,19 @@ def test_follows_a_lab_run(
     run = idle_lab.submit(slow_plan(hold_s=10))
     run.wait(60)
     assert readout.points == 1, "closed plots stop listening"
+
+
+def test_axes_are_labelled_in_words_with_units(messages: list[dict[str, Any]]) -> None:
+    plot = LivePlot(None, y="spectrometer_readout", x="recipe.temperature_c")
+    assert plot.x_label == "Temperature (degC)", "not the raw 'recipe.temperature_c'"
+    assert plot.y_label == "Spectrometer readout" and plot.title == "Spectrometer readout"
+    assert not plot.x_integer
+    counted = LivePlot(None, y="reactor_temperature")
+    assert counted.x_label == "Event" and counted.x_integer, "events are counted"
+    # The descriptor's units win, once data arrives.
+    counted.add_document("start", {"uid": "s1"})
+    units = {"reactor_temperature": {"dtype": "number", "shape": [], "units": "degC"}}
+    counted.add_document("descriptor", {"uid": "d1", "name": "primary", "data_keys": units})
+    counted.add_document("event", {"descriptor": "d1", "data": {"reactor_temperature": 25.0}})
+    counted.flush()
+    assert counted.y_label == "Reactor temperature (degC)"
