@@ -49,3 +49,9 @@ def connect(config: LabConfig | str | Path | None = None, *, reuse: bool = True)
 
 def _is_closed(lab: Lab | RemoteLab) -> bool:
     return bool(getattr(lab, "_closed", False))
+
+
+def adopt(lab: Lab | RemoteLab) -> None:
+    """Make ``lab`` the notebook's lab: the one :func:`connect` returns from now on."""
+    global _current
+    _current = lab

@@ -11,6 +11,7 @@ from .. import plans
 from ..campaign.loop import bench_planner, bench_recipe, campaign, resume_planner
 from .connect import connect
 from .magics import LabMagics
+from .tracebacks import show_short_traceback
 
 
 def namespace(lab: Any) -> dict[str, Any]:
@@ -30,14 +31,20 @@ def namespace(lab: Any) -> dict[str, Any]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Connect the lab, fill the namespace, and register the magics."""
+    """Connect the lab, fill the namespace, register the magics, and shorten tracebacks.
+
+    An error from inside smartlab_kernel or bluesky is shown from the user's
+    cell (see :mod:`smartlab_kernel.kernel.tracebacks`).
+    """
     lab = connect()
     ipython.push(namespace(lab))
     ipython.register_magics(LabMagics(ipython, lab))
+    ipython.set_custom_exc((Exception,), show_short_traceback)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Close the lab (its data is shipped first)."""
+    """Close the lab (its data is shipped first) and show tracebacks as IPython does."""
+    ipython.set_custom_exc((), None)
     lab = ipython.user_ns.get("lab")
     if lab is not None:
         lab.close()

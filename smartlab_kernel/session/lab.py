@@ -14,6 +14,7 @@ from typing import Any
 
 from bluesky import RunEngine
 from bluesky._vendor.super_state_machine.errors import TransitionError
+from bluesky.log import ComposableLogAdapter
 from bluesky.utils import DuringTask, Msg
 from ophyd import Device
 
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 _ABORT_PAUSE = "paused to abort"
 #: Seconds :meth:`Lab.abort` waits for the RunEngine to start or pause the run.
 _ABORT_TIMEOUT = 30.0
+#: The lab's log file in its directory (see :attr:`Lab.log_path`).
+LOG_NAME = "lab.log"
 
 
 class DeviceRegistry(dict[str, Device]):
@@ -132,6 +135,11 @@ class Lab:
         self.engine = RunEngine(
             {}, context_managers=[], during_task=DuringTask(), call_returns_result=True
         )
+        #: The lab's log file: what the RunEngine logs (e.g. the traceback of a
+        #: failed plan, whose error ``Run.wait`` raises) goes here, not to stderr.
+        self.log_path = self.directory / LOG_NAME
+        self.logger = _lab_logger(self.session_id, None if self.read_only else self.log_path)
+        self.engine.log = ComposableLogAdapter(self.logger, {"RE": self.engine})
         # Dispensing and moving vials cannot be undone, so a pause never rewinds
         # to a checkpoint and replays steps: it holds after the current step.
         # Bluesky would then answer a wait that a pause interrupts at once, so
@@ -643,6 +651,10 @@ class Lab:
             self._catalog.close()
         finally:
             self._directory_lock.release()
+            for handler in list(self.logger.handlers):  # what it logs now goes nowhere
+                self.logger.removeHandler(handler)
+                handler.close()
+            self.logger.addHandler(logging.NullHandler())
         if lost is not None:
             raise SessionError(
                 f"the lab is closed, but {lost} Documents not written are lost "
@@ -654,6 +666,19 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _lab_logger(session_id: str, path: Path | None) -> logging.Logger:
+    """The logger of one lab: it writes to ``path`` (nowhere if ``None``), never to stderr."""
+    logger = logging.getLogger(f"{__name__}.{session_id}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler: logging.Handler = (
+        logging.NullHandler() if path is None else logging.FileHandler(path, delay=True)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    return logger
 
 
 def _close_before_thread_shutdown(lab: Lab) -> None:
