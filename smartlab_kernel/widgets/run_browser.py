@@ -6,19 +6,28 @@ import datetime as dt
 import html
 import itertools
 import json
+import math
+import pathlib
 import re
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as w
 import numpy as np
 import pandas as pd
+import traitlets as t
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from tiled.queries import Contains, Key
 
+from smartlab_kernel.campaign.stored_runs import OBJECTIVE_FIELD
+
 from . import _figure, _format
-from .marshal import KernelLoop
+from .marshal import KernelLoop, Throttle
 from .run_control import recovering, recovering_text
 
 STATUSES = ("any", "success", "abort", "fail")
@@ -34,6 +43,20 @@ METADATA_COLUMNS = (
 _INTERRUPTED = re.compile(r"\binterrupted (\d+) times?\b")
 #: Shown for a run without a stop document while the lab recovers an earlier session.
 BEING_RECOVERED = "being recovered"
+#: The table's columns: (key, header), in order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("time", "Time"),
+    ("plan", "Plan"),
+    ("campaign", "Campaign"),
+    ("status", "Status"),
+    ("outcome", "Outcome"),
+    ("sample", "Sample"),
+    ("interrupted", "Interrupted"),
+)
+#: Columns sorted largest (or newest) first on their first click.
+DESCENDING_FIRST = frozenset({"time", "outcome", "interrupted"})
+#: Most runs overlaid in the plot of a multi-run selection.
+MAX_OVERLAID = 10
 
 
 def interruption_count(stop: Mapping[str, Any] | None) -> int:
@@ -59,22 +82,76 @@ def interruption_count(stop: Mapping[str, Any] | None) -> int:
     return events // 2 if isinstance(events, int) and not isinstance(events, bool) else 0
 
 
+def _objective_field(start: Mapping[str, Any]) -> str:
+    """The event field holding a run's outcome."""
+    return str(start.get("objective_field") or OBJECTIVE_FIELD)
+
+
+def _plain(value: Any) -> str:
+    """A metadata value as people read it: text unquoted, lists joined, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return json.dumps(value, default=str)
+
+
 def _when(timestamp: float | None) -> str:
     if timestamp is None:
         return "?"
     return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
+class RunTable(anywidget.AnyWidget):
+    """The found runs as a table: click a header to sort, click rows to select.
+
+    A plain click selects one run; Ctrl (or Cmd) click adds or removes one,
+    Shift click selects a range; each row's checkbox adds or removes it too.
+    Sorting is done in Python (:meth:`RunBrowser.sort`): a header click sends
+    ``{"type": "sort", "column": key}``. An interrupted run's row is flagged
+    (class ``smartlab-run-interrupted``, an amber edge and badge).
+
+    Attributes:
+        columns: ``{"key", "label"}`` per column, in order.
+        rows: One per run, in the order shown: ``{"uid", "cells": {key: text},
+            "status", "interrupted"}``.
+        sort_by: The key of the column sorted on.
+        descending: True when sorted largest (newest) first.
+        value: The selected runs' uids.
+    """
+
+    _esm = pathlib.Path(__file__).parent / "run_browser.js"
+    _css = pathlib.Path(__file__).parent / "run_browser.css"
+
+    columns = t.List(t.Dict()).tag(sync=True)
+    rows = t.List(t.Dict()).tag(sync=True)
+    sort_by = t.Unicode("time").tag(sync=True)
+    descending = t.Bool(True).tag(sync=True)
+    value = t.Tuple().tag(sync=True)
+
+
 class RunBrowser(w.VBox):
     """Find stored runs by campaign, sample, operator, date and status; open and export them.
 
-    The search runs in the catalog (tiled queries); results are listed newest
-    first. Selecting one run shows its metadata and a plot of its primary
-    stream; **Export** writes the selected runs' events, with their metadata,
-    as one table.
+    The search runs in the catalog (tiled queries); the runs found are a
+    table (:class:`RunTable`: time, plan, campaign, status, outcome, sample,
+    interrupted), newest first; a click on a header sorts by that column (a
+    second click reverses it). Selecting one run shows its metadata and a
+    plot of its primary stream; selecting several shows them side by side
+    and overlaid in one plot. **Export** writes the selected runs' events,
+    with their metadata, as one table.
 
-    A run that was paused or suspended is flagged ("interrupted 2x"; its
-    stop document's reason says when and why). While the lab recovers runs
+    The outcome is the run's objective reading (its start document's
+    ``objective_field``, else ``spectrometer_readout``) for a successful run;
+    reading it takes a moment per run, so it is read on a background thread
+    after each search and fills in as it comes (:meth:`wait_for_outcomes`).
+
+    A run that was paused or suspended is flagged ("paused 2x" in its row,
+    which is marked; its stop document's reason says when and why). While the lab recovers runs
     of an earlier, crashed session into the catalog, the browser says so,
     and a run without a stop document that is not one of this lab's own
     shows as "being recovered" rather than running; it looks again every
@@ -106,16 +183,22 @@ class RunBrowser(w.VBox):
         self.search_button = w.Button(description="Search", icon="search", button_style="primary")
         self.search_button.add_class("smartlab-search")
         self.search_button.on_click(lambda _: self.search())
-        self.results = w.SelectMultiple(options=[], rows=8, layout=w.Layout(width="100%"))
-        self.results.add_class("smartlab-run-results")
-        self.results.observe(self._on_select, names="value")
+        self.outcomes: dict[str, float | None] = {}
+        self._outcome_lock = threading.Lock()
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="smartlab-run-outcomes")
+        self._reading: Future[None] | None = None
+        self._relabel = Throttle(self._loop, self._show_rows, 4.0)
+        self.table = RunTable(columns=[{"key": k, "label": h} for k, h in COLUMNS])
+        self.table.add_class("smartlab-run-results")
+        self.table.observe(self._on_select, names="value")
+        self.table.on_msg(self._on_table_msg)
         self.count = w.HTML()
         self.recovery = w.HTML()
         self.recovery.add_class("smartlab-browser-recovery")
         self.details = w.HTML()
         self.details.add_class("smartlab-run-details")
         # Hidden until a run is opened: an empty image shows as a broken one in the browser.
-        self.plot = w.Image(format="png", layout=w.Layout(max_width="700px", display="none"))
+        self.plot = w.Image(format="png", layout=w.Layout(max_width="760px", display="none"))
         self.path = w.Text(description="File", value="runs.csv")
         self.export_format = w.ToggleButtons(options=["csv", "parquet"], value="csv")
         self.export_format.observe(self._on_format, names="value")
@@ -130,7 +213,7 @@ class RunBrowser(w.VBox):
                 w.HBox([self.status, self.since, self.until, self.search_button]),
                 self.count,
                 self.recovery,
-                self.results,
+                self.table,
                 w.HBox([self.path, self.export_format, self.export_button]),
                 self.message,
                 self.details,
@@ -173,11 +256,12 @@ class RunBrowser(w.VBox):
         ordered = sorted(found.items(), key=lambda kv: -float(kv[1]["start"].get("time", 0)))
         self.found = dict(ordered)
         self.check_recovery()
-        self.results.value = ()
-        self.results.options = [(self._label(md), uid) for uid, md in ordered]
+        self.table.value = ()
+        self._show_rows()
         more = " (showing the first ones)" if len(found) == self.limit else ""
         self.count.value = f"{len(found)} run(s) found{more}"
         self.message.value = ""
+        self._read_outcomes_later()
         return list(self.found)
 
     def run_status(self, md: Mapping[str, Any]) -> str:
@@ -198,20 +282,163 @@ class RunBrowser(w.VBox):
             return "being stored" if done else "running"
         return BEING_RECOVERED if self._recovering else "running"
 
-    def _label(self, md: dict[str, Any]) -> str:
+    def row(self, uid: str) -> dict[str, Any]:
+        """A found run as the table shows it: its cells as text, its status and interruptions.
+
+        Args:
+            uid: The run's uid (one of :attr:`found`).
+        """
+        md = self.found[uid]
         start = md["start"]
         interrupted = interruption_count(md.get("stop"))
-        return "  ".join(
-            [
-                _when(start.get("time")),
-                f"#{start.get('scan_id', '?')}",
-                str(start.get("plan_name", "?")),
-                f"campaign={start.get('campaign_id', '-')}",
-                self.run_status(md),
-                *([f"interrupted {interrupted}x"] if interrupted else []),
-                start["uid"][:8],
-            ]
-        )
+        outcome = self.outcomes.get(uid)
+        cells = {
+            "time": _when(start.get("time")),
+            "plan": f"{start.get('plan_name', '?')} #{start.get('scan_id', '?')}",
+            "campaign": str(start.get("campaign_id") or "-"),
+            "status": self.run_status(md),
+            "outcome": "" if outcome is None else f"{outcome:.4g}",
+            "sample": ", ".join(str(s) for s in start.get("sample_ids") or []) or "-",
+            "interrupted": f"paused {interrupted}x" if interrupted else "",
+        }
+        return {
+            "uid": uid,
+            "cells": cells,
+            "status": cells["status"],
+            "interrupted": interrupted,
+            "outcome_field": _objective_field(start),
+        }
+
+    def _sort_key(self, uid: str) -> tuple[int, Any]:
+        """(0, key) for a known value, (1, "") for none: runs without one go last."""
+        md = self.found[uid]
+        start = md["start"]
+        column = self.table.sort_by
+        value: Any
+        if column == "time":
+            value = float(start.get("time", 0))
+        elif column == "outcome":
+            value = self.outcomes.get(uid)
+        elif column == "interrupted":
+            value = interruption_count(md.get("stop"))
+        elif column == "plan":
+            value = (str(start.get("plan_name", "")), int(start.get("scan_id") or 0))
+        else:
+            value = self.row(uid)["cells"][column].lower()
+            value = None if value == "-" else value
+        return (1, "") if value is None else (0, value)
+
+    def sort(self, column: str, descending: bool | None = None) -> list[str]:
+        """Sort the table by ``column``, as a click on its header does.
+
+        Args:
+            column: One of the keys of :data:`COLUMNS` (``"time"``, ``"outcome"``...).
+            descending: Largest (newest) first; by default the reverse of the
+                present order when ``column`` is sorted on already, else
+                descending for time, outcome and interrupted and ascending
+                for the others.
+
+        Returns:
+            The uids in their new order.
+
+        Raises:
+            ValueError: If ``column`` is not a column of the table.
+        """
+        keys = [key for key, _ in COLUMNS]
+        if column not in keys:
+            raise ValueError(f"cannot sort by {column!r}: the columns are {', '.join(keys)}")
+        if descending is None:
+            if column == self.table.sort_by:
+                descending = not self.table.descending
+            else:
+                descending = column in DESCENDING_FIRST
+        with self.table.hold_sync():
+            self.table.sort_by = column
+            self.table.descending = descending
+            self._show_rows()
+        return [row["uid"] for row in self.table.rows]
+
+    def _ordered(self) -> list[str]:
+        known = [u for u in self.found if self._sort_key(u)[0] == 0]
+        unknown = [u for u in self.found if self._sort_key(u)[0] == 1]
+        known.sort(key=lambda u: self._sort_key(u)[1], reverse=self.table.descending)
+        return known + unknown
+
+    def _show_rows(self) -> None:
+        selected = tuple(uid for uid in self.table.value if uid in self.found)
+        self.table.rows = [self.row(uid) for uid in self._ordered()]
+        if selected != tuple(self.table.value):
+            self.table.value = selected
+
+    def _on_table_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "sort":
+            self.sort(str(content.get("column")))
+
+    # -- outcomes ---------------------------------------------------------------
+
+    def read_outcome(self, uid: str) -> float | None:
+        """The outcome of a found run (its objective reading), read once and kept.
+
+        Args:
+            uid: The run's uid.
+
+        Returns:
+            The first value of the run's objective field in its primary
+            stream, or ``None`` for a run that did not succeed or has none.
+        """
+        with self._outcome_lock:
+            if uid in self.outcomes:
+                return self.outcomes[uid]
+        md = self.found.get(uid) or dict(self.lab.catalog[uid].metadata)
+        value: float | None = None
+        stop = md.get("stop") or {}
+        if stop.get("exit_status") == "success" and (stop.get("num_events") or {}).get("primary"):
+            field = _objective_field(md["start"])
+            try:
+                data = self.lab.catalog[uid]["primary"].read()
+                if field in data:
+                    number = float(np.asarray(data[field]).ravel()[0])
+                    value = number if math.isfinite(number) else None
+            except (KeyError, IndexError, TypeError, ValueError):
+                value = None  # no such stream or field: no outcome to show
+        with self._outcome_lock:
+            self.outcomes[uid] = value
+        return value
+
+    def _read_outcomes_later(self) -> None:
+        missing = [
+            uid
+            for uid, md in self.found.items()
+            if uid not in self.outcomes and (md.get("stop") or {}).get("exit_status") == "success"
+        ]
+        if not missing:
+            return
+
+        def read() -> None:
+            for uid in missing:
+                if uid in self.found:
+                    self.read_outcome(uid)
+                    self._loop.call(self._relabel.request)
+
+        self._reading = self._reader.submit(read)
+
+    def wait_for_outcomes(self, timeout: float = 60.0) -> bool:
+        """Wait until the outcomes of the last search are read and shown.
+
+        Args:
+            timeout: Most seconds to wait.
+
+        Returns:
+            True if they were all read in time.
+        """
+        reading = self._reading
+        if reading is not None:
+            try:
+                reading.result(timeout)
+            except TimeoutError:
+                return False
+        self._show_rows()
+        return True
 
     # -- recovery of an earlier session ----------------------------------------
 
@@ -273,17 +500,22 @@ class RunBrowser(w.VBox):
             self.found[uid] = md
             if md.get("stop"):
                 stopped.append(uid)
-        selected = tuple(self.results.value)
-        self.results.options = [(self._label(md), uid) for uid, md in self.found.items()]
-        self.results.value = tuple(uid for uid in selected if uid in self.found)
+        self._show_rows()
+        if stopped:
+            self._read_outcomes_later()
         return stopped
 
     # -- one run --------------------------------------------------------------
 
     def _on_select(self, change: dict[str, Any]) -> None:
-        selected = change["new"]
+        selected = list(change["new"])
         if len(selected) == 1:
             self.show_run(selected[0])
+        elif len(selected) > 1:
+            self.show_runs(selected)
+        else:
+            self.details.value = ""
+            self.plot.layout.display = "none"
 
     def show_run(self, uid: str) -> None:
         """Show the metadata and a plot of one run."""
@@ -303,7 +535,7 @@ class RunBrowser(w.VBox):
             fields["recipe"] = start["recipe"]
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td>{html.escape(json.dumps(v, default=str))}</td></tr>"
+            f"<td>{html.escape(_plain(v))}</td></tr>"
             for k, v in fields.items()
         )
         full = html.escape(json.dumps(md, indent=1, default=str))
@@ -311,35 +543,122 @@ class RunBrowser(w.VBox):
             f"<table>{rows}</table><details><summary>all metadata</summary>"
             f"<pre style='max-height:20em;overflow:auto'>{full}</pre></details>"
         )
-        self.plot.value = self._plot(run, start)
+        self.plot.value = _figure.to_png(self.figure([uid]))
         self.plot.layout.display = None
 
-    def _plot(self, run: Any, start: dict[str, Any]) -> bytes:
-        data = run["primary"].read() if "primary" in run else None
+    def show_runs(self, uids: list[str]) -> None:
+        """Show several runs side by side (one column each) and overlaid in one plot.
+
+        Args:
+            uids: The runs' uids, in the order to show them.
+        """
+        summaries = [self._summary(uid) for uid in uids]
+        names = list(dict.fromkeys(k for summary in summaries for k in summary))
+        head = "".join(
+            f"<th class='{'smartlab-run-interrupted' if s.get('interrupted') else ''}'>"
+            f"{html.escape(s['run'])}</th>"
+            for s in summaries
+        )
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+            + "".join(f"<td>{html.escape(s.get(name, ''))}</td>" for s in summaries)
+            + "</tr>"
+            for name in names
+            if name != "run"
+        )
+        self.details.value = (
+            f"<b>{len(uids)} runs side by side</b>"
+            f"<div style='overflow-x:auto'><table class='smartlab-run-compare'>"
+            f"<tr><th></th>{head}</tr>{body}</table></div>"
+        )
+        self.plot.value = _figure.to_png(self.figure(uids))
+        self.plot.layout.display = None
+
+    def _summary(self, uid: str) -> dict[str, str]:
+        md = self.found.get(uid) or dict(self.lab.catalog[uid].metadata)
+        start, stop = md["start"], md.get("stop") or {}
+        interrupted = interruption_count(stop)
+        outcome = self.read_outcome(uid)
+        summary = {
+            "run": f"#{start.get('scan_id', '?')} {start.get('plan_name', '?')} {uid[:8]}",
+            "started": _when(start.get("time")),
+            "status": self.run_status(md),
+            "campaign": str(start.get("campaign_id") or "-"),
+            "sample": ", ".join(str(s) for s in start.get("sample_ids") or []) or "-",
+            "interrupted": f"paused {interrupted}x" if interrupted else "",
+            "outcome": "" if outcome is None else f"{outcome:.4g}",
+            "reason": str(stop.get("reason") or ""),
+        }
+        for key, value in (start.get("recipe") or {}).items():
+            summary[_figure.label(key)] = _plain(value)
+        return summary
+
+    def figure(self, uids: list[str]) -> Figure:
+        """The plot of the runs' primary streams, as shown: one run alone, or several overlaid.
+
+        A run's spectra are drawn as lines against the channel (its last
+        spectrum when several runs are overlaid); its scalar readout against
+        the event number (whole numbers). Each run is one colour, named in
+        the legend when there are several. At most :data:`MAX_OVERLAID`.
+
+        Args:
+            uids: The runs to draw.
+        """
+        shown = uids[:MAX_OVERLAID]
+        streams = []
+        for uid in shown:
+            run = self.lab.catalog[uid]
+            start = dict(run.metadata)["start"]
+            streams.append((start, run["primary"].read() if "primary" in run else None))
 
         def draw(axes: list[Axes]) -> None:
             (ax,) = axes
-            ax.set_title(f"run {start['uid'][:8]} ({start.get('plan_name', '?')})", fontsize=10)
-            if data is None:
-                ax.text(0.5, 0.5, "no primary stream", ha="center")
+            several = len(streams) > 1
+            drawn = 0
+            events = 0
+            y_name = ""
+            spectra_drawn = False
+            for start, data in streams:
+                name = f"#{start.get('scan_id', '?')} {start.get('plan_name', '?')}"
+                if data is None:
+                    continue
+                spectra = [n for n in data.data_vars if data[n].ndim == 2]
+                scalars = [
+                    n for n in data.data_vars if data[n].ndim == 1 and data[n].dtype.kind in "fiu"
+                ]
+                if spectra:
+                    values = np.asarray(data[spectra[0]])
+                    rows = values[-1:] if several else values[-20:]
+                    for row in rows:
+                        ax.plot(row, label=name if several else None)
+                    y_name, spectra_drawn = spectra[0], True
+                    drawn += 1
+                elif scalars and not spectra_drawn:
+                    hinted = [n for n in scalars if n.endswith("readout")] or scalars[:1]
+                    values = np.asarray(data[hinted[0]])
+                    steps = np.arange(1, len(values) + 1)
+                    ax.plot(steps, values, "o-", label=name if several else None)
+                    events = max(events, len(values))
+                    y_name = hinted[0]
+                    drawn += 1
+            if not drawn:
+                _figure.no_data(ax, "no primary stream to plot")
                 return
-            spectra = [n for n in data.data_vars if data[n].ndim == 2]
-            scalars = [
-                n for n in data.data_vars if data[n].ndim == 1 and data[n].dtype.kind in "fiu"
-            ]
-            if spectra:
-                values = np.asarray(data[spectra[0]])
-                for row in values[-20:]:
-                    ax.plot(row)
-                ax.set_xlabel("channel")
-                ax.set_ylabel(spectra[0])
-            elif scalars:
-                hinted = [n for n in scalars if n.endswith("readout")] or scalars[:1]
-                ax.plot(np.asarray(data[hinted[0]]), "o-")
-                ax.set_xlabel("event")
-                ax.set_ylabel(hinted[0])
+            if spectra_drawn:
+                ax.set_xlabel("Channel")
+            else:
+                ax.set_xlabel("Event")
+                _figure.integer_ticks(ax, "x", count=events)
+            ax.set_ylabel(_figure.label(y_name))
+            if several:
+                more = f" (first {MAX_OVERLAID})" if len(uids) > MAX_OVERLAID else ""
+                ax.set_title(f"{len(uids)} runs overlaid{more}")
+                ax.legend(loc="best")
+            else:
+                start = streams[0][0]
+                ax.set_title(f"Run {start['uid'][:8]} ({start.get('plan_name', '?')})")
 
-        return _figure.png(draw, size=(6, 3))
+        return _figure.figure(draw, size=(7, 3))
 
     # -- export ---------------------------------------------------------------
 
@@ -376,7 +695,7 @@ class RunBrowser(w.VBox):
 
     def export(self, path: str | Path | None = None) -> Path | None:
         """Write the selected runs to ``path`` (CSV or Parquet by the chosen format)."""
-        uids = list(self.results.value)
+        uids = list(self.table.value)
         if not uids:
             self._error("select one or more runs to export first")
             return None
@@ -407,7 +726,8 @@ class RunBrowser(w.VBox):
         if self._stop_poll is not None:
             self._stop_poll()
             self._stop_poll = None
+        self._reader.shutdown(wait=False, cancel_futures=True)
         super().close()
 
 
-__all__ = ["BEING_RECOVERED", "RunBrowser", "interruption_count"]
+__all__ = ["BEING_RECOVERED", "COLUMNS", "RunBrowser", "RunTable", "interruption_count"]

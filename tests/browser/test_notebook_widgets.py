@@ -8,7 +8,7 @@ Then, in the same notebook: the reactor's DevicePanel refuses 500 degC (an
 error, nothing moves), follows a valid setpoint and stops; ``dashboard(lab,
 planner)`` typed into a cell follows a short campaign live (progress, best so
 far, live plot, planner tab) and aborts a plan from its RunControl; the
-RunBrowser searches again and by status and campaign, and its list filters.
+RunBrowser searches again and by status and campaign, and its table filters.
 Saves a screenshot of each widget under ``tests/artifacts/``.
 
 Skipped when chromium or jupyter is missing, unless ``CI=true`` (then it fails).
@@ -468,7 +468,7 @@ def _run_browser_filters(page: Page) -> None:
     """The notebook's RunBrowser: search again, then by status and by campaign."""
     browser = page.locator(".smartlab-run-browser").first  # the notebook's, not the dashboard's
     count = browser.locator(".widget-html").filter(has_text="run(s) found")
-    options = browser.locator(".smartlab-run-results option")
+    options = browser.locator(".smartlab-run-table tbody tr")  # one row per run
     campaign = browser.locator(".widget-text").filter(has_text="Campaign").locator("input")
     status = browser.locator(".widget-dropdown select")
     search = browser.locator(".smartlab-search")
@@ -478,8 +478,8 @@ def _run_browser_filters(page: Page) -> None:
     search.click()  # 3 + 2 (the long scan) + 1 (the suggestion) + 1 (aborted)
     expect(count).to_have_text("7 run(s) found", timeout=20_000)
     expect(options).to_have_count(7)
-    for text in options.all_inner_texts():
-        assert "campaign=getting-started" in text, text
+    for text in browser.locator(".smartlab-run-table .smartlab-cell-campaign").all_inner_texts():
+        assert text == "getting-started", text
 
     status.select_option("abort")
     search.click()
@@ -487,8 +487,8 @@ def _run_browser_filters(page: Page) -> None:
     expect(options).to_have_count(1)
     expect(options.first).to_contain_text("abort")
     expect(options.first).to_contain_text("measure_recipe")
-    browser.locator(".smartlab-run-results select").select_option(index=0)  # open it
-    expect(browser.locator(".smartlab-run-details")).to_contain_text('"abort"')
+    options.first.click()  # open it
+    expect(browser.locator(".smartlab-run-details")).to_contain_text("abort")
     expect(browser.locator(".smartlab-run-details")).to_contain_text("browser test abort")
     expect(browser.locator("img")).to_be_visible()  # its plot, hidden until a run is open
     _shot(browser, "run_browser_status_abort")
@@ -499,14 +499,15 @@ def _run_browser_filters(page: Page) -> None:
     expect(options).to_have_count(6)
     expect(options.filter(has_text="success")).to_have_count(6)
     # the run paused from RunControl during its hold is flagged
-    expect(options.filter(has_text="interrupted 1x")).to_have_count(1)
+    expect(options.filter(has_text="paused 1x")).to_have_count(1)
+    expect(browser.locator(".smartlab-run-interrupted")).to_have_count(1)
 
     campaign.fill("dashboard-demo")
     status.select_option("any")
     search.click()
     # 3 experiments and, after each round, the planner's record of its decisions
     # (the count alone could be the previous search's: 6 too)
-    expect(options.filter(has_text="campaign=dashboard-demo")).to_have_count(6, timeout=20_000)
+    expect(options.filter(has_text="dashboard-demo")).to_have_count(6, timeout=20_000)
     expect(options).to_have_count(6)
     expect(count).to_have_text("6 run(s) found")
     expect(options.filter(has_text="measure_recipe")).to_have_count(3)

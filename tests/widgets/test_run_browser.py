@@ -47,7 +47,7 @@ def test_search_by_each_filter(lab: Lab, runs: dict[str, str]) -> None:
     browser.campaign.value = "browse-1"
     assert browser.search() == [runs["first"]]
     assert "1 run(s) found" in browser.count.value
-    assert "campaign=browse-1" in browser.results.options[0][0]
+    assert browser.table.rows[0]["cells"]["campaign"] == "browse-1"
     browser.campaign.value = ""
     browser.sample.value = "S-BROWSE"
     assert browser.search() == [runs["first"]]
@@ -77,7 +77,7 @@ def test_open_shows_metadata_and_plot(lab: Lab, runs: dict[str, str]) -> None:
     browser = RunBrowser(lab)
     browser.campaign.value = "browse-2"
     browser.search()
-    browser.results.value = (runs["second"],)
+    browser.table.value = (runs["second"],)
     assert runs["second"] in browser.details.value
     assert "browse-2" in browser.details.value and "temperature_c" in browser.details.value
     assert browser.plot.value[:4] == b"\x89PNG"
@@ -89,7 +89,7 @@ def test_export_selection(lab: Lab, runs: dict[str, str], tmp_path: Path, fmt: s
     browser.search()
     assert browser.export() is None
     assert "select one or more runs" in browser.message.value
-    browser.results.value = (runs["first"], runs["second"])
+    browser.table.value = (runs["first"], runs["second"])
     browser.export_format.value = fmt
     assert browser.path.value.endswith(f".{fmt}")
     browser.path.value = str(tmp_path / f"runs.{fmt}")
@@ -104,7 +104,7 @@ def test_export_selection(lab: Lab, runs: dict[str, str], tmp_path: Path, fmt: s
 def test_export_to_a_bad_path_shows_the_error(lab: Lab, runs: dict[str, str]) -> None:
     browser = RunBrowser(lab)
     browser.search()
-    browser.results.value = (runs["first"],)
+    browser.table.value = (runs["first"],)
     assert browser.export("/nonexistent-dir/x/runs.csv") is None
     assert "could not write" in browser.message.value
 
@@ -125,10 +125,12 @@ def test_an_interrupted_run_is_flagged(
 
     browser = RunBrowser(idle_lab)
     assert uid in browser.search()
-    labels = {value: label for label, value in browser.results.options}
-    assert "success  interrupted 1x" in labels[uid], labels[uid]
-    assert "interrupted" not in labels[runs["first"]], "runs never held are not flagged"
-    browser.results.value = (uid,)
+    rows = {row["uid"]: row for row in browser.table.rows}
+    assert rows[uid]["cells"]["status"] == "success"
+    assert rows[uid]["cells"]["interrupted"] == "paused 1x" and rows[uid]["interrupted"] == 1
+    assert rows[runs["first"]]["interrupted"] == 0, "runs never held are not flagged"
+    assert rows[runs["first"]]["cells"]["interrupted"] == ""
+    browser.table.value = (uid,)
     details = html.unescape(browser.details.value)
     assert "interrupted" in details and "1 time(s)" in details
     assert "paused" in details and "checking the stirrer" in details  # the stop reason
@@ -175,7 +177,7 @@ def test_a_run_without_stop_is_being_recovered_while_the_lab_recovers(
     own = RunBrowser(idle_lab)
     own.campaign.value = "browse-open"
     assert own.search() == [uid]
-    assert "  running  " in own.results.options[0][0], "the lab's own run is running"
+    assert own.table.rows[0]["cells"]["status"] == "running", "the lab's own run is running"
     assert own.recovery.value == ""
 
     # Runs of a crashed session are usually recovered in a moment: fake the count.
@@ -185,19 +187,19 @@ def test_a_run_without_stop_is_being_recovered_while_the_lab_recovers(
     assert "recovering 2 runs of an earlier session into the catalog" in note
     browser.campaign.value = "browse-open"
     assert browser.search() == [uid]
-    assert "  being recovered  " in browser.results.options[0][0]
-    browser.results.value = (uid,)
+    assert browser.table.rows[0]["cells"]["status"] == "being recovered"
+    browser.table.value = (uid,)
     assert "being recovered" in browser.details.value
 
     idle_lab.abort("browser test: recovery")
     idle_lab.wait(60)
     assert browser.check_recovery() == 2  # unchanged: nothing read again
-    assert "being recovered" in browser.results.options[0][0]
+    assert browser.table.rows[0]["cells"]["status"] == "being recovered"
     recovering.recovering = 0
     assert browser.check_recovery() == 0
     assert browser.recovery.value == ""
-    assert "  abort  " in browser.results.options[0][0], "read again when recovery ended"
-    assert browser.results.value == (uid,), "the selection is kept"
+    assert browser.table.rows[0]["cells"]["status"] == "abort", "read again when recovery ended"
+    assert browser.table.value == (uid,), "the selection is kept"
     own.close()
     browser.close()
 
@@ -233,3 +235,97 @@ def test_the_recovery_note_follows_the_count_on_the_kernel_loop(
     recovering.recovering = 0
     wait_for(lambda: browser.recovery.value == "", what="recovery done")
     kernel_loop.call_soon_threadsafe(browser.close)
+
+
+def _from_the_browser(widget: Any, content: dict[str, Any]) -> None:
+    """Deliver a custom comm message to ``widget`` as its front end sends it."""
+    widget._handle_msg(
+        {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    )
+
+
+def test_runs_are_a_table_of_plain_values_with_outcomes(lab: Lab, runs: dict[str, str]) -> None:
+    browser = RunBrowser(lab)
+    browser.sample.value = "S-BROWSE"
+    assert browser.search() == [runs["first"]]
+    assert [c["key"] for c in browser.table.columns] == [
+        "time",
+        "plan",
+        "campaign",
+        "status",
+        "outcome",
+        "sample",
+        "interrupted",
+    ]
+    assert browser.wait_for_outcomes(60)
+    (row,) = browser.table.rows
+    cells = row["cells"]
+    assert cells["plan"].startswith("measure_recipe #")
+    assert (cells["campaign"], cells["status"], cells["sample"]) == (
+        "browse-1",
+        "success",
+        "S-BROWSE",
+    )
+    run = lab.catalog[runs["first"]]
+    expected = float(run["primary"].read()["spectrometer_readout"].values[0])
+    assert cells["outcome"] == f"{expected:.4g}"
+    assert row["outcome_field"] == "spectrometer_readout"
+    assert dt.datetime.strptime(cells["time"], "%Y-%m-%d %H:%M:%S")
+    assert not any('"' in text for text in cells.values()), "no JSON quotes"
+    browser.table.value = (runs["first"],)
+    details = html.unescape(browser.details.value.split("<details>")[0])
+    assert "<td>browse-1</td>" in details and "<td>S-BROWSE</td>" in details
+    browser.close()
+
+
+def test_a_click_on_a_column_header_sorts_by_it(lab: Lab, runs: dict[str, str]) -> None:
+    browser = RunBrowser(lab)
+    browser.operator.value = lab.operator
+    found = browser.search()
+    assert len(found) >= 2
+    assert browser.wait_for_outcomes(60)
+    newest_first = [row["uid"] for row in browser.table.rows]
+    assert newest_first == found
+    _from_the_browser(browser.table, {"type": "sort", "column": "time"})  # sorted on: reversed
+    assert [row["uid"] for row in browser.table.rows] == newest_first[::-1]
+    assert (browser.table.sort_by, browser.table.descending) == ("time", False)
+
+    _from_the_browser(browser.table, {"type": "sort", "column": "campaign"})
+    campaigns = [row["cells"]["campaign"] for row in browser.table.rows]
+    assert campaigns == sorted(campaigns, key=lambda c: (c == "-", c.lower()))
+    assert (browser.table.sort_by, browser.table.descending) == ("campaign", False)
+    _from_the_browser(browser.table, {"type": "sort", "column": "campaign"})
+    named = [c for c in (row["cells"]["campaign"] for row in browser.table.rows) if c != "-"]
+    assert named == sorted(named, key=str.lower, reverse=True)
+
+    order = browser.sort("outcome")  # largest first; runs without one last
+    outcomes = [browser.outcomes.get(uid) for uid in order]
+    known = [o for o in outcomes if o is not None]
+    assert known == sorted(known, reverse=True) and len(known) >= 2
+    assert outcomes[: len(known)] == known
+    with pytest.raises(ValueError, match="cannot sort by 'colour': the columns are time, plan"):
+        browser.sort("colour")
+    browser.close()
+
+
+def test_several_runs_selected_are_compared_side_by_side_and_overlaid(
+    lab: Lab, runs: dict[str, str]
+) -> None:
+    browser = RunBrowser(lab)
+    browser.search()
+    browser.table.value = (runs["first"], runs["second"])
+    details = html.unescape(browser.details.value)
+    assert "2 runs side by side" in details
+    assert runs["first"][:8] in details and runs["second"][:8] in details
+    assert "browse-1" in details and "browse-2" in details
+    assert "Temperature (degC)" in details, "recipe values compared row by row"
+    assert browser.plot.layout.display is None and browser.plot.value[:4] == b"\x89PNG"
+    (ax,) = browser.figure([runs["first"], runs["second"]]).axes
+    legend = ax.get_legend()
+    assert legend is not None and len(legend.get_texts()) == 2, "one line per run"
+    assert ax.get_title() == "2 runs overlaid"
+    browser.table.value = (runs["second"],)
+    assert "side by side" not in browser.details.value
+    browser.table.value = ()
+    assert browser.details.value == "" and browser.plot.layout.display == "none"
+    browser.close()
