@@ -18,6 +18,7 @@ import torch
 from smartlab_kernel.devices.dataset_response import find_datasets
 from smartlab_kernel.planner import Categorical, Objective, Real, SumConstraint
 from smartlab_kernel.planner.model import fit_gp
+from smartlab_kernel.planner.substances import Substance
 
 DATASETS_DIR = find_datasets()  # $SMARTLAB_DATASETS, else ../shared/benchmarks/datasets
 ALL = ["buchwald_a", "crossed_barrel", "hplc", "photo_pce10", "redoxmers"]
@@ -43,11 +44,16 @@ class Dataset:
     def simplex(self) -> bool:
         return bool(self.spec.get("simplex"))
 
-    def parameters(self) -> list[Real | Categorical]:
+    def parameters(self, substances: str | None = None) -> list[Real | Categorical]:
+        """The planner's parameters; with ``substances`` ("rdkit" or "morgan"), a
+        categorical whose options all parse as SMILES becomes a ``Substance``."""
         out: list[Real | Categorical] = []
         for p in self.spec["parameters"]:
             if p["type"] == "categorical":
-                out.append(Categorical(p["name"], p["options"]))
+                if substances and all(_is_smiles(o) for o in p["options"]):
+                    out.append(Substance(p["name"], p["options"], descriptors=substances))  # type: ignore[arg-type]
+                else:
+                    out.append(Categorical(p["name"], p["options"]))
             else:
                 out.append(Real(p["name"], float(p["low"]), float(p["high"])))
         return out
@@ -60,6 +66,13 @@ class Dataset:
 
     def signs(self) -> np.ndarray:
         return np.array([1.0 if o["goal"] == "maximize" else -1.0 for o in self.spec["objectives"]])
+
+
+def _is_smiles(text: str) -> bool:
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    return any(c in text for c in "=()[]#") and Chem.MolFromSmiles(text) is not None
 
 
 def load(name: str) -> Dataset:

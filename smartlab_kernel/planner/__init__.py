@@ -33,6 +33,7 @@ from smartlab_kernel.planner.errors import (
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.parameters import Categorical, Integer, Real
 from smartlab_kernel.planner.planner import Planner
+from smartlab_kernel.planner.substances import Substance
 from smartlab_kernel.planner.suggestion import Suggestion
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "PlannerError",
     "PlannerStateError",
     "Real",
+    "Substance",
     "Suggestion",
     "SumConstraint",
     "UnknownParameterError",

@@ -22,7 +22,15 @@ CONFIG_SCHEMA = "smartlab.planner.config/1"
 def parameter_to_dict(parameter: Parameter) -> dict[str, Any]:
     """``{"type": "real"|"integer"|"categorical", "name", ...}``."""
     if isinstance(parameter, Categorical):
-        return {"type": "categorical", "name": parameter.name, "choices": list(parameter.choices)}
+        data: dict[str, Any] = {
+            "type": "categorical",
+            "name": parameter.name,
+            "choices": list(parameter.choices),
+        }
+        if parameter.encoding is not None:
+            data["encoding"] = [list(vector) for vector in parameter.encoding]
+            data["encoding_source"] = parameter.encoding_source
+        return data
     kind = "integer" if isinstance(parameter, Integer) else "real"
     return {"type": kind, "name": parameter.name, "low": parameter.low, "high": parameter.high}
 
@@ -35,7 +43,13 @@ def parameter_from_dict(data: dict[str, Any]) -> Parameter:
     if kind == "integer":
         return Integer(data["name"], int(data["low"]), int(data["high"]))
     if kind == "categorical":
-        return Categorical(data["name"], tuple(data["choices"]))
+        encoding = data.get("encoding")
+        return Categorical(
+            data["name"],
+            tuple(data["choices"]),
+            encoding=None if encoding is None else tuple(tuple(v) for v in encoding),
+            encoding_source=data.get("encoding_source"),
+        )
     raise InvalidConfigError(
         f"parameter type must be 'real', 'integer' or 'categorical', got {kind!r}"
     )

@@ -61,7 +61,7 @@ def promising_combinations(
     """Category combinations to optimise: all of them, or the best-scoring few.
 
     Returns:
-        Fixed one-hot features for each chosen combination.
+        Fixed features (each choice's code) for each chosen combination.
     """
     categoricals = space.categoricals
     combos = list(itertools.product(*[range(len(c.choices)) for c in categoricals]))
@@ -69,8 +69,9 @@ def promising_combinations(
     def fixed(combo: tuple[int, ...]) -> dict[int, float]:
         features: dict[int, float] = {}
         for parameter, k in zip(categoricals, combo, strict=True):
+            code = parameter.code(k)
             for j, column in enumerate(space.columns[parameter.name]):
-                features[column] = 1.0 if j == k else 0.0
+                features[column] = code[j]
         return features
 
     if len(combos) <= settings.max_combinations:

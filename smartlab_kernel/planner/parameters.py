@@ -104,15 +104,27 @@ class Integer:
 
 @dataclass(frozen=True)
 class Categorical:
-    """A parameter taking one of a finite list of values (one-hot encoded for the model).
+    """A parameter taking one of a finite list of values.
+
+    The model sees each choice as a one-hot code, or, with ``encoding``, as a
+    vector of numbers that describe it (for molecules, see
+    :func:`~smartlab_kernel.planner.substances.Substance`): choices with
+    similar descriptors are then expected to give similar results, so what
+    is learnt about one informs the others.
 
     Args:
         name: Parameter name.
         choices: The allowed values (at least two, distinct, JSON-safe scalars).
+        encoding: One vector of finite numbers per choice, in the order of
+            ``choices``, all of one length, no two equal; ``None`` for one-hot.
+        encoding_source: How the encoding was made (recorded in the planner's
+            configuration), e.g. ``"rdkit 2026.09.1 descriptors, 4 components"``.
     """
 
     name: str
     choices: tuple[Choice, ...] = field(default_factory=tuple)
+    encoding: tuple[tuple[float, ...], ...] | None = None
+    encoding_source: str | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name)
@@ -127,6 +139,21 @@ class Categorical:
                 raise InvalidConfigError(
                     f"Categorical {self.name!r}: choice {choice!r} is not a str, int, float or bool"
                 )
+        if self.encoding is not None:
+            object.__setattr__(
+                self, "encoding", _check_encoding(self.name, self.choices, self.encoding)
+            )
+
+    @property
+    def width(self) -> int:
+        """Number of model inputs: one per choice (one-hot) or the encoding's length."""
+        return len(self.choices) if self.encoding is None else len(self.encoding[0])
+
+    def code(self, index: int) -> tuple[float, ...]:
+        """The model inputs of choice number ``index``."""
+        if self.encoding is not None:
+            return self.encoding[index]
+        return tuple(1.0 if j == index else 0.0 for j in range(len(self.choices)))
 
     def validate(self, value: object) -> Choice:
         """Return the matching choice, or raise if ``value`` is not one of the choices."""
@@ -142,6 +169,38 @@ class Categorical:
 
 
 Parameter = Real | Integer | Categorical
+
+
+def _check_encoding(
+    name: str, choices: tuple[Choice, ...], encoding: Any
+) -> tuple[tuple[float, ...], ...]:
+    """``encoding`` as a tuple of float tuples, or an error naming what is wrong."""
+    try:
+        vectors = tuple(tuple(float(v) for v in vector) for vector in encoding)
+    except (TypeError, ValueError):
+        raise InvalidConfigError(
+            f"Categorical {name!r}: encoding must be one sequence of numbers per choice, "
+            f"got {encoding!r}"
+        ) from None
+    if len(vectors) != len(choices):
+        raise InvalidConfigError(
+            f"Categorical {name!r}: encoding has {len(vectors)} vectors for {len(choices)} choices"
+        )
+    widths = {len(v) for v in vectors}
+    if len(widths) != 1 or 0 in widths:
+        raise InvalidConfigError(
+            f"Categorical {name!r}: encoding vectors must share one length >= 1, "
+            f"got lengths {sorted(widths)}"
+        )
+    if not all(math.isfinite(v) for vector in vectors for v in vector):
+        raise InvalidConfigError(f"Categorical {name!r}: encoding holds a NaN or infinite number")
+    if len(set(vectors)) != len(vectors):
+        same = [c for c, v in zip(choices, vectors, strict=True) if vectors.count(v) > 1]
+        raise InvalidConfigError(
+            f"Categorical {name!r}: choices {same!r} have the same encoding; "
+            "the model could not tell them apart"
+        )
+    return vectors
 
 
 def _check_name(name: Any) -> None:

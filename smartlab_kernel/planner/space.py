@@ -1,8 +1,9 @@
 """The search space: validation and encoding of parameter dicts as model inputs.
 
 Encoding: a real or integer parameter is one column in its own units; a
-categorical parameter is one one-hot column per choice. The model normalises
-these columns to the unit cube with fixed bounds (``Normalize``).
+categorical parameter is one one-hot column per choice, or the columns of its
+``encoding`` (descriptors of each choice, e.g. of a molecule). The model
+normalises these columns to the unit cube with fixed bounds (``Normalize``).
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ class SearchSpace:
         for parameter in self.parameters:
             start = len(lows)
             if isinstance(parameter, Categorical):
-                lows += [0.0] * len(parameter.choices)
-                highs += [1.0] * len(parameter.choices)
+                codes = torch.tensor([parameter.code(k) for k in range(len(parameter.choices))])
+                low, high = codes.min(dim=0).values, codes.max(dim=0).values
+                lows += low.tolist()
+                highs += torch.where(high > low, high, low + 1.0).tolist()  # a constant column
             else:
                 lows.append(float(parameter.low))
                 highs.append(float(parameter.high))
@@ -186,7 +189,8 @@ class SearchSpace:
             for parameter in self.parameters:
                 cols = self.columns[parameter.name]
                 if isinstance(parameter, Categorical):
-                    X[i, cols[parameter.choices.index(row[parameter.name])]] = 1.0
+                    index = parameter.choices.index(row[parameter.name])
+                    X[i, cols] = torch.tensor(parameter.code(index), dtype=DTYPE)
                 else:
                     X[i, cols[0]] = float(row[parameter.name])
         return X
@@ -203,8 +207,7 @@ class SearchSpace:
             for parameter in self.parameters:
                 cols = self.columns[parameter.name]
                 if isinstance(parameter, Categorical):
-                    values = [x[c] for c in cols]
-                    row[parameter.name] = parameter.choices[values.index(max(values))]
+                    row[parameter.name] = parameter.choices[self._nearest(parameter, x, cols)]
                 elif isinstance(parameter, Integer):
                     row[parameter.name] = int(
                         min(max(round(x[cols[0]]), parameter.low), parameter.high)
@@ -213,6 +216,16 @@ class SearchSpace:
                     row[parameter.name] = float(min(max(x[cols[0]], parameter.low), parameter.high))
             rows.append(row)
         return rows
+
+    def _nearest(self, parameter: Categorical, x: list[float], cols: list[int]) -> int:
+        """The choice whose code is nearest to ``x``'s columns (the arg-max for one-hot)."""
+        values = [x[c] for c in cols]
+        if parameter.encoding is None:
+            return values.index(max(values))
+        span = (self.bounds[1, cols] - self.bounds[0, cols]).clamp_min(1e-12)
+        codes = torch.tensor(parameter.encoding, dtype=DTYPE)
+        distance = (((codes - torch.tensor(values, dtype=DTYPE)) / span) ** 2).sum(dim=-1)
+        return int(distance.argmin())
 
     def from_unit(self, U: Tensor) -> list[dict[str, Choice]]:
         """Map points of the unit cube (one column per parameter) into the space.

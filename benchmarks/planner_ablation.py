@@ -1,0 +1,301 @@
+"""Pool-mode ablations: which part of the planner makes it slower than a plain BoTorch loop.
+
+    python benchmarks/planner_ablation.py --datasets crossed_barrel --seeds 20
+    python benchmarks/planner_ablation.py --variants plain,planner,planner_rbf
+
+Each *variant* runs the pool-mode protocol of ``planner_benchmark.py`` (the
+planner's own initial design counts against the budget; experiments until the
+first top-1 % row, censored at budget + 1) on the same seeds. Variants:
+
+* ``plain``: the 25-line loop issue 17 measured: one-hot inputs, BoTorch's
+  ``SingleTaskGP`` (its default kernel and priors) with ``Normalize`` and
+  ``Standardize``, analytic ``LogExpectedImprovement`` over the unused pool
+  rows, five random starting rows, a fresh fit every step.
+* ``plain_*``: the same loop with one part changed (``plain_sobol``: the
+  planner's Sobol design snapped to the pool instead of random rows;
+  ``plain_matern``: the planner's Matern-Gamma kernel; ``plain_nei``:
+  ``qLogNoisyExpectedImprovement`` as the planner; ``plain_design8``: eight
+  starting rows).
+* ``planner``: :class:`~smartlab_kernel.planner.Planner` with its defaults;
+  ``planner_*``: with one keyword changed (see :data:`PLANNER_VARIANTS`).
+
+Prints the median and IQR per variant and dataset, and per-seed wins against
+``plain``; writes JSON (default ``benchmarks/results/planner_ablation.json``).
+The findings are written up in ``docs/planner/ablations.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.planner_benchmark import first_hit, pool_lookup, row_key
+from benchmarks.planner_datasets import Dataset, load
+from smartlab_kernel.planner import Planner
+from smartlab_kernel.planner.space import SearchSpace
+
+RESULTS = Path(__file__).parent / "results" / "planner_ablation.json"
+
+#: Planner keyword changes, by variant name.
+PLANNER_VARIANTS: dict[str, dict[str, Any]] = {
+    "planner": {},
+    "planner_rbf": {"kernel": "dimension_scaled"},
+    "planner_matern": {"kernel": "matern_gamma"},
+    "planner_center": {"design_center": True},
+    "planner_design8": {"initial_design": 8},
+    "planner_rdkit": {"substances": "rdkit"},
+    "planner_morgan": {"substances": "morgan"},
+}
+
+#: Changes to the plain loop, by variant name.
+PLAIN_VARIANTS: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "plain_sobol": {"design": "sobol"},
+    "plain_matern": {"kernel": "matern_gamma"},
+    "plain_nei": {"acquisition": "qlognei"},
+    "plain_design8": {"n_design": 8},
+    "plain_spacebounds": {"bounds": "space"},
+}
+
+
+def _pool(ds: Dataset) -> tuple[list[dict[str, Any]], np.ndarray]:
+    lookup = pool_lookup(ds)
+    rows = [dict(zip(ds.parameter_names, key, strict=True)) for key in lookup]
+    return rows, np.array([v[0] for v in lookup.values()])
+
+
+def planner_run(
+    ds: Dataset, seed: int, budget: int, substances: str | None = None, **options: Any
+) -> np.ndarray:
+    """Signed objective values of the planner's choices, in order."""
+    lookup = pool_lookup(ds)
+    planner = Planner(
+        ds.parameters(substances),
+        ds.objectives(),
+        candidates=ds.frame[ds.parameter_names],
+        seed=seed,
+        **options,
+    )
+    sign = ds.signs()[0]
+    values: list[float] = []
+    while len(values) < budget:
+        suggestions = planner.suggest(1)
+        if not suggestions:
+            break
+        y = float(lookup[row_key(suggestions[0].params, ds.parameter_names)][0])
+        planner.observe(suggestions[0], {ds.objective_names[0]: y * sign})
+        values.append(y)
+    return np.array(values)
+
+
+def plain_run(
+    ds: Dataset,
+    seed: int,
+    budget: int,
+    design: str = "random",
+    kernel: str = "default",
+    acquisition: str = "logei",
+    n_design: int = 5,
+    bounds: str = "data",
+) -> np.ndarray:
+    """The plain BoTorch loop (see the module docstring), with one part swappable."""
+    from botorch.acquisition import LogExpectedImprovement, qLogNoisyExpectedImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms import Normalize, Standardize
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    from smartlab_kernel.planner.design import initial_design, nearest_unused
+    from smartlab_kernel.planner.model import make_kernel
+
+    rows, values = _pool(ds)
+    space = SearchSpace(ds.parameters())
+    X = space.encode(rows)
+    d = X.shape[-1]
+    lows = X.min(dim=0).values if bounds == "data" else space.bounds[0]
+    highs = X.max(dim=0).values if bounds == "data" else space.bounds[1]
+    box = torch.stack([lows, torch.maximum(highs, lows + 1e-9)])
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    if design == "sobol":
+        points = space.encode(initial_design(space, seed, 0, n_design, center=False))
+        picks = nearest_unused(points, X, torch.ones(len(X), dtype=torch.bool), space.bounds)
+    else:
+        picks = [int(i) for i in rng.choice(len(X), n_design, replace=False)]
+    chosen = list(picks)
+    while len(chosen) < min(budget, len(X)):
+        train_X = X[chosen]
+        train_Y = torch.tensor(values[chosen], dtype=X.dtype).unsqueeze(-1) * float(ds.signs()[0])
+        model = SingleTaskGP(
+            train_X,
+            train_Y,
+            covar_module=None if kernel == "default" else make_kernel(kernel, d),  # type: ignore[arg-type]
+            input_transform=Normalize(d=d, bounds=box),
+            outcome_transform=Standardize(m=1),
+        )
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        free = torch.ones(len(X), dtype=torch.bool)
+        free[chosen] = False
+        candidates = torch.nonzero(free).flatten()
+        if acquisition == "logei":
+            acqf = LogExpectedImprovement(model, best_f=float(train_Y.max()))
+        else:
+            acqf = qLogNoisyExpectedImprovement(model, train_X, prune_baseline=True)
+        with torch.no_grad():
+            scores = torch.cat([acqf(X[part].unsqueeze(1)) for part in candidates.split(2048)])
+        chosen.append(int(candidates[int(scores.argmax())]))
+    return values[chosen][:budget] * float(ds.signs()[0])
+
+
+def baybe_run(ds: Dataset, seed: int, budget: int, substances: bool = False) -> np.ndarray:
+    """BayBE's ``Campaign`` with its defaults over the pool (``SearchSpace.from_dataframe``).
+
+    Numeric columns become ``NumericalDiscreteParameter`` over the pool's
+    values, categorical ones ``CategoricalParameter`` (one-hot), or with
+    ``substances`` a ``SubstanceParameter`` when every level is a SMILES.
+    Needs ``pip install baybe`` (``bench`` extra).
+    """
+    import logging
+
+    from baybe import Campaign
+    from baybe.parameters import (
+        CategoricalParameter,
+        NumericalDiscreteParameter,
+        SubstanceParameter,
+    )
+    from baybe.searchspace import SearchSpace as BayBESpace
+    from baybe.targets import NumericalTarget
+    from baybe.utils.random import set_random_seed
+
+    logging.getLogger("baybe").setLevel(logging.ERROR)
+    set_random_seed(seed)
+    lookup = pool_lookup(ds)
+    frame = ds.frame[ds.parameter_names].drop_duplicates().reset_index(drop=True)
+    parameters: list[Any] = []
+    for spec in ds.spec["parameters"]:
+        name = spec["name"]
+        if spec["type"] == "categorical":
+            levels = sorted(frame[name].astype(str).unique())
+            if substances and all(_smiles(level) for level in levels):
+                parameters.append(SubstanceParameter(name=name, data={v: v for v in levels}))
+            else:
+                parameters.append(CategoricalParameter(name=name, values=levels))
+        else:
+            values = sorted(float(v) for v in frame[name].unique())
+            parameters.append(NumericalDiscreteParameter(name=name, values=values))
+    objective = ds.objective_names[0]
+    target = NumericalTarget(
+        objective, minimize=bool(ds.signs()[0] < 0), _enforce_modern_interface=True
+    )
+    campaign = Campaign(BayBESpace.from_dataframe(frame, parameters), target.to_objective())
+    values: list[float] = []
+    while len(values) < budget:
+        chosen = campaign.recommend(batch_size=1)
+        row = chosen.iloc[0]
+        params = {
+            n: row[n] if isinstance(row[n], str) else float(row[n]) for n in ds.parameter_names
+        }
+        y = float(lookup[row_key(params, ds.parameter_names)][0])
+        chosen[objective] = y
+        campaign.add_measurements(chosen)
+        values.append(y * float(ds.signs()[0]))
+    return np.array(values)
+
+
+def _smiles(text: str) -> bool:
+    from benchmarks.planner_datasets import _is_smiles
+
+    return _is_smiles(text)
+
+
+def variant_runner(name: str) -> Callable[[Dataset, int, int], np.ndarray]:
+    """The run function of a variant name."""
+    if name in ("baybe", "baybe_substances"):
+        return lambda ds, seed, budget: baybe_run(ds, seed, budget, name == "baybe_substances")
+    if name in PLANNER_VARIANTS:
+        options = PLANNER_VARIANTS[name]
+        return lambda ds, seed, budget: planner_run(ds, seed, budget, **options)
+    if name in PLAIN_VARIANTS:
+        options = PLAIN_VARIANTS[name]
+        return lambda ds, seed, budget: plain_run(ds, seed, budget, **options)
+    known = sorted(PLANNER_VARIANTS) + sorted(PLAIN_VARIANTS)
+    raise SystemExit(f"unknown variant {name!r}; known: {', '.join(known)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="crossed_barrel")
+    parser.add_argument("--variants", default="plain,planner,planner_rbf")
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--budget", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    variants = args.variants.split(",")
+    runners = {v: variant_runner(v) for v in variants}
+    report: dict[str, Any] = {
+        "benchmark": "planner_ablation",
+        "machine": {"platform": platform.platform(), "python": platform.python_version()},
+        "seeds": seeds,
+        "budget": args.budget,
+        "results": {},
+    }
+    for name in args.datasets.split(","):
+        ds = load(name)
+        _, values = _pool(ds)
+        signed = values * float(ds.signs()[0])
+        k = max(1, round(0.01 * len(signed)))
+        threshold = float(np.sort(signed)[::-1][k - 1])
+        per_variant: dict[str, Any] = {}
+        for variant, run in runners.items():
+            hits, seconds = [], []
+            for seed in seeds:
+                began = time.perf_counter()
+                hits.append(first_hit(run(ds, seed, args.budget), threshold))
+                seconds.append(time.perf_counter() - began)
+            per_variant[variant] = {
+                "experiments_to_top1pct": hits,
+                "median": float(np.median(hits)),
+                "iqr": [float(np.percentile(hits, 25)), float(np.percentile(hits, 75))],
+                "mean_s_per_run": float(np.mean(seconds)),
+            }
+            print(
+                f"{name:15s} {variant:18s} median {np.median(hits):5.1f} "
+                f"IQR {per_variant[variant]['iqr']} ({np.mean(seconds):.0f} s/run)",
+                flush=True,
+            )
+            report["results"][name] = per_variant
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps(report, indent=1))
+        if "plain" in per_variant:
+            base = np.array(per_variant["plain"]["experiments_to_top1pct"])
+            for res in per_variant.values():
+                mine = np.array(res["experiments_to_top1pct"])
+                res["wins_ties_losses_vs_plain"] = [
+                    int((mine < base).sum()),
+                    int((mine == base).sum()),
+                    int((mine > base).sum()),
+                ]
+        args.output.write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
