@@ -234,6 +234,66 @@ def variant_runner(name: str) -> Callable[[Dataset, int, int], np.ndarray]:
     raise SystemExit(f"unknown variant {name!r}; known: {', '.join(known)}")
 
 
+def transfer_study(seeds: list[int], budget: int, substances: str | None = None) -> dict[str, Any]:
+    """buchwald_a split by aryl halide: optimise one halide's 264 rows, with or without
+    the other two halides' full results as ``history`` (two earlier campaigns).
+
+    Returns, per target halide and per arm (``no_transfer``, ``transfer``),
+    the experiments to the first top-1 % row of that halide's rows.
+    """
+    ds = load("buchwald_a")
+    frame = ds.frame
+    split = "aryl_halide"
+    objective = ds.objective_names[0]
+    names = [n for n in ds.parameter_names if n != split]
+    parameters = [p for p in ds.parameters(substances) if p.name != split]
+    out: dict[str, Any] = {}
+    for halide in sorted(frame[split].unique()):
+        pool = frame[frame[split] == halide].reset_index(drop=True)
+        values = pool[objective].to_numpy(float)
+        k = max(1, round(0.01 * len(values)))
+        threshold = float(np.sort(values)[::-1][k - 1])
+        lookup = {tuple(r[n] for n in names): float(r[objective]) for _, r in pool.iterrows()}
+        others = [
+            frame[frame[split] == other][[*names, objective]].reset_index(drop=True)
+            for other in sorted(frame[split].unique())
+            if other != halide
+        ]
+        arms: dict[str, Any] = {}
+        for arm, history in (("no_transfer", []), ("transfer", others)):
+            hits = []
+            for seed in seeds:
+                planner = Planner(
+                    parameters, ds.objectives(), candidates=pool[names], seed=seed, history=history
+                )
+                trace: list[float] = []
+                while len(trace) < budget:
+                    [s] = planner.suggest(1)
+                    y = lookup[tuple(s.params[n] for n in names)]
+                    planner.observe(s, {objective: y})
+                    trace.append(y)
+                hits.append(first_hit(np.array(trace), threshold))
+            arms[arm] = {
+                "experiments_to_top1pct": hits,
+                "median": float(np.median(hits)),
+                "iqr": [float(np.percentile(hits, 25)), float(np.percentile(hits, 75))],
+            }
+            print(
+                f"transfer {halide[:24]:24s} {arm:12s} median {np.median(hits):5.1f} "
+                f"IQR {arms[arm]['iqr']}",
+                flush=True,
+            )
+        base, mine = (np.array(arms[a]["experiments_to_top1pct"]) for a in arms)
+        arms["ratio_of_medians"] = float(np.median(base) / np.median(mine))
+        arms["wins_ties_losses"] = [
+            int((mine < base).sum()),
+            int((mine == base).sum()),
+            int((mine > base).sum()),
+        ]
+        out[halide] = arms
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="crossed_barrel")
@@ -243,10 +303,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=60)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--transfer", action="store_true", help="the buchwald_a aryl-halide transfer study"
+    )
+    parser.add_argument("--substances", default=None, help="rdkit or morgan (transfer study)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    if args.transfer:
+        study = {
+            "benchmark": "planner_transfer",
+            "machine": {"platform": platform.platform(), "python": platform.python_version()},
+            "seeds": seeds,
+            "budget": args.budget,
+            "substances": args.substances,
+            "results": transfer_study(seeds, args.budget, args.substances),
+        }
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(study, indent=1))
+        print(f"wrote {args.output}")
+        return 0
     variants = args.variants.split(",")
     runners = {v: variant_runner(v) for v in variants}
     report: dict[str, Any] = {

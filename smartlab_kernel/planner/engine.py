@@ -15,9 +15,11 @@ from torch import Tensor
 from smartlab_kernel.planner.acquisition import build_acquisition
 from smartlab_kernel.planner.design import initial_design, nearest_unused
 from smartlab_kernel.planner.model import (
+    FittedModel,
     KernelChoice,
     RawState,
     fit_gp,
+    fit_multitask,
     posterior_mean_std,
     recorded_warnings,
 )
@@ -26,7 +28,8 @@ from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
 from smartlab_kernel.planner.settings import SearchEffort
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
-from smartlab_kernel.planner.warping import fit_warp
+from smartlab_kernel.planner.transfer import History
+from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,10 @@ class Engine:
         kernel: KernelChoice = "dimension_scaled",
         design_center: bool = False,
         search_effort: SearchEffort = "thorough",
+        history: History | None = None,
     ) -> None:
         self.space = space
+        self.history = history
         self.warp_outcomes = warp_outcomes
         self.objectives = objectives
         self.seed = seed
@@ -162,12 +167,14 @@ class Engine:
         X_pending = torch.cat([snap.X_pending] + ([X_new] if X_new is not None else []))
         n = len(snap.X_observed)
         warp = fit_warp(snap.Y_observed, self.warp_outcomes)
-        fitted = fit_gp(
+        fitted = fit_outcome_model(
             snap.X_observed,
             warp.forward(snap.Y_observed),
             self.space.bounds,
             snap.warm_start,
-            kernel=self.kernel,
+            self.kernel,
+            self.history,
+            warp,
         )
         feasibility = None
         if len(snap.X_failed):
@@ -199,7 +206,7 @@ class Engine:
         name = "qLogNEI" if len(self.objectives) == 1 else "qLogNEHVI"
         weighted = " x P(success)" if feasibility else ""
         state = {
-            "kind": "SingleTaskGP",
+            "kind": "SingleTaskGP" if self.history is None else "MultiTaskGP",
             "kernel": self.kernel,
             "search_effort": self.search_effort,
             "acquisition": name + weighted,
@@ -233,6 +240,27 @@ class Engine:
             if objective.threshold is not None:
                 ref[j] = objective.threshold * objective.sign
         return ref
+
+
+def fit_outcome_model(
+    X: Tensor,
+    Y: Tensor,
+    bounds: Tensor,
+    warm_start: RawState | None,
+    kernel: KernelChoice,
+    history: History | None,
+    warp: OutcomeWarp,
+) -> FittedModel:
+    """The outcome GP: a ``SingleTaskGP``, or with ``history`` a ``MultiTaskGP``.
+
+    ``Y`` is already warped; the history's outcomes get the same warp.
+    """
+    if history is None:
+        return fit_gp(X, Y, bounds, warm_start, kernel=kernel)
+    warped = History(
+        X=history.X, Y=warp.forward(history.Y), task=history.task, n_tasks=history.n_tasks
+    )
+    return fit_multitask(X, Y, warped, bounds, warm_start, kernel=kernel)
 
 
 def settings_for(
@@ -279,4 +307,4 @@ def settings_for(
     )
 
 
-__all__ = ["Engine", "Proposal", "Snapshot", "settings_for"]
+__all__ = ["Engine", "Proposal", "Snapshot", "fit_outcome_model", "settings_for"]

@@ -13,16 +13,19 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from botorch.fit import fit_gpytorch_mll
-from botorch.models import SingleTaskGP
+from botorch.models import MultiTaskGP, SingleTaskGP
 from botorch.models.transforms import Normalize, Standardize
 from gpytorch.kernels import Kernel, MaternKernel, ScaleKernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import GammaPrior
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from smartlab_kernel.planner.transfer import History
 
 #: Raw GP hyperparameters by parameter name (JSON-safe nested lists).
 RawState = dict[str, Any]
@@ -119,6 +122,67 @@ def fit_gp(
     )
 
 
+def fit_multitask(
+    train_X: Tensor,
+    train_Y: Tensor,
+    history: History,
+    bounds: Tensor,
+    warm_start: RawState | None = None,
+    kernel: KernelChoice = "dimension_scaled",
+) -> FittedModel:
+    """Fit a ``MultiTaskGP`` of this campaign (the output task) and earlier ones.
+
+    Each earlier campaign's outcomes are first mapped to this campaign's
+    mean and standard deviation (a campaign on another scale combines), so
+    the model's outputs stay in this campaign's units; the task correlation
+    is learnt.
+
+    Args:
+        train_X: A ``n x d`` tensor of this campaign's inputs (``n >= 2``).
+        train_Y: A ``n x 1`` tensor of its outcomes (larger is better).
+        history: The earlier campaigns (:class:`~smartlab_kernel.planner.transfer.History`).
+        bounds: A ``2 x d`` tensor of input bounds for ``Normalize``.
+        warm_start: Raw hyperparameters of an earlier fit of the same shape.
+        kernel: The covariance over the parameters (see :data:`KernelChoice`).
+
+    Returns:
+        The fitted model (predicting this campaign only) and its summary.
+    """
+    d = train_X.shape[-1]
+    mean, std = train_Y.mean(), train_Y.std()
+    Y_hist = history.Y.clone()
+    for task in range(history.n_tasks):
+        rows = history.task == task
+        values = Y_hist[rows]
+        spread = values.std() if len(values) > 1 else torch.tensor(1.0, dtype=values.dtype)
+        scale = std / spread if std > 1e-12 and spread > 1e-12 else torch.tensor(1.0)
+        Y_hist[rows] = (values - values.mean()) * scale + mean
+    target = history.n_tasks
+    task_column = torch.cat(
+        [history.task.to(train_X.dtype), torch.full((len(train_X),), float(target))]
+    ).unsqueeze(-1)
+    X_all = torch.cat([torch.cat([history.X, train_X]), task_column.to(train_X.dtype)], dim=-1)
+    with recorded_warnings() as caught:
+        model = MultiTaskGP(
+            X_all,
+            torch.cat([Y_hist, train_Y]),
+            task_feature=-1,
+            output_tasks=[target],
+            covar_module=make_kernel(kernel, d),
+            input_transform=Normalize(d=d + 1, indices=list(range(d)), bounds=bounds),
+            outcome_transform=Standardize(m=1),
+        )
+        if warm_start:
+            _load_raw_state(model, warm_start)
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 75 if warm_start else 200}})
+    model.eval()
+    raw = {name: p.detach().tolist() for name, p in model.named_parameters()}
+    summary = summarize(model)
+    summary["tasks"] = target + 1
+    return FittedModel(model=model, raw_state=raw, summary=summary, warnings=caught)
+
+
 @contextmanager
 def recorded_warnings() -> Iterator[list[str]]:
     """Collect warnings (numerical jitter, optimiser stops) as messages for provenance.
@@ -149,6 +213,9 @@ def summarize(model: SingleTaskGP) -> dict[str, Any]:
     Noise and mean are on the standardised outcome scale.
     """
     covar = model.covar_module
+    task_kernel = None
+    if hasattr(covar, "kernels"):  # MultiTaskGP: the parameters' kernel x the task kernel
+        covar, task_kernel = covar.kernels[0], covar.kernels[1]
     base = getattr(covar, "base_kernel", covar)
     summary: dict[str, Any] = {"kernel": type(base).__name__}
     if getattr(base, "lengthscale", None) is not None:
@@ -158,7 +225,15 @@ def summarize(model: SingleTaskGP) -> dict[str, Any]:
             round(v, 6) for v in covar.outputscale.detach().flatten().tolist()
         ]
     summary["noise"] = [round(v, 8) for v in model.likelihood.noise.detach().flatten().tolist()]
-    summary["mean"] = [round(v, 6) for v in model.mean_module.constant.detach().flatten().tolist()]
+    constant = getattr(model.mean_module, "constant", None)
+    if constant is not None:
+        summary["mean"] = [round(v, 6) for v in constant.detach().flatten().tolist()]
+    if task_kernel is not None:
+        covariance = task_kernel.covar_matrix.to_dense().detach()
+        spread = covariance.diagonal().sqrt()
+        correlation = covariance / spread.unsqueeze(-1) / spread.unsqueeze(0)
+        # how much each earlier campaign is like this one (the last task)
+        summary["task_correlation"] = [round(v, 4) for v in correlation[-1, :-1].tolist()]
     return summary
 
 
@@ -183,6 +258,7 @@ __all__ = [
     "KernelChoice",
     "RawState",
     "fit_gp",
+    "fit_multitask",
     "make_kernel",
     "posterior_mean_std",
     "recorded_warnings",

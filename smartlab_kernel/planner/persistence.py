@@ -40,6 +40,13 @@ def planner_config(planner: Planner, include_candidates: bool) -> dict[str, Any]
         "search_effort": planner.search_effort,
         "candidates": candidates,
     }
+    if planner.transfer is not None:
+        config["history"] = [
+            {**summary, "rows": rows}
+            for summary, rows in zip(
+                planner.transfer.describe(), planner.transfer.rows, strict=True
+            )
+        ]
     return dict(json_safe(config))
 
 
@@ -72,6 +79,7 @@ def planner_from_config(
         # and a pure Sobol initial design
         design_center=bool(config.get("design_center", False)),
         search_effort=config.get("search_effort", legacy_search_effort(config)),
+        history=[pd.DataFrame(h["rows"]) for h in config.get("history") or ()],
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

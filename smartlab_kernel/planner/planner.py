@@ -27,6 +27,7 @@ from smartlab_kernel.planner.settings import SEARCH_EFFORTS, SearchEffort
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
 from smartlab_kernel.planner.state import CampaignState
 from smartlab_kernel.planner.suggestion import Suggestion
+from smartlab_kernel.planner.transfer import TRANSFER_DESIGN, encode_history
 
 #: Largest fully discrete space that is enumerated instead of relaxed.
 MAX_GRID = 20_000
@@ -131,6 +132,13 @@ class Planner:
             way (see :func:`~smartlab_kernel.planner.engine.settings_for`).
             Recorded in the configuration, so a resumed campaign searches as
             it did when its suggestions were made.
+        history: Observations of earlier, related campaigns (one DataFrame
+            each, a column per parameter and the objective; one objective
+            only): the model becomes a multi-task GP that learns how much each
+            is like this campaign (see :mod:`~smartlab_kernel.planner.transfer`),
+            and the default initial design shrinks to
+            :data:`~smartlab_kernel.planner.transfer.TRANSFER_DESIGN` points.
+            The rows used are kept in the configuration.
     """
 
     def __init__(
@@ -145,6 +153,7 @@ class Planner:
         kernel: str = "auto",
         design_center: bool | None = None,
         search_effort: SearchEffort = "thorough",
+        history: Sequence[pd.DataFrame] = (),
     ) -> None:
         names = [o.name for o in objectives]
         if not objectives or len(set(names)) != len(names):
@@ -154,7 +163,12 @@ class Planner:
         self.space = SearchSpace(parameters, constraints or ())
         self.objectives = list(objectives)
         self.seed = seed
-        size = default_design_size(self.space) if initial_design is None else initial_design
+        #: The earlier campaigns' observations, encoded (``None`` without ``history``).
+        self.transfer = encode_history(self.space, self.objectives, history)
+        size = initial_design
+        if size is None:
+            default = default_design_size(self.space)
+            size = default if self.transfer is None else min(default, TRANSFER_DESIGN)
         if not isinstance(size, int) or size < 1:
             raise InvalidConfigError(f"initial_design must be an int >= 1, got {initial_design!r}")
         self.initial_design = size
@@ -184,13 +198,18 @@ class Planner:
             kernel=self.kernel,
             design_center=self.design_center,
             search_effort=self.search_effort,
+            history=self.transfer,
         )
         self._state = CampaignState()
         self._lock = threading.RLock()
         self._suggest_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._predictor = Predictor(
-            self.space, self.objectives, warp_outcomes=outcome_warping, kernel=self.kernel
+            self.space,
+            self.objectives,
+            warp_outcomes=outcome_warping,
+            kernel=self.kernel,
+            history=self.transfer,
         )
         self.campaign_id = uuid.uuid4().hex[:8]
 

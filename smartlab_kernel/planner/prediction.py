@@ -7,16 +7,16 @@ from typing import Any
 
 import pandas as pd
 
-from smartlab_kernel.planner.engine import Snapshot
+from smartlab_kernel.planner.engine import Snapshot, fit_outcome_model
 from smartlab_kernel.planner.model import (
     FittedModel,
     KernelChoice,
-    fit_gp,
     posterior_mean_std,
     recorded_warnings,
 )
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.space import SearchSpace
+from smartlab_kernel.planner.transfer import History
 from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
 
 
@@ -36,8 +36,10 @@ class Predictor:
         objectives: list[Objective],
         warp_outcomes: bool = False,
         kernel: KernelChoice = "dimension_scaled",
+        history: History | None = None,
     ) -> None:
         self.space = space
+        self.history = history
         self.objectives = objectives
         self.warp_outcomes = warp_outcomes
         self.kernel = kernel
@@ -54,12 +56,14 @@ class Predictor:
         with recorded_warnings():
             if self._cache is None or self._cache[0] != n:
                 warp = fit_warp(snap.Y_observed, self.warp_outcomes)
-                fitted = fit_gp(
+                fitted = fit_outcome_model(
                     snap.X_observed,
                     warp.forward(snap.Y_observed),
                     self.space.bounds,
                     snap.warm_start,
-                    kernel=self.kernel,
+                    self.kernel,
+                    self.history,
+                    warp,
                 )
                 self._cache = (n, fitted, warp)
             _, fitted, warp = self._cache
