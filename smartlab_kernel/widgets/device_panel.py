@@ -121,10 +121,10 @@ class DevicePanel(w.VBox):
             text = _figure.label(name, units)
             label = self.labels[name] = w.HTML(
                 f"<span title='{html.escape(signal.name)}'>{html.escape(text)}</span>",
-                layout=w.Layout(width="14em"),
+                layout=w.Layout(width="14em", flex="0 0 auto"),
             )
             label.add_class(f"smartlab-label-{_css_name(name)}")
-            readback = self.readbacks[name] = w.HTML(layout=w.Layout(width="12em"))
+            readback = self.readbacks[name] = w.HTML(layout=w.Layout(width="12em", flex="0 0 auto"))
             readback.add_class(f"smartlab-readback-{_css_name(name)}")
             row: list[w.Widget] = [label, readback]
             limits = signal_limits(signal)
@@ -132,17 +132,20 @@ class DevicePanel(w.VBox):
                 low, high = limits
                 entry = self.entries[name] = w.Text(
                     placeholder=f"{low:g} to {high:g} {units}".strip(),
-                    layout=w.Layout(width="11em"),
+                    layout=w.Layout(width="11em", flex="0 0 auto"),
                 )
                 entry.add_class(f"smartlab-entry-{_css_name(name)}")
                 # Enter in the field sends a "submit" message (ipywidgets' Text);
                 # submitting on blur instead would move hardware on a stray click.
                 entry.on_msg(lambda _w, content, _b, n=name: self._on_entry_msg(n, content))
                 button = self.set_buttons[name] = w.Button(
-                    description="Set", layout=w.Layout(width="5em")
+                    description="Set", layout=w.Layout(width="5em", flex="0 0 auto")
                 )
                 button.on_click(lambda _, n=name: self.set_value(n, self.entries[n].value))
-                feedback = self.field_messages[name] = w.HTML()
+                # Takes the rest of the row and wraps there: the columns stay aligned.
+                feedback = self.field_messages[name] = w.HTML(
+                    layout=w.Layout(flex="1 1 auto", min_width="0")
+                )
                 feedback.add_class(f"smartlab-field-message-{_css_name(name)}")
                 row += [entry, button, feedback]
             rows.append(w.HBox(row, layout=w.Layout(align_items="center")))

@@ -96,7 +96,9 @@ class LabMonitor(w.VBox):
         self.energy = w.Image(format="png", layout=w.Layout(max_width="480px"))
         # Wide enough for its whole label (the ipywidgets default cuts it short).
         self.energy_button = w.Button(
-            description="Update energy chart", icon="refresh", layout=w.Layout(width="auto")
+            description="Update energy chart",
+            icon="refresh",
+            layout=w.Layout(width="auto", align_self="flex-start"),
         )
         self.energy_button.add_class("smartlab-energy-update")
         self.confirm_button.on_click(lambda _b: self.confirm_acknowledge())
@@ -185,12 +187,14 @@ class LabMonitor(w.VBox):
         energy = self.link.energy_kwh()
         names = [_figure.split_units(name)[0] for name in energy]
         watt_hours = [1000.0 * kwh for kwh in energy.values()]
+        # The axis in kWh once a system has used one, else in Wh: no 8000 Wh ticks.
+        scale, units = (1000.0, "kWh") if max(watt_hours, default=0) >= 1000 else (1.0, "Wh")
 
         def draw(axes: list[Axes]) -> None:
             (ax,) = axes
-            bars = ax.bar(names, watt_hours, color="#4c72b0")
+            bars = ax.bar(names, [wh / scale for wh in watt_hours], color="#4c72b0")
             ax.bar_label(bars, labels=[_figure.quantity(wh, "Wh") for wh in watt_hours])
-            ax.set_ylabel("Energy (Wh)")
+            ax.set_ylabel(f"Energy ({units})")
             ax.set_title("Energy per system since start")
             ax.margins(y=0.2)
             ax.spines[["top", "right"]].set_visible(False)

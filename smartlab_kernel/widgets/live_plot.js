@@ -172,7 +172,8 @@ function render({ model, el }) {
       const n = rows.length ? rows[0].length : 1;
       const right = COLOURBAR.right;
       const hw = w - PAD.left - right;
-      axes(ctx, w, h, [0, n - 1], [0, Math.max(1, rows.length)], "Channel", "Spectrum #", {
+      // Row k (numbered from 1) spans k - 0.5 to k + 0.5: its number ticks its middle.
+      axes(ctx, w, h, [0, n - 1], [0.5, Math.max(1, rows.length) + 0.5], "Channel", "Spectrum #", {
         right, xInteger: true, yInteger: true,
       });
       if (rows.length) {

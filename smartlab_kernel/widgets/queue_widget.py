@@ -135,6 +135,7 @@ class QueueWidget(w.VBox):
             ]
         children += [self.recent, self.message]
         super().__init__(children)
+        self.add_class("smartlab-queue")
         self.refresh()
 
     def refresh(self) -> None:
@@ -150,7 +151,7 @@ class QueueWidget(w.VBox):
         mine = status.get("my_positions") or []
         where = ", ".join(str(p) for p in mine) if mine else "none waiting"
         self.summary.value = (
-            f"<b>{html.escape(self.lab.user)}</b> - queue "
+            f"<b>{html.escape(self.lab.user)}</b> - "
             f"{manager_state_html(status.get('manager_state'))}, "
             f"{len(self.items)} waiting; your positions: {where}"
         )

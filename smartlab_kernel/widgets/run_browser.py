@@ -539,12 +539,13 @@ class RunBrowser(w.VBox):
             for k, v in fields.items()
         )
         full = html.escape(json.dumps(md, indent=1, default=str))
+        # The plot first: the details then say that both are up to date.
+        self.plot.value = _figure.to_png(self.figure([uid]))
+        self.plot.layout.display = None
         self.details.value = (
             f"<table>{rows}</table><details><summary>all metadata</summary>"
             f"<pre style='max-height:20em;overflow:auto'>{full}</pre></details>"
         )
-        self.plot.value = _figure.to_png(self.figure([uid]))
-        self.plot.layout.display = None
 
     def show_runs(self, uids: list[str]) -> None:
         """Show several runs side by side (one column each) and overlaid in one plot.
@@ -553,7 +554,11 @@ class RunBrowser(w.VBox):
             uids: The runs' uids, in the order to show them.
         """
         summaries = [self._summary(uid) for uid in uids]
-        names = list(dict.fromkeys(k for summary in summaries for k in summary))
+        names = [
+            name
+            for name in dict.fromkeys(k for summary in summaries for k in summary)
+            if any(summary.get(name) for summary in summaries)  # no rows empty for all
+        ]
         head = "".join(
             f"<th class='{'smartlab-run-interrupted' if s.get('interrupted') else ''}'>"
             f"{html.escape(s['run'])}</th>"
@@ -566,13 +571,13 @@ class RunBrowser(w.VBox):
             for name in names
             if name != "run"
         )
+        self.plot.value = _figure.to_png(self.figure(uids))
+        self.plot.layout.display = None
         self.details.value = (
             f"<b>{len(uids)} runs side by side</b>"
             f"<div style='overflow-x:auto'><table class='smartlab-run-compare'>"
             f"<tr><th></th>{head}</tr>{body}</table></div>"
         )
-        self.plot.value = _figure.to_png(self.figure(uids))
-        self.plot.layout.display = None
 
     def _summary(self, uid: str) -> dict[str, str]:
         md = self.found.get(uid) or dict(self.lab.catalog[uid].metadata)
