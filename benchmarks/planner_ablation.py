@@ -57,6 +57,8 @@ PLANNER_VARIANTS: dict[str, dict[str, Any]] = {
     "planner_design8": {"initial_design": 8},
     "planner_rdkit": {"substances": "rdkit"},
     "planner_morgan": {"substances": "morgan"},
+    "planner_rdkit_matern": {"substances": "rdkit", "kernel": "matern_gamma"},
+    "planner_onehot_matern": {"kernel": "matern_gamma"},
 }
 
 #: Changes to the plain loop, by variant name.

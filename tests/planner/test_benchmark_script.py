@@ -83,3 +83,39 @@ def test_merge_unites_seeds_and_compares_with_ax(bench: ModuleType, tmp_path: Pa
     assert merged["planner_on_ax_seeds_median"] == 7.0
     assert merged["planner_at_least_as_good_as_ax"] is True
     assert merged["planner_wins_vs_ax_per_seed"] == "2/3"
+
+
+@pytest.fixture(scope="module")
+def ablation(bench: ModuleType) -> ModuleType:
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import planner_ablation
+    finally:
+        sys.path.remove(str(ROOT))
+    return planner_ablation
+
+
+def test_the_ablation_compares_variants_seed_by_seed_with_the_plain_loop(
+    ablation: ModuleType, tmp_path: Path
+) -> None:
+    out = tmp_path / "ablation.json"
+    argv = ["--datasets", "crossed_barrel", "--variants", "plain,plain_matern,planner"]
+    assert ablation.main([*argv, "--seeds", "2", "--budget", "8", "--output", str(out)]) == 0
+    results = json.loads(out.read_text())["results"]["crossed_barrel"]
+    assert set(results) == {"plain", "plain_matern", "planner"}
+    for res in results.values():
+        assert len(res["experiments_to_top1pct"]) == 2
+        assert all(1 <= hits <= 9 for hits in res["experiments_to_top1pct"])  # censored at 9
+        assert sum(res["wins_ties_losses_vs_plain"]) == 2
+    assert results["plain"]["wins_ties_losses_vs_plain"] == [0, 2, 0]
+
+
+def test_the_plain_loop_never_picks_a_pool_row_twice(ablation: ModuleType) -> None:
+    from benchmarks.planner_datasets import load
+
+    ds = load("crossed_barrel")
+    trace = ablation.plain_run(ds, seed=3, budget=12)
+    _rows, values = ablation._pool(ds)
+    assert len(trace) == 12
+    assert set(trace.tolist()) <= set(values.tolist())
+    assert len(set(trace.tolist())) == 12
