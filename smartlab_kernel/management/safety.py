@@ -8,11 +8,14 @@ suspenders subscribe to those signals as they would to EPICS PVs.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from bluesky import RunEngine
@@ -20,6 +23,12 @@ from bluesky.suspenders import SuspenderBase
 from ophyd import Signal
 
 from ..devices.room import FumeHood, SimulatedRoom
+
+log = logging.getLogger(__name__)
+
+#: Seconds a trip waits for a busy RunEngine loop to make its suspension event
+#: (bluesky's own wait is 0.1 s, after which the trip is dropped).
+EVENT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,69 @@ class InterlockSuspender(SuspenderBase):
         self._describe = describe
         self._report = report
         self.condition = False
+
+    def __call__(self, value: Any, **kwargs: Any) -> None:
+        """Take a new value of the signal (ophyd's subscription callback).
+
+        This is bluesky's ``SuspenderBase.__call__`` with one change. The
+        base class gives the RunEngine's event loop 0.1 s to make the event
+        a suspension waits on; when the loop is busy longer (a slow device
+        call, a loaded machine) it raises "Could not create the suspender
+        event" and drops the trip: the running plan goes on although the
+        interlock tripped. Here the event is made first, waiting for the loop
+        up to :data:`EVENT_TIMEOUT`, outside the suspender's lock (the loop
+        takes that lock when a plan starts, so waiting inside it could
+        deadlock); the suspension is then requested as bluesky does.
+
+        Raises:
+            RuntimeError: The loop did not answer within :data:`EVENT_TIMEOUT`
+                (logged as an error too: the trip could not suspend the plan).
+        """
+        engine = self.RE
+        if engine is None:
+            return
+        made = self._new_event(engine) if self._ev is None and self._unsafe(value) else None
+        with self._lock:
+            loop = engine._loop
+            if self._should_suspend(value):
+                self._tripped = True
+                if self._ev is None:
+                    if made is None:
+                        log.error(
+                            "interlock %s: no suspension event; plan not suspended", self.name
+                        )
+                        raise RuntimeError("Could not create the suspender event")
+                    self._ev = made
+                    request = partial(
+                        engine.request_suspend,
+                        made.wait,
+                        pre_plan=self._pre_plan,
+                        post_plan=self._post_plan,
+                        justification=self._get_justification(),
+                    )
+                    if engine.state.is_running:
+                        loop.call_soon_threadsafe(request)
+            elif self._should_resume(value):
+                self._SuspenderBase__set_event(loop)  # type: ignore[attr-defined]
+                self._tripped = False
+
+    def _new_event(self, engine: RunEngine) -> asyncio.Event | None:
+        """An ``asyncio.Event`` made on ``engine``'s loop (``None`` if it did not answer)."""
+        loop = engine._loop
+        if threading.get_ident() == getattr(loop, "_thread_id", None):
+            return asyncio.Event()
+        made = threading.Event()
+        box: list[asyncio.Event] = []
+
+        def make() -> None:
+            box.append(asyncio.Event())
+            made.set()
+
+        handle = loop.call_soon_threadsafe(make)
+        if not made.wait(EVENT_TIMEOUT):
+            handle.cancel()
+            return None
+        return box[0]
 
     def __repr__(self) -> str:
         # The base class's repr shows pre_plan/post_plan, which are bound
