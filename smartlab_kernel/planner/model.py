@@ -41,6 +41,9 @@ RawState = dict[str, Any]
 KernelChoice = Literal["dimension_scaled", "matern_gamma"]
 KERNELS: tuple[str, ...] = ("dimension_scaled", "matern_gamma")
 
+#: L-BFGS-B iterations of a warm-started multi-task refit (see :func:`fit_multitask`).
+MULTITASK_REFIT_ITERATIONS = 15
+
 
 def make_kernel(kernel: KernelChoice, d: int) -> Kernel | None:
     """The covariance module for ``kernel`` over ``d`` inputs (``None``: BoTorch's default).
@@ -175,7 +178,10 @@ def fit_multitask(
         if warm_start:
             _load_raw_state(model, warm_start)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 75 if warm_start else 200}})
+        # Warm-started refits move little (one new observation among hundreds of
+        # earlier ones), and each step costs a Cholesky of every row: few steps.
+        iterations = MULTITASK_REFIT_ITERATIONS if warm_start else 200
+        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
     model.eval()
     raw = {name: p.detach().tolist() for name, p in model.named_parameters()}
     summary = summarize(model)
