@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..remote.lab import RemoteLab
 from ..session import Lab
+from ..session.errors import SessionError
 from .config import LabConfig
 
 _current: Lab | RemoteLab | None = None
@@ -55,3 +57,32 @@ def adopt(lab: Lab | RemoteLab) -> None:
     """Make ``lab`` the notebook's lab: the one :func:`connect` returns from now on."""
     global _current
     _current = lab
+
+
+class MissingLab:
+    """Stands for the lab in a kernel that could not open one; says why when used.
+
+    The kernel still starts (its magics work; ``%lab open DIRECTORY`` opens a
+    lab), e.g. when another notebook's kernel holds the default lab directory.
+
+    Args:
+        reason: Why there is no lab, and what to do.
+    """
+
+    devices: dict[str, Any] = {}
+    logger = None
+    log_path = None
+    directory = None
+    _closed = True
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<no lab: {self.reason}>"
+
+    def __getattr__(self, name: str) -> Any:
+        raise SessionError(f"lab.{name}: {self.reason}")
+
+    def close(self) -> None:
+        """Nothing to close."""

@@ -9,13 +9,17 @@ import bluesky.plans as bp
 
 from .. import plans
 from ..campaign.loop import bench_planner, bench_recipe, campaign, resume_planner
-from .connect import connect
+from .connect import MissingLab, connect
 from .magics import LabMagics
 from .tracebacks import show_short_traceback
 
 
 def namespace(lab: Any) -> dict[str, Any]:
-    """What the extension puts in the user namespace."""
+    """What the extension puts in the user namespace.
+
+    ``lab``, its devices by name, the plans (``measure_recipe``, ``Recipe``, ...),
+    ``bp``/``bps``, the campaign helpers and the widget classes.
+    """
     names: dict[str, Any] = {
         "lab": lab,
         "bp": bp,
@@ -26,17 +30,38 @@ def namespace(lab: Any) -> dict[str, Any]:
         "resume_planner": resume_planner,
     }
     names.update({name: getattr(plans, name) for name in plans.__all__})
+    names.update(_widget_classes())
     names.update(getattr(lab, "devices", {}))  # a shared lab server's devices are on the server
     return names
+
+
+def _widget_classes() -> dict[str, Any]:
+    """The notebook widgets (``RunControl``, ``LivePlot``, ...), if ipywidgets is installed."""
+    try:
+        from .. import widgets
+    except ImportError:
+        return {}
+    return {name: getattr(widgets, name) for name in widgets.__all__ if name[:1].isupper()}
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """Connect the lab, fill the namespace, register the magics, and shorten tracebacks.
 
+    If the lab cannot be opened (e.g. another notebook's kernel holds its
+    directory), ``lab`` is a :class:`~smartlab_kernel.kernel.connect.MissingLab`
+    that says why when used, and ``%lab open`` opens one.
+
     An error from inside smartlab_kernel or bluesky is shown from the user's
     cell (see :mod:`smartlab_kernel.kernel.tracebacks`).
     """
-    lab = connect()
+    lab: Any
+    try:
+        lab = connect()
+    except Exception as exc:  # the kernel still starts: `%lab open DIRECTORY` opens a lab
+        lab = MissingLab(
+            f"the kernel could not open its lab ({type(exc).__name__}: {exc}); "
+            "open one with %lab open DIRECTORY"
+        )
     ipython.push(namespace(lab))
     ipython.register_magics(LabMagics(ipython, lab))
     ipython.set_custom_exc((Exception,), show_short_traceback)

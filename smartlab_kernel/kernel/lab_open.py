@@ -20,6 +20,7 @@ from IPython.core.error import UsageError
 
 from ..session import Lab
 from ..storage.lock import LabDirectoryLock
+from .connect import MissingLab
 
 #: What a lab writes at the top of its directory; ``--fresh`` empties only such a folder.
 LAB_ENTRIES = frozenset(
@@ -135,6 +136,8 @@ def open_lab(args: argparse.Namespace, current: Any, user_ns: dict[str, Any]) ->
         if name not in user_ns:
             raise UsageError(f"--{option} {name}: there is no variable {name!r} in the notebook")
         extra[option] = user_ns[name]
+    if isinstance(current, MissingLab):
+        current = None
     directory = Path(args.directory).expanduser().resolve()
     same = current is not None and Path(getattr(current, "directory", "")) == directory
     if same:

@@ -24,7 +24,7 @@ from ..plans import measure_recipe
 from ..remote.lab import RemoteLab
 from ..session import Lab
 from ..session.run import Run
-from .connect import adopt
+from .connect import MissingLab, adopt
 from .lab_open import describe, open_lab, parse_open
 
 EXPERIMENT_RECORD_PLAN = "experiment_record"
@@ -34,6 +34,8 @@ LOG_ENTRIES = 10
 _ENTRY_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
 #: Seconds ``%pause`` waits for a run that is about to start, and for it to pause.
 PAUSE_WAIT_S = 10.0
+#: Seconds ``%suggest`` waits for the planner.
+SUGGEST_WAIT_S = 300.0
 LAB_USAGE = "%lab (status), %lab log [entries], or %lab open DIRECTORY [options]"
 
 
@@ -99,7 +101,7 @@ def log_entries(path: Path, count: int) -> list[str]:
 class LabMagics(Magics):
     """Magics that act on the notebook's lab (``lab`` in the user namespace)."""
 
-    def __init__(self, shell: Any, lab: Lab | RemoteLab) -> None:
+    def __init__(self, shell: Any, lab: Lab | RemoteLab | MissingLab) -> None:
         super().__init__(shell)
         self.lab = lab
         self.ipython: Any = shell
@@ -232,7 +234,11 @@ class LabMagics(Magics):
 
     @line_magic
     def suggest(self, line: str = "") -> Any:
-        """Ask ``planner`` (in the namespace) for ``n`` suggestions and show them for review."""
+        """Ask ``planner`` (in the namespace) for ``n`` suggestions and show them for review.
+
+        The cell ends when the suggestions are there (``planner.pending``), so
+        the next cell sees them; accepting one runs its recipe on the bench.
+        """
         text = line.strip() or "1"
         if not text.isdigit() or int(text) < 1:
             raise ValueError(f"usage: %suggest n, with n a whole number >= 1; got {text!r}")
@@ -256,7 +262,7 @@ class LabMagics(Magics):
             return lab.submit(measure_recipe(bench_recipe(params), md=md, **bench))
 
         widget = review(planner, on_accept=run_accepted, lab=lab)
-        widget.suggest(n)
+        widget.suggest(n).result(SUGGEST_WAIT_S)
         display(widget)
         return widget
 

@@ -155,3 +155,34 @@ def test_lab_open_and_log_refuse_bad_arguments(kernel: Any, tmp_path: Path) -> N
     _run(kernel, "%lab open lab-data/empty --fresh")
     empty = _run(kernel, "%lab log")
     assert empty["stdout"].strip().endswith("lab.log is empty")
+
+
+def test_a_kernel_whose_lab_is_in_use_still_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two notebooks started at once in one folder: the second kernel's default lab is taken."""
+    from smartlab_kernel.storage.lock import LabDirectoryLock
+
+    prefix = tmp_path / "prefix"
+    install_kernelspec(prefix=str(prefix))
+    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+    monkeypatch.setenv("SMARTLAB_DIRECTORY", str(tmp_path / "taken"))
+    lock = LabDirectoryLock(tmp_path / "taken")
+    lock.acquire()  # another notebook's lab
+    manager, client = start_new_kernel(kernel_name="smartlab", cwd=str(tmp_path))
+    try:
+        status = _run(client, "%lab")
+        assert status["status"] == "error"
+        (error,) = status["errors"]
+        assert error["ename"] == "SessionError"
+        assert "the kernel could not open its lab (LabInUseError" in error["evalue"]
+        assert "open one with %lab open DIRECTORY" in error["evalue"]
+        opened = _run(client, "%lab open own --fresh\nprint(lab.seed, sorted(lab.devices))")
+        assert opened["status"] == "ok", opened
+        assert opened["stdout"].splitlines()[-1] == (
+            "0 ['dispenser', 'reactor', 'robot', 'spectrometer']"
+        )
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
+        lock.release()
