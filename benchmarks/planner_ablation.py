@@ -58,6 +58,7 @@ PLANNER_VARIANTS: dict[str, dict[str, Any]] = {
     "planner_rdkit": {"substances": "rdkit"},
     "planner_morgan": {"substances": "morgan"},
     "planner_rdkit_matern": {"substances": "rdkit", "kernel": "matern_gamma"},
+    "planner_sample": {"pool_design": "sample"},
     "planner_onehot_matern": {"kernel": "matern_gamma"},
 }
 

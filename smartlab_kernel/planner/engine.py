@@ -26,7 +26,7 @@ from smartlab_kernel.planner.model import (
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
-from smartlab_kernel.planner.settings import SearchEffort
+from smartlab_kernel.planner.settings import PoolDesign, SearchEffort
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
 from smartlab_kernel.planner.transfer import History
 from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
@@ -97,9 +97,11 @@ class Engine:
         design_center: bool = False,
         search_effort: SearchEffort = "thorough",
         history: History | None = None,
+        pool_design: PoolDesign = "sobol",
     ) -> None:
         self.space = space
         self.history = history
+        self.pool_design = pool_design
         self.warp_outcomes = warp_outcomes
         self.objectives = objectives
         self.seed = seed
@@ -140,8 +142,16 @@ class Engine:
     def _design(self, snap: Snapshot, n: int) -> list[Proposal]:
         if n == 0:
             return []
-        rows = initial_design(self.space, self.seed, snap.n_design, n, center=self.design_center)
-        if self.choices is not None:
+        if self.choices is not None and self.pool_design == "sample":
+            free = torch.nonzero(self.available(snap)).flatten()
+            draw = torch.Generator().manual_seed(self.seed * 1_000_003 + snap.n_design)
+            picks = free[torch.randperm(len(free), generator=draw)[:n]].tolist()
+            rows = self.space.decode(self.choices[picks])
+        else:
+            rows = initial_design(
+                self.space, self.seed, snap.n_design, n, center=self.design_center
+            )
+        if self.choices is not None and self.pool_design != "sample":
             picks = nearest_unused(
                 self.space.encode(rows), self.choices, self.available(snap), self.space.bounds
             )
@@ -158,6 +168,8 @@ class Engine:
         ]
 
     def _design_kind(self, index: int) -> str:
+        if self.choices is not None and self.pool_design == "sample":
+            return "Random candidate, initial design"
         if self.design_center and index == 0:
             return "Centre of the space, initial design"
         return "Sobol initial design"

@@ -38,6 +38,7 @@ def planner_config(planner: Planner, include_candidates: bool) -> dict[str, Any]
         "kernel": planner.kernel,
         "design_center": planner.design_center,
         "search_effort": planner.search_effort,
+        "pool_design": planner.pool_design,
         "candidates": candidates,
     }
     if planner.transfer is not None:
@@ -80,6 +81,8 @@ def planner_from_config(
         design_center=bool(config.get("design_center", False)),
         search_effort=config.get("search_effort", legacy_search_effort(config)),
         history=[pd.DataFrame(h["rows"]) for h in config.get("history") or ()],
+        # configurations written before pool_design was recorded snapped Sobol points
+        pool_design=config.get("pool_design", "sobol"),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

@@ -23,7 +23,12 @@ from smartlab_kernel.planner.parameters import Parameter
 from smartlab_kernel.planner.pool import validate_candidates
 from smartlab_kernel.planner.prediction import Predictor
 from smartlab_kernel.planner.results import best_rows, observations_frame, validate_outcomes
-from smartlab_kernel.planner.settings import SEARCH_EFFORTS, SearchEffort
+from smartlab_kernel.planner.settings import (
+    POOL_DESIGNS,
+    SEARCH_EFFORTS,
+    PoolDesign,
+    SearchEffort,
+)
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
 from smartlab_kernel.planner.state import CampaignState
 from smartlab_kernel.planner.suggestion import Suggestion
@@ -139,6 +144,10 @@ class Planner:
             and the default initial design shrinks to
             :data:`~smartlab_kernel.planner.transfer.TRANSFER_DESIGN` points.
             The rows used are kept in the configuration.
+        pool_design: How the initial design picks pool rows (pool mode only):
+            ``"sobol"`` (default), the unused row nearest each Sobol point, or
+            ``"sample"``, unused rows drawn at random (seeded). Recorded in
+            the configuration.
     """
 
     def __init__(
@@ -154,6 +163,7 @@ class Planner:
         design_center: bool | None = None,
         search_effort: SearchEffort = "thorough",
         history: Sequence[pd.DataFrame] = (),
+        pool_design: PoolDesign = "sobol",
     ) -> None:
         names = [o.name for o in objectives]
         if not objectives or len(set(names)) != len(names):
@@ -188,6 +198,11 @@ class Planner:
             design_center, self.space, finite=choices is not None
         )
         self.search_effort = check_search_effort(search_effort)
+        if pool_design not in POOL_DESIGNS:
+            raise InvalidConfigError(
+                f"pool_design must be one of {POOL_DESIGNS}, got {pool_design!r}"
+            )
+        self.pool_design: PoolDesign = pool_design
         self._engine = Engine(
             self.space,
             self.objectives,
@@ -199,6 +214,7 @@ class Planner:
             design_center=self.design_center,
             search_effort=self.search_effort,
             history=self.transfer,
+            pool_design=pool_design,
         )
         self._state = CampaignState()
         self._lock = threading.RLock()

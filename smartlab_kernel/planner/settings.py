@@ -11,6 +11,13 @@ SearchEffort = Literal["thorough", "thorough_128", "quick"]
 #: The allowed values of :data:`SearchEffort`.
 SEARCH_EFFORTS: tuple[str, ...] = get_args(SearchEffort)
 
+#: How the initial design picks rows of a candidate pool: ``"sobol"`` takes
+#: the unused row nearest each Sobol point; ``"sample"`` draws unused rows at
+#: random (seeded), so the design follows where the pool's rows are.
+PoolDesign = Literal["sobol", "sample"]
+#: The allowed values of :data:`PoolDesign`.
+POOL_DESIGNS: tuple[str, ...] = get_args(PoolDesign)
+
 
 @dataclass(frozen=True)
 class OptimizerSettings:
@@ -33,4 +40,4 @@ class OptimizerSettings:
     timeout_sec: float | None = None
 
 
-__all__ = ["SEARCH_EFFORTS", "OptimizerSettings", "SearchEffort"]
+__all__ = ["POOL_DESIGNS", "SEARCH_EFFORTS", "OptimizerSettings", "PoolDesign", "SearchEffort"]

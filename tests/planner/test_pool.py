@@ -64,3 +64,35 @@ def test_pool_rows_are_validated() -> None:
     with pytest.raises(InvalidConfigError, match=r"missing \['x'\]"):
         validate_candidates(space, pd.DataFrame({"z": [0.5]}))
     assert validate_candidates(space, pd.DataFrame({"x": [0.5, 0.5]})) == [{"x": 0.5}]
+
+
+def test_pool_design_sample_draws_unused_rows_reproducibly_and_is_recorded() -> None:
+    rng = np.random.default_rng(7)
+    pool = pd.DataFrame({"x": rng.uniform(0, 1, 30).round(4), "cat": rng.choice(["a", "b"], 30)})
+
+    def design(seed: int) -> list[tuple[float, str]]:
+        planner = Planner(
+            [Real("x", 0, 1), Categorical("cat", ["a", "b"])],
+            [Objective("y")],
+            candidates=pool,
+            seed=seed,
+            initial_design=4,
+            pool_design="sample",
+        )
+        rows = [(float(s.params["x"]), str(s.params["cat"])) for s in planner.suggest(4)]
+        assert all(s.startswith("Random candidate") for s in [p.reason for p in planner.pending])
+        assert planner.to_config()["pool_design"] == "sample"
+        return rows
+
+    first = design(0)
+    assert len(set(first)) == 4
+    assert set(first) <= set(zip(pool["x"].astype(float), pool["cat"], strict=True))
+    assert design(0) == first  # same seed, same rows
+    assert design(1) != first
+
+
+def test_pool_design_must_be_one_of_the_known_kinds() -> None:
+    with pytest.raises(
+        InvalidConfigError, match=r"pool_design must be one of \('sobol', 'sample'\)"
+    ):
+        Planner([Real("x", 0, 1)], [Objective("y")], pool_design="kmeans")  # type: ignore[arg-type]
