@@ -57,6 +57,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 DESCENDING_FIRST = frozenset({"time", "outcome", "interrupted"})
 #: Most runs overlaid in the plot of a multi-run selection.
 MAX_OVERLAID = 10
+#: One thread reads outcomes for every RunBrowser, one run at a time: a notebook
+#: with several browsers does not hit the catalog server with parallel reads.
+_OUTCOME_READER = ThreadPoolExecutor(1, thread_name_prefix="smartlab-run-outcomes")
 
 
 def interruption_count(stop: Mapping[str, Any] | None) -> int:
@@ -185,8 +188,8 @@ class RunBrowser(w.VBox):
         self.search_button.on_click(lambda _: self.search())
         self.outcomes: dict[str, float | None] = {}
         self._outcome_lock = threading.Lock()
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="smartlab-run-outcomes")
         self._reading: Future[None] | None = None
+        self._searches = 0  # a new search (or close) stops the reads of the one before
         self._relabel = Throttle(self._loop, self._show_rows, 4.0)
         self.table = RunTable(columns=[{"key": k, "label": h} for k, h in COLUMNS])
         self.table.add_class("smartlab-run-results")
@@ -414,13 +417,18 @@ class RunBrowser(w.VBox):
         if not missing:
             return
 
+        self._searches += 1
+        search = self._searches
+
         def read() -> None:
             for uid in missing:
+                if self._searches != search:
+                    return
                 if uid in self.found:
                     self.read_outcome(uid)
                     self._loop.call(self._relabel.request)
 
-        self._reading = self._reader.submit(read)
+        self._reading = _OUTCOME_READER.submit(read)
 
     def wait_for_outcomes(self, timeout: float = 60.0) -> bool:
         """Wait until the outcomes of the last search are read and shown.
@@ -731,7 +739,7 @@ class RunBrowser(w.VBox):
         if self._stop_poll is not None:
             self._stop_poll()
             self._stop_poll = None
-        self._reader.shutdown(wait=False, cancel_futures=True)
+        self._searches += 1  # its outcome reads stop
         super().close()
 
 
