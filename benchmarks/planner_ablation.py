@@ -74,6 +74,7 @@ PLAIN_VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def _pool(ds: Dataset) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """The pool's distinct rows and their first objective, signed so larger is better."""
     lookup = pool_lookup(ds)
     rows = [dict(zip(ds.parameter_names, key, strict=True)) for key in lookup]
     return rows, np.array([v[0] for v in lookup.values()])
@@ -140,7 +141,7 @@ def plain_run(
     chosen = list(picks)
     while len(chosen) < min(budget, len(X)):
         train_X = X[chosen]
-        train_Y = torch.tensor(values[chosen], dtype=X.dtype).unsqueeze(-1) * float(ds.signs()[0])
+        train_Y = torch.tensor(values[chosen], dtype=X.dtype).unsqueeze(-1)  # signed: maximise
         model = SingleTaskGP(
             train_X,
             train_Y,
@@ -159,7 +160,7 @@ def plain_run(
         with torch.no_grad():
             scores = torch.cat([acqf(X[part].unsqueeze(1)) for part in candidates.split(2048)])
         chosen.append(int(candidates[int(scores.argmax())]))
-    return values[chosen][:budget] * float(ds.signs()[0])
+    return values[chosen][:budget]
 
 
 def baybe_run(ds: Dataset, seed: int, budget: int, substances: bool = False) -> np.ndarray:
@@ -210,10 +211,10 @@ def baybe_run(ds: Dataset, seed: int, budget: int, substances: bool = False) -> 
         params = {
             n: row[n] if isinstance(row[n], str) else float(row[n]) for n in ds.parameter_names
         }
-        y = float(lookup[row_key(params, ds.parameter_names)][0])
-        chosen[objective] = y
+        y = float(lookup[row_key(params, ds.parameter_names)][0])  # signed: larger is better
+        chosen[objective] = y * float(ds.signs()[0])  # BayBE gets the measured value
         campaign.add_measurements(chosen)
-        values.append(y * float(ds.signs()[0]))
+        values.append(y)
     return np.array(values)
 
 
@@ -338,8 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in args.datasets.split(","):
         ds = load(name)
-        _, values = _pool(ds)
-        signed = values * float(ds.signs()[0])
+        _, signed = _pool(ds)  # signed: larger is better
         k = max(1, round(0.01 * len(signed)))
         threshold = float(np.sort(signed)[::-1][k - 1])
         per_variant: dict[str, Any] = {}

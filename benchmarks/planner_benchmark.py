@@ -87,7 +87,19 @@ def percentile(value: float, all_values: np.ndarray) -> float:
     return float((all_values <= value + 1e-12).mean() * 100)
 
 
-def pool_single(ds: Dataset, seeds: list[int], budget: int) -> dict[str, Any]:
+def pool_methods(names: list[str]) -> list[tuple[str, Any]]:
+    """Run functions of the pool-mode methods: planner, random, and the comparators
+    of ``planner_ablation.py`` (``plain``: a plain BoTorch loop; ``baybe``:
+    BayBE's defaults, needs ``pip install baybe``)."""
+    from benchmarks.planner_ablation import variant_runner
+
+    own = {"planner": pool_planner_run, "random": pool_random_run}
+    return [(name, own.get(name) or variant_runner(name)) for name in names]
+
+
+def pool_single(
+    ds: Dataset, seeds: list[int], budget: int, methods: list[str] | None = None
+) -> dict[str, Any]:
     values = np.array(list(pool_lookup(ds).values()))[:, 0]
     n = len(values)
     k = max(1, round(0.01 * n))
@@ -99,19 +111,20 @@ def pool_single(ds: Dataset, seeds: list[int], budget: int) -> dict[str, Any]:
         order = np.random.default_rng(50_000 + s).permutation(n)
         random_hits.append(int(np.flatnonzero(values[order] >= threshold - 1e-12)[0]) + 1)
     curves = {}
-    for method, run in (("planner", pool_planner_run), ("random", pool_random_run)):
+    for method, run in pool_methods(methods or ["planner", "random"]):
         hits, best20, best50, traces = [], [], [], []
         for seed in seeds:
             t0 = time.perf_counter()
-            trace = run(ds, seed, budget)[:, 0]
+            trace = np.asarray(run(ds, seed, budget))  # signed, larger is better
+            trace = trace[:, 0] if trace.ndim == 2 else trace
             hits.append(first_hit(trace, threshold))
             best = np.maximum.accumulate(trace)
             traces.append([percentile(b, values) for b in best])
             best20.append(percentile(best[min(20, len(best)) - 1], values))
             best50.append(percentile(best[min(50, len(best)) - 1], values))
-            if method == "planner":
+            if method != "random":
                 print(
-                    f"  {ds.name} seed {seed}: first top-1% at {hits[-1]} "
+                    f"  {ds.name} {method} seed {seed}: first top-1% at {hits[-1]} "
                     f"({time.perf_counter() - t0:.0f} s)",
                     flush=True,
                 )
@@ -124,6 +137,15 @@ def pool_single(ds: Dataset, seeds: list[int], budget: int) -> dict[str, Any]:
             "best_percentile_50": float(np.median(best50)),
         }
         curves[method] = np.median(np.array(traces), axis=0).tolist()
+    for method in out:
+        if isinstance(out[method], dict) and method not in ("planner", "random"):
+            mine = np.array(out["planner"]["experiments_to_top1pct"])
+            theirs = np.array(out[method]["experiments_to_top1pct"])
+            out[method]["planner_wins_ties_losses"] = [
+                int((mine < theirs).sum()),
+                int((mine == theirs).sum()),
+                int((mine > theirs).sum()),
+            ]
     out["random_expected_mean"] = (n + 1) / (n_top + 1)
     out["random_simulated_median"] = float(np.median(random_hits))
     out["random_simulated_mean"] = float(np.mean(random_hits))
@@ -416,6 +438,14 @@ def print_table(results: dict[str, Any]) -> None:
                 f"(vs median {res['acceleration_vs_median']:.1f}x)  "
                 f"best pct@20 {p['best_percentile_20']:.1f} @50 {p['best_percentile_50']:.1f}"
             )
+            for method, other in res.items():
+                if isinstance(other, dict) and "planner_wins_ties_losses" in other:
+                    w, t, losses = other["planner_wins_ties_losses"]
+                    print(
+                        f"{'':15s} {method} {other['median']:5.1f} "
+                        f"[{other['iqr'][0]:.0f}-{other['iqr'][1]:.0f}]  "
+                        f"planner per seed: {w} wins, {t} ties, {losses} losses"
+                    )
         else:
             print(
                 f"{name:15s} HV fraction @50: planner {res['planner']['hv_fraction_50']:.3f}  "
@@ -512,6 +542,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merge", nargs="+", type=Path, help="combine JSON files of partial runs into --out"
     )
+    parser.add_argument(
+        "--pool-comparators",
+        type=lambda text: [m for m in text.split(",") if m],
+        default=[],
+        help="pool-mode comparators beside planner and random: plain, baybe (comma-separated)",
+    )
     args = parser.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out)
@@ -563,7 +599,9 @@ def main(argv: list[str] | None = None) -> int:
             if len(ds.objective_names) > 1:
                 results["pool"][name] = pool_multi(ds, seeds, pool_budget)
             else:
-                results["pool"][name] = pool_single(ds, seeds, pool_budget)
+                results["pool"][name] = pool_single(
+                    ds, seeds, pool_budget, ["planner", "random", *args.pool_comparators]
+                )
             save_partial()
     if "continuous" in parts:
         for name in [d for d in CONTINUOUS if d in datasets]:

@@ -119,3 +119,15 @@ def test_the_plain_loop_never_picks_a_pool_row_twice(ablation: ModuleType) -> No
     assert len(trace) == 12
     assert set(trace.tolist()) <= set(values.tolist())
     assert len(set(trace.tolist())) == 12
+
+
+def test_the_benchmark_runs_the_plain_loop_beside_the_planner_seed_by_seed(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    out = tmp_path / "planner.json"
+    argv = ["--quick", "--parts", "pool", "--datasets", "crossed_barrel", "--seeds", "2"]
+    argv += ["--pool-comparators", "plain", "--threads", "1", "--out", str(out)]
+    assert bench.main(argv) == 0
+    pool = json.loads(out.read_text())["pool"]["crossed_barrel"]
+    assert len(pool["plain"]["experiments_to_top1pct"]) == 2
+    assert sum(pool["plain"]["planner_wins_ties_losses"]) == 2
