@@ -22,7 +22,12 @@ from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.parameters import Parameter
 from smartlab_kernel.planner.pool import validate_candidates
 from smartlab_kernel.planner.prediction import Predictor
-from smartlab_kernel.planner.results import best_rows, observations_frame, validate_outcomes
+from smartlab_kernel.planner.results import (
+    best_rows,
+    decisions_frame,
+    observations_frame,
+    validate_outcomes,
+)
 from smartlab_kernel.planner.settings import (
     POOL_DESIGNS,
     SEARCH_EFFORTS,
@@ -302,6 +307,7 @@ class Planner:
         suggestion: Suggestion | str | None = None,
         *,
         decision: str | None = None,
+        by: str | None = None,
     ) -> dict[str, Any]:
         """Record the outcomes of an executed experiment.
 
@@ -310,6 +316,7 @@ class Planner:
             outcomes: ``{objective name: value}`` for every objective.
             suggestion: The suggestion the executed params were edited from.
             decision: ``"auto"`` for a campaign that ran without human review.
+            by: Who decided (a user name), kept in the record and in :attr:`decisions`.
 
         Returns:
             The stored record.
@@ -330,11 +337,14 @@ class Planner:
                 suggested=suggested,
                 executed=executed,
                 outcomes=validate_outcomes(self.objectives, outcomes),
+                **_who(by),
             )
             self._state.apply(record)
             return copy.deepcopy(record)
 
-    def reject(self, suggestion: Suggestion | str, reason: str = "") -> dict[str, Any]:
+    def reject(
+        self, suggestion: Suggestion | str, reason: str = "", *, by: str | None = None
+    ) -> dict[str, Any]:
         """Record that a suggestion will not be run (it is no longer pending)."""
         with self._lock:
             found = self._state.lookup(suggestion if isinstance(suggestion, str) else suggestion.id)
@@ -344,6 +354,7 @@ class Planner:
                 suggestion_id=found.id,
                 suggested=found.params,
                 reason=str(reason),
+                **_who(by),
             )
             self._state.apply(record)
             return copy.deepcopy(record)
@@ -353,6 +364,8 @@ class Planner:
         target: Suggestion | str | Mapping[str, Any],
         reason: str = "",
         suggestion: Suggestion | str | None = None,
+        *,
+        by: str | None = None,
     ) -> dict[str, Any]:
         """Record a failed experiment; the planner learns to avoid similar ones."""
         with self._lock:
@@ -364,6 +377,7 @@ class Planner:
                 suggested=suggested,
                 executed=executed,
                 reason=str(reason),
+                **_who(by),
             )
             self._state.apply(record)
             return copy.deepcopy(record)
@@ -395,6 +409,21 @@ class Planner:
         """Suggestions neither observed, rejected nor failed."""
         with self._lock:
             return [self._state.suggestions[i] for i in self._state.open_ids]
+
+    @property
+    def decisions(self) -> pd.DataFrame:
+        """Every decision on a suggestion, oldest first, as a DataFrame.
+
+        One row per accept, edit, manual or automatic observation, rejection
+        and failure. Columns: ``time``, ``suggestion_id``, ``decision``, ``by`` (who decided,
+        when given), ``reason``, ``suggested.<parameter>`` and
+        ``executed.<parameter>`` (what was proposed and what was run),
+        ``predicted.<objective>`` and ``predicted_std.<objective>`` (the model's
+        prediction when it was suggested), and ``<objective>`` (the outcome).
+        """
+        with self._lock:
+            records = copy.deepcopy(self._state.records)
+        return decisions_frame(records, self.space.names, [o.name for o in self.objectives])
 
     @property
     def observations(self) -> pd.DataFrame:
@@ -473,6 +502,15 @@ class Planner:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+
+def _who(by: str | None) -> dict[str, str]:
+    """``{"by": by}`` for a record, or nothing; refuses a ``by`` that is not a string."""
+    if by is None:
+        return {}
+    if not isinstance(by, str) or not by:
+        raise InvalidConfigError(f"by must be a non-empty str (who decided), got {by!r}")
+    return {"by": by}
 
 
 __all__ = ["Planner"]

@@ -65,6 +65,46 @@ def observations_frame(
     return pd.DataFrame(rows, columns=columns)
 
 
+def decisions_frame(
+    records: Sequence[dict[str, Any]], parameter_names: list[str], objective_names: list[str]
+) -> pd.DataFrame:
+    """One row per decision (observe, reject, fail), in order; see ``Planner.decisions``."""
+    predicted: dict[str, dict[str, Any]] = {}
+    rows = []
+    for record in records:
+        if record["event"] == "suggest":
+            predicted[record["id"]] = record.get("predicted") or {}
+            continue
+        suggested = record.get("suggested") or {}
+        executed = record.get("executed") or {}
+        outcomes = record.get("outcomes") or {}
+        guess = predicted.get(record.get("suggestion_id") or "", {})
+        row: dict[str, Any] = {
+            "time": record.get("time"),
+            "suggestion_id": record.get("suggestion_id"),
+            "decision": record["decision"],
+            "by": record.get("by"),
+            "reason": record.get("reason", ""),
+        }
+        for name in parameter_names:
+            row[f"suggested.{name}"] = suggested.get(name)
+            row[f"executed.{name}"] = executed.get(name)
+        for name in objective_names:
+            mean_std = guess.get(name) or (math.nan, math.nan)
+            row[f"predicted.{name}"] = mean_std[0]
+            row[f"predicted_std.{name}"] = mean_std[1]
+            row[name] = outcomes.get(name, math.nan)
+        rows.append(row)
+    columns = ["time", "suggestion_id", "decision", "by", "reason"]
+    columns += [f"{kind}.{n}" for n in parameter_names for kind in ("suggested", "executed")]
+    for name in objective_names:
+        columns += [f"predicted.{name}", f"predicted_std.{name}", name]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["time"] = pd.to_datetime(frame["time"])
+    frame["by"] = frame["by"].astype(object).where(frame["by"].notna(), None)
+    return frame
+
+
 def pareto_mask(Y: np.ndarray) -> np.ndarray:
     """Non-dominated rows of ``Y`` (``n x m``, larger is better)."""
     keep = np.ones(len(Y), dtype=bool)
@@ -104,4 +144,10 @@ def best_rows(
     ]
 
 
-__all__ = ["best_rows", "observations_frame", "pareto_mask", "validate_outcomes"]
+__all__ = [
+    "best_rows",
+    "decisions_frame",
+    "observations_frame",
+    "pareto_mask",
+    "validate_outcomes",
+]
