@@ -158,7 +158,7 @@ def test_every_problem_is_reported_at_once() -> None:
     problems = problems_of(text)
     assert len(problems) == 3
     message = str(LabConfigError(problems, "lab.yaml"))
-    assert message.startswith("invalid lab configuration lab.yaml:\n  - device 'a'")
+    assert message.startswith("invalid lab configuration lab.yaml:\n  - line 2: device 'a'")
 
 
 def test_unparsable_files_and_unknown_suffixes(tmp_path: Path) -> None:
@@ -172,16 +172,47 @@ def test_unparsable_files_and_unknown_suffixes(tmp_path: Path) -> None:
         load_lab_config(tmp_path / "missing.yaml")
 
 
-def test_build_errors_name_the_device() -> None:
-    config = parse_config_text(
-        "devices:\n  hp:\n    kind: epics\n    prefix: 'A:'\n    pvs: {temprature: X}\n", "yaml"
+def test_pvs_keys_and_values_are_checked_with_the_file_and_line() -> None:
+    text = (
+        "devices:\n"
+        "  hp:\n    kind: epics\n    prefix: 'A:'\n    pvs: {temprature: X, setpoint: 5}\n"
+        "  ok:\n    kind: epics\n    prefix: 'B:'\n    pvs: {time_constant: null}\n"
     )
-    with pytest.raises(
-        LabConfigError,
-        match=r"device 'hp': field 'pvs': unknown reactor PV "
-        r"'temprature'; allowed: \['setpoint'",
-    ):
-        build_devices(config)
+    with pytest.raises(LabConfigError) as caught:
+        parse_config_text(text, "yaml", "lab.yaml")
+    problems = caught.value.problems
+    assert caught.value.source == "lab.yaml"
+    assert problems == [
+        "line 2: device 'hp': pvs: unknown component 'temprature'; allowed: "
+        "['setpoint', 'stir_readback', 'stir_setpoint', 'temperature', 'time_constant']",
+        "line 2: device 'hp': pvs: 'setpoint' = 5 must be a PV suffix, a non-empty string "
+        "such as 'TEMP_SP'",
+    ]
+
+
+def test_a_device_named_twice_is_reported_not_silently_replaced() -> None:
+    text = (
+        "devices:\n"
+        "  reactor: {kind: simulated, model: reactor}\n"
+        "  robot: {kind: simulated, model: robot}\n"
+        "  reactor: {kind: simulated, model: dispenser}\n"
+    )
+    assert problems_of(text) == [
+        "device 'reactor' is given twice (lines 2 and 4); each device needs its own name"
+    ]
+
+
+def test_an_unknown_labware_type_is_caught_when_the_file_is_read() -> None:
+    pytest.importorskip("pylabrobot")
+    text = (
+        "devices:\n  lh:\n    kind: pylabrobot\n"
+        "    resources: [{name: plate, type: no_such_plate, rails: 9}]\n"
+    )
+    [problem] = problems_of(text)
+    assert "resources[0]: labware type 'no_such_plate' is not a resource definition" in problem
+
+
+def test_build_errors_name_the_device() -> None:
     twice = parse_config_text(
         "devices:\n  r1: {kind: simulated, model: reactor}\n"
         "  r2: {kind: simulated, model: reactor}\n",

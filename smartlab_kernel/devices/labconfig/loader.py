@@ -27,9 +27,12 @@ def parse_config_text(text: str, format: str, source: str = "<string>") -> LabCo
         LabConfigError: If it does not parse or is not valid.
     """
     raw: Any
+    lines: dict[str, int] = {}
+    found: list[str] = []
     if format == "yaml":
         try:
             raw = yaml.safe_load(text)
+            lines, found = _device_lines(text)
         except yaml.YAMLError as exc:
             raise LabConfigError([f"not valid YAML: {exc}"], source) from exc
     elif format == "toml":
@@ -39,7 +42,34 @@ def parse_config_text(text: str, format: str, source: str = "<string>") -> LabCo
             raise LabConfigError([f"not valid TOML: {exc}"], source) from exc
     else:
         raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
-    return validate_config(raw, source)
+    return validate_config(raw, source, lines, found)
+
+
+def _device_lines(text: str) -> tuple[dict[str, int], list[str]]:
+    """Line of each device entry in YAML ``text``, and the devices named twice.
+
+    YAML parsers keep the last of two equal keys without a word, so a device
+    given twice would silently replace the first; it is reported instead.
+    """
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    lines: dict[str, int] = {}
+    problems: list[str] = []
+    if not isinstance(root, yaml.MappingNode):
+        return lines, problems
+    for key, value in root.value:
+        if key.value != "devices" or not isinstance(value, yaml.MappingNode):
+            continue
+        for name_node, _entry in value.value:
+            name = str(name_node.value)
+            line = name_node.start_mark.line + 1
+            if name in lines:
+                problems.append(
+                    f"device {name!r} is given twice (lines {lines[name]} and {line}); "
+                    "each device needs its own name"
+                )
+            else:
+                lines[name] = line
+    return lines, problems
 
 
 def load_lab_config(path: str | Path) -> LabConfig:

@@ -127,6 +127,44 @@ def _check_resources(where: str, resources: list[Any], problems: list[str]) -> N
                 problems.append(f"{at}: field {key!r} = {value!r} must be an integer >= 1")
 
 
+def _check_labware_types(where: str, resources: list[Any], problems: list[str]) -> None:
+    """Each labware ``type`` must be a resource definition of ``pylabrobot.resources``.
+
+    Skipped when PyLabRobot is not installed (building the device then says so).
+    """
+    try:
+        import pylabrobot.resources as plr_resources
+    except ImportError:
+        return
+    for index, item in enumerate(resources):
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        if isinstance(kind, str) and kind and not callable(getattr(plr_resources, kind, None)):
+            problems.append(
+                f"{where}: resources[{index}]: labware type {kind!r} is not a resource "
+                "definition in pylabrobot.resources (e.g. 'cor_96_wellplate_360uL_Fb', "
+                "'HTF_L', 'opentrons_96_tiprack_300ul')"
+            )
+
+
+def _check_pvs(where: str, pvs: Mapping[str, Any], problems: list[str]) -> None:
+    """``pvs`` keys must be the reactor's components and values PV suffixes (strings)."""
+    from ..adapters.epics_reactor import DEFAULT_REACTOR_PVS, OPTIONAL_REACTOR_PVS
+
+    for key, suffix in pvs.items():
+        if key not in DEFAULT_REACTOR_PVS:
+            problems.append(
+                f"{where}: pvs: unknown component {key!r}; allowed: {sorted(DEFAULT_REACTOR_PVS)}"
+            )
+        elif suffix is None and key in OPTIONAL_REACTOR_PVS:
+            continue
+        elif not isinstance(suffix, str) or not suffix:
+            optional = " (or null to leave it out)" if key in OPTIONAL_REACTOR_PVS else ""
+            problems.append(
+                f"{where}: pvs: {key!r} = {suffix!r} must be a PV suffix, a non-empty "
+                f"string such as {DEFAULT_REACTOR_PVS[key]!r}{optional}"
+            )
+
+
 def _check_liquids(where: str, liquids: Mapping[str, Any], problems: list[str]) -> None:
     for well, volume in liquids.items():
         if isinstance(volume, bool) or not isinstance(volume, int | float) or volume < 0:
@@ -151,9 +189,12 @@ def _check_device(name: Any, entry: Any, problems: list[str]) -> DeviceConfig | 
     given = {k: v for k, v in entry.items() if k != "kind"}
     before = len(problems)
     settings = _check_fields(f"{where} (kind {kind!r})", given, DEVICE_KINDS[kind], problems)
+    if kind == "epics" and isinstance(settings.get("pvs"), Mapping):
+        _check_pvs(where, settings["pvs"], problems)
     if kind == "pylabrobot":
         if isinstance(settings.get("resources"), list):
             _check_resources(where, settings["resources"], problems)
+            _check_labware_types(where, settings["resources"], problems)
         if isinstance(settings.get("liquids"), Mapping):
             _check_liquids(where, settings["liquids"], problems)
     if len(problems) > before:
@@ -161,17 +202,25 @@ def _check_device(name: Any, entry: Any, problems: list[str]) -> DeviceConfig | 
     return DeviceConfig(name=name, kind=str(kind), settings=settings)
 
 
-def validate_config(raw: Any, source: str = "<config>") -> LabConfig:
+def validate_config(
+    raw: Any,
+    source: str = "<config>",
+    lines: Mapping[str, int] | None = None,
+    problems: list[str] | None = None,
+) -> LabConfig:
     """Check a parsed configuration and return it with defaults filled in.
 
     Args:
         raw: What the YAML/TOML parser returned.
         source: Where it came from, for the error message.
+        lines: Line of each device's entry in the file, to point at it.
+        problems: Problems the parser already found (e.g. a device named
+            twice), reported with the others.
 
     Raises:
         LabConfigError: Listing every problem (device, field, value, what is allowed).
     """
-    problems: list[str] = []
+    problems = list(problems or ())
     if not isinstance(raw, Mapping):
         raise LabConfigError(
             [f"the file must hold a mapping with a 'devices' section, got {type(raw).__name__}"],
@@ -203,7 +252,11 @@ def validate_config(raw: Any, source: str = "<config>") -> LabConfig:
         )
     else:
         for device_name, entry in devices_raw.items():
+            before = len(problems)
             device = _check_device(device_name, entry, problems)
+            line = (lines or {}).get(device_name) if isinstance(device_name, str) else None
+            if line is not None:  # point at the device's entry in the file
+                problems[before:] = [f"line {line}: {problem}" for problem in problems[before:]]
             if device is not None:
                 devices[device.name] = device
     if problems:
