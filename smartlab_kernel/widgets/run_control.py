@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import ipywidgets as w
@@ -15,13 +16,16 @@ from . import _format
 from .marshal import KernelLoop, Throttle
 
 ACTIVE_STATES = ("queued", "running", "paused")
-#: Text colour of each shown state (``suspended``: running, but held by a suspender).
+#: The stream whose events are a run's points (Bluesky's main stream).
+POINTS_STREAM = "primary"
+#: Text colour of each shown state (``suspended``: running, but held by a suspender,
+#: e.g. a safety interlock: a colour of its own, not the paused one).
 STATE_COLOURS = {
     "idle": "#555",
     "queued": "#555",
     "running": "#1565c0",
     "paused": "#b26a00",
-    "suspended": "#b26a00",
+    "suspended": "#d84315",
     "finished": "#2e7d32",
     "failed": "#b00020",
     "aborted": "#555",
@@ -73,33 +77,99 @@ def describe_interruption(interruption: Interruption) -> str:
     return reason if reason.startswith("paused") else f"paused ({reason})"
 
 
-@dataclass
-class _Estimate:
-    """The time left as estimated when the run's point count last changed."""
+def points_stream(start: dict[str, Any]) -> str:
+    """The stream whose events are the points of the run that ``start`` opens.
 
-    run: Run
-    events: int
-    active: float
-    remaining: float | None
+    :data:`POINTS_STREAM` (``"primary"``), unless the start document names
+    another as its ``monitor.stream`` (as
+    :func:`~smartlab_kernel.plans.monitor_environment` does). Baseline
+    readings, monitors and Bluesky's ``interruptions`` stream are never points.
+    """
+    monitor = start.get("monitor")
+    stream = monitor.get("stream") if isinstance(monitor, dict) else None
+    return stream if isinstance(stream, str) and stream else POINTS_STREAM
+
+
+def estimate_time_left(points: int, total: int, at_last_point: float, active: float) -> float:
+    """Seconds left of a run, from the mean active time per point so far.
+
+    With ``m = at_last_point / points`` (active seconds per point, pauses and
+    suspensions excluded, the set-up before the first point included) and
+    ``s = active - at_last_point`` (active seconds into the current point),
+    the estimate is ``(total - points - 1) * m + max(m - s, 0)``: the points
+    still to come after the current one, plus what is left of the current
+    one. It counts down one second per active second until the current point
+    is due, then waits there (an overdue point is not "0 s left" while
+    others remain).
+
+    Properties (tested): it does not change while the run is held (the
+    active time does not advance); in a steady run (every point takes the
+    same active time after a set-up of any length) it never goes up, also
+    across points; when a point takes ``d`` instead of ``m`` active seconds
+    it goes up at that point by at most ``(total - points - 1) * (d - m) /
+    (points + 1)``, i.e. by at most ``(d / m - 1) / 2`` of its value.
+
+    Args:
+        points: Points done (at least 1).
+        total: Points the run will record.
+        at_last_point: The run's active seconds when the last point arrived.
+        active: The run's active seconds now (at least ``at_last_point``).
+
+    Returns:
+        Seconds left (0 once every point is done).
+
+    Raises:
+        ValueError: If ``points`` is not from 1 to ``total``, or a time is
+            negative or ``active < at_last_point``.
+    """
+    if not 1 <= points <= total:
+        raise ValueError(f"points must be from 1 to total ({total}), got {points!r}")
+    if at_last_point < 0 or active < at_last_point:
+        raise ValueError(
+            "need 0 <= at_last_point <= active (active seconds), got "
+            f"at_last_point={at_last_point!r}, active={active!r}"
+        )
+    if points == total:
+        return 0.0
+    per_point = at_last_point / points
+    into_current = active - at_last_point
+    return (total - points - 1) * per_point + max(per_point - into_current, 0.0)
+
+
+@dataclass
+class _Points:
+    """The points of one lab run as this widget counted them from its documents."""
+
+    count: int = 0
+    #: The run's active seconds when its latest point arrived.
+    at_last: float = 0.0
+    #: Descriptor uids of the points' streams.
+    descriptors: set[str] = field(default_factory=set)
+    #: Stream of the points in the Bluesky run now open.
+    stream: str = POINTS_STREAM
 
 
 class RunControl(w.VBox):
     """Show the lab's current run and control it from the notebook.
 
-    The plan name, its state (idle / queued / running / paused / suspended /
-    finished / failed / aborted), points done of expected, elapsed and
-    estimated remaining time, and the last error in plain words. Abort asks
-    for confirmation (and an optional reason) first.
+    The plan name, its state in colour (idle / queued / running / paused /
+    suspended / finished / failed / aborted), points done of expected,
+    elapsed and estimated remaining time, and the last error in plain words.
+    Abort asks for confirmation (and an optional reason) first.
 
     A pause or a suspension (e.g. a safety interlock) is said in words with
     its reason while it holds the run ("suspended by interlock
     hood_1_face_velocity tripped: ..."), and afterwards as how often and how
-    long the run was held. The clock shows the run's active time: it stops
-    while the run is held. The time left is estimated from the active time
-    when a point arrives and counts down in active time until the next one,
-    so it neither grows between points nor runs on while the run is held.
-    While the lab recovers runs of an earlier, crashed session into its
-    catalog it says so ("recovering 2 runs of an earlier session").
+    long the run was held. The points are the events of the run's primary
+    stream (see :func:`points_stream`), counted from the lab's documents:
+    the ``interruptions`` stream's events, baseline readings and monitors are
+    not points. The clock shows the run's active time: it stops while the
+    run is held and goes on after. The time left is
+    :func:`estimate_time_left`: the mean active time per point so far, times
+    the points to come, counted down in active time; it stays put while the
+    run is held and never goes up within a steady run. While the lab
+    recovers runs of an earlier, crashed session into its catalog it says so
+    ("recovering 2 runs of an earlier session").
 
     Run callbacks arrive on the RunEngine thread; they only ask for a
     refresh, which runs on the kernel's loop at most ``max_rate`` times a second.
@@ -121,7 +191,10 @@ class RunControl(w.VBox):
         self._throttle = Throttle(self._loop, self.refresh, max_rate)
         self._watched: set[int] = set()
         self._refusal = ""
-        self._estimate: _Estimate | None = None
+        self._points: dict[int, _Points] = {}
+        self._points_lock = threading.Lock()
+        subscribe = getattr(lab, "subscribe", None)
+        self._subscription: int | None = subscribe(self._document) if subscribe else None
         self._recovering_shown = 0
         self.time_left: float | None = None
         self.plan = w.HTML(layout=w.Layout(min_width="16em"))
@@ -277,40 +350,84 @@ class RunControl(w.VBox):
             self.time_left = None
             return
         self.plan.value = f"Run #{run.number}: <b>{html.escape(run.plan_name)}</b>"
+        points = self.points(run)
         total = run.expected_events
-        if total and run.events > total:
+        if total and points > total:
             # The plan opened more runs than the one its count came from (a plan of
             # several scans; a campaign says its budget): the total is unknown, and so
             # is the time left.
             total = None
-        self.progress.max = max(1, total or run.events or 1)
-        self.progress.value = min(run.events, self.progress.max)
+        self.progress.max = max(1, total or points or 1)
+        self.progress.value = min(points, self.progress.max)
         self.progress.bar_style = {"finished": "success", "failed": "danger"}.get(state, "")
-        self.counts.value = f"{run.events} / {total if total else '?'} points"
+        self.counts.value = f"{points} / {total if total else '?'} points"
         active = run.active
-        self.time_left = self._time_left(run, active) if total and state in ACTIVE_STATES else None
+        self.time_left = (
+            self._time_left(run, points, total, active)
+            if total and state in ACTIVE_STATES
+            else None
+        )
         held_s = max(0.0, run.elapsed - active)
         timing = f"elapsed {_format.duration(active)}"
         if held_s >= 0.5:
             timing += f" (+ {_format.duration(held_s)} held)"
         if self.time_left is not None:
-            timing += (
-                f", about {_format.duration(self.time_left)} left"
-                if self.time_left > 0
-                else ", taking longer than estimated"
-            )
+            if self.time_left > 0:
+                timing += f", about {_format.duration(self.time_left)} left"
+            elif total and points >= total:
+                timing += ", every point done, finishing"
+            else:
+                timing += ", taking longer than estimated"
         self.timing.value = timing
         self.interruption.value = self._interruption_html(run, held)
         self.error.value = _format.error(self._refusal or self._run_error(run))
 
-    def _time_left(self, run: Run, active: float) -> float | None:
-        """Seconds left: the run's estimate at its latest point, counted down in active time."""
-        estimate = self._estimate
-        if estimate is None or estimate.run is not run or estimate.events != run.events:
-            estimate = self._estimate = _Estimate(run, run.events, active, run.remaining)
-        if estimate.remaining is None:
+    def points(self, run: Run) -> int:
+        """Points of ``run`` done: the events of its primary stream (see :func:`points_stream`).
+
+        Counted from the lab's documents for a run this widget saw start;
+        for one already going when the widget was made, the lab's own event
+        count (``run.events``).
+        """
+        with self._points_lock:
+            counted = self._points.get(id(run))
+            return counted.count if counted is not None else run.events
+
+    def _document(self, name: str, doc: dict[str, Any]) -> None:
+        """Count the current run's points (on the RunEngine thread)."""
+        run = self.lab.current
+        if run is None:
+            return
+        with self._points_lock:
+            counted = self._points.get(id(run))
+            if name == "start":
+                if counted is None:
+                    if len(run.uids) > 1 or run.events:
+                        return  # already going when the widget came: the lab's count
+                    counted = self._points[id(run)] = _Points()
+                counted.stream = points_stream(doc)
+            elif counted is None:
+                return
+            elif name == "descriptor":
+                if doc.get("name") == counted.stream:
+                    counted.descriptors.add(str(doc.get("uid")))
+            elif name in ("event", "event_page") and doc.get("descriptor") in counted.descriptors:
+                counted.count += 1 if name == "event" else len(doc.get("seq_num", ()))
+                counted.at_last = run.active
+            else:
+                return
+        self._throttle.request()
+
+    def _time_left(self, run: Run, points: int, total: int, active: float) -> float | None:
+        """:func:`estimate_time_left` for ``run`` (``None`` before its first point)."""
+        with self._points_lock:
+            counted = self._points.get(id(run))
+            at_last = counted.at_last if counted is not None else None
+        if points < 1:
             return None
-        return max(0.0, estimate.remaining - (active - estimate.active))
+        if at_last is None:  # not counted here: the lab's estimate
+            return run.remaining
+        return estimate_time_left(points, total, at_last, max(active, at_last))
 
     @staticmethod
     def _interruption_html(run: Run, held: Interruption | None) -> str:
@@ -353,9 +470,21 @@ class RunControl(w.VBox):
         return ""
 
     def close(self) -> None:
-        """Stop refreshing and close the widget."""
+        """Stop refreshing and following the lab's documents, and close the widget."""
         self._stop_ticks()
+        if self._subscription is not None:
+            self.lab.unsubscribe(self._subscription)
+            self._subscription = None
         super().close()
 
 
-__all__ = ["RunControl", "describe_interruption", "recovering", "recovering_text"]
+__all__ = [
+    "POINTS_STREAM",
+    "STATE_COLOURS",
+    "RunControl",
+    "describe_interruption",
+    "estimate_time_left",
+    "points_stream",
+    "recovering",
+    "recovering_text",
+]

@@ -19,7 +19,12 @@ from smartlab_kernel.management.safety import InterlockSettings
 from smartlab_kernel.plans import Recipe, measure_recipe
 from smartlab_kernel.session import Lab
 from smartlab_kernel.session.interruptions import Interruption
-from smartlab_kernel.widgets.run_control import RunControl, describe_interruption
+from smartlab_kernel.widgets.run_control import (
+    STATE_COLOURS,
+    RunControl,
+    describe_interruption,
+    estimate_time_left,
+)
 
 
 def _state(control: RunControl) -> str:
@@ -212,6 +217,9 @@ def test_a_suspension_by_an_interlock_is_shown_and_the_clock_stops(tmp_path: Pat
             control.refresh()
             assert run.state == "running"  # a suspension keeps the RunEngine running
             assert "<b>suspended</b>" in control.state.value
+            colour = STATE_COLOURS["suspended"]
+            assert f"color:{colour}" in control.state.value
+            assert colour != STATE_COLOURS["paused"], "a suspension is not shown as a pause"
             text = control.interruption.value
             assert "suspended by interlock hood_1_face_velocity" in text, text
             assert "goes on by itself" in text
@@ -295,3 +303,90 @@ def test_recovery_of_an_earlier_session_is_said_until_done(
     left[0] = 0
     wait_for(lambda: control.recovery.value == "", what="recovery done")
     kernel_loop.call_soon_threadsafe(control.close)
+
+
+def test_only_the_primary_stream_events_are_points(
+    idle_lab: Lab, wait_for: Callable[..., None]
+) -> None:
+    bench = idle_lab.bench
+    assert bench is not None
+    control = RunControl(idle_lab)
+    # Baseline readings (two events of a "baseline" stream) are context, not points.
+    plan = bpp.baseline_wrapper(bp.count([bench.reactor], num=3), [bench.reactor])
+    run = idle_lab.submit(plan)
+    wait_for(lambda: run.done, what="the run")
+    control.refresh()
+    assert run.state == "finished", run.reason
+    assert control.counts.value == "3 / 3 points"
+    assert control.points(run) == 3
+    assert control.progress.value == control.progress.max == 3
+    control.close()
+
+
+def test_an_overdue_point_does_not_say_zero_left_while_points_remain(
+    idle_lab: Lab, wait_for: Callable[..., None]
+) -> None:
+    bench = idle_lab.bench
+    assert bench is not None
+    control = RunControl(idle_lab)
+    # Four quick points, then a point that takes 30 times as long, then one more.
+    run = idle_lab.submit(bp.count([bench.reactor], num=6, delay=[0.05, 0.05, 0.05, 1.5, 0.05]))
+    # Refreshed as the kernel would, at each point.
+    wait_for(lambda: _counts(control) == "4 / 6 points", what="four points")
+    time.sleep(0.8)  # well past the mean time per point
+    assert _counts(control) == "4 / 6 points", "the slow point came early: machine too slow"
+    assert control.time_left is not None and control.time_left > 0, control.timing.value
+    assert "taking longer" not in control.timing.value
+    wait_for(lambda: run.done, what="the run")
+    control.close()
+
+
+def _counts(control: RunControl) -> str:
+    control.refresh()
+    return str(control.counts.value)
+
+
+def _timeline(durations: list[float], setup: float, step: float = 0.01) -> list[float]:
+    """estimate_time_left sampled every ``step`` active seconds over a whole run."""
+    total = len(durations)
+    arrivals = list(itertools.accumulate(durations, initial=setup))[1:]
+    shown: list[float] = []
+    now, points = arrivals[0], 1
+    while points < total:
+        if now >= arrivals[points]:
+            now = arrivals[points]
+            points += 1
+        shown.append(estimate_time_left(points, total, arrivals[points - 1], now))
+        now += step
+    return shown
+
+
+@pytest.mark.parametrize("setup", [0.0, 0.3, 5.0])
+def test_time_left_never_goes_up_in_a_steady_run(setup: float) -> None:
+    shown = _timeline([0.5] * 20, setup)
+    rises = [later - earlier for earlier, later in itertools.pairwise(shown)]
+    assert max(rises) <= 1e-9, max(rises)
+    assert shown[-1] == 0.0
+
+
+def test_time_left_rises_boundedly_when_points_vary_and_waits_for_an_overdue_point() -> None:
+    import random
+
+    rng = random.Random(4)
+    durations = [rng.uniform(0.8, 1.2) for _ in range(30)]
+    shown = _timeline(durations, setup=0.5)
+    bound = (1.2 / 0.8 - 1) / 2  # see estimate_time_left
+    for earlier, later in itertools.pairwise(shown):
+        assert later - earlier <= bound * earlier + 1e-9, (earlier, later)
+    # While two or more points remain it never says 0 s left, however late a point is.
+    assert estimate_time_left(3, 5, at_last_point=3.0, active=100.0) == pytest.approx(1.0)
+    assert estimate_time_left(4, 5, at_last_point=4.0, active=100.0) == 0.0
+
+
+def test_time_left_stays_while_held_and_refuses_bad_values() -> None:
+    # Held: the active time does not advance, so nothing changes.
+    assert estimate_time_left(2, 10, 4.0, 5.0) == estimate_time_left(2, 10, 4.0, 5.0) == 15.0
+    with pytest.raises(ValueError, match=r"points must be from 1 to total \(10\), got 0"):
+        estimate_time_left(0, 10, 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"at_last_point=5\.0, active=4\.0"):
+        estimate_time_left(2, 10, 5.0, 4.0)
