@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import html
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,10 @@ NO_WRAP = (
 ID_WIDTH = "9em"
 #: Said in place of the plots before the planner has an observation.
 NO_DATA = "no data yet: the plots appear once an experiment has been observed"
+#: Text colour of a rejected suggestion's row (greyed: kept in view, not decidable).
+REJECTED_COLOUR = "#9e9e9e"
+#: Rejected suggestions shown at most (the latest; all are in ``planner.decisions``).
+MAX_REJECTED = 20
 
 
 def _show(value: Any) -> str:
@@ -49,11 +53,13 @@ class Accepted:
         suggestion: The planner's suggestion.
         params: The parameters accepted (edited or not).
         handle: What ``on_accept`` returned (e.g. a :class:`~smartlab_kernel.session.Run`).
+        by: Who accepted it (the review's ``user``), if known.
     """
 
     suggestion: Suggestion
     params: dict[str, Any]
     handle: Any = None
+    by: str | None = None
 
     @property
     def edited(self) -> bool:
@@ -72,6 +78,60 @@ class Hold:
 
     run_number: int
     text: str
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A rejected suggestion, kept in the review's table greyed with why and by whom.
+
+    Attributes:
+        suggestion_id: The suggestion's id.
+        params: The parameters it suggested.
+        reason: Why it was rejected.
+        by: Who rejected it, when recorded.
+        time: When it was rejected, when recorded.
+        predicted: The model's prediction when it was suggested, in words.
+        why_suggested: The planner's reason for suggesting it.
+    """
+
+    suggestion_id: str
+    params: dict[str, Any]
+    reason: str
+    by: str | None = None
+    time: pd.Timestamp | None = None
+    predicted: str = ""
+    why_suggested: str = ""
+
+    def text(self) -> str:
+        """``"rejected by alice, 2026-12-04 23:39 UTC: too hot"`` (who and when if known)."""
+        who = f" by {self.by}" if self.by else ""
+        when = f", {self.time.strftime('%Y-%m-%d %H:%M %Z').strip()}" if self.time else ""
+        return f"rejected{who}{when}: {self.reason or 'no reason given'}"
+
+    def widgets(self) -> list[w.Widget]:
+        """The row's cells in the table's order, greyed (class ``smartlab-rejected-row``)."""
+        grey = f"color:{REJECTED_COLOUR}"
+        sid = html.escape(self.suggestion_id)
+        cells = [
+            f"<span class='smartlab-rejected-status' style='{grey}'>"
+            f"<i>{html.escape(self.text())}</i></span>",
+            f"<code title='{sid}' style='{NO_WRAP};{grey}'>{sid}</code>",
+            *(
+                f"<span style='{grey}'>{html.escape(_show(value))}</span>"
+                for value in self.params.values()
+            ),
+            f"<span style='white-space:nowrap;{grey}'>{html.escape(self.predicted)}</span>",
+            f"<small style='{grey}'>{html.escape(self.why_suggested)}</small>",
+        ]
+        made = []
+        for index, cell in enumerate(cells):
+            layout = w.Layout(max_width=ID_WIDTH) if index == 1 else w.Layout()
+            widget = w.HTML(cell, layout=layout)
+            widget.add_class("smartlab-rejected-row")
+            if index == 1:
+                widget.add_class("smartlab-suggestion-id")
+            made.append(widget)
+        return made
 
 
 class SuggestionRow:
@@ -160,9 +220,13 @@ class PlannerReview(w.VBox):
     ± std, and why it was chosen. **Accept** checks the (edited) values with the
     planner's own validation and, only if they pass, calls
     ``on_accept(params, suggestion)``, which typically submits the recipe to the
-    lab and later calls ``planner.observe(...)``. **Reject** needs a reason and
-    calls ``planner.reject``. Below: best-so-far and the model's prediction
-    along a chosen parameter, and what was suggested versus what ran.
+    lab; :meth:`record_outcome` then records the outcome as accepted or edited.
+    **Reject** needs a reason and calls ``planner.reject``. A rejected
+    suggestion stays in the table, greyed, with its reason and who rejected
+    it when (the latest :data:`MAX_REJECTED`, from ``planner.decisions``).
+    Every decision taken here records ``by=user`` in the planner. Below:
+    best-so-far and the model's prediction along a chosen parameter, and what
+    was suggested versus what ran.
 
     With ``lab``, a suggestion that a run on the lab holds is locked: its
     row says so (``"running as experiment 3 of 8 (run #5)"``) and accept,
@@ -180,6 +244,12 @@ class PlannerReview(w.VBox):
             suggestion; what it returns is kept (a ``Run`` is followed live).
         suggest_batch: Suggestions asked for by the **Suggest** button.
         lab: The lab whose runs (campaigns) may hold suggestions of ``planner``.
+        user: Who decides here, recorded as ``by`` with each decision; default
+            the lab's operator (``lab.operator``) when a lab is given, else
+            nobody (decisions then record no ``by``).
+
+    Raises:
+        ValueError: If ``user`` is given and is not a non-empty string.
     """
 
     def __init__(
@@ -189,7 +259,17 @@ class PlannerReview(w.VBox):
         *,
         suggest_batch: int = 2,
         lab: Lab | None = None,
+        user: str | None = None,
     ) -> None:
+        if user is not None and (not isinstance(user, str) or not user.strip()):
+            raise ValueError(
+                f"user must be a non-empty name (who decides, recorded as by=), got {user!r}"
+            )
+        if user is None and lab is not None:
+            operator = getattr(lab, "operator", None)
+            user = operator if isinstance(operator, str) and operator.strip() else None
+        #: Who decides here (``by`` of each decision), or ``None``.
+        self.user: str | None = user.strip() if user is not None else None
         self.planner = planner
         self.on_accept = on_accept
         self.lab = lab
@@ -206,6 +286,8 @@ class PlannerReview(w.VBox):
         self._throttle = Throttle(self._loop, self.refresh, 4.0)
         self._objectives = [o.name for o in planner.objectives]
         self._plotted: tuple[Any, ...] | None = None
+        self._shown: tuple[list[str], list[str]] | None = None
+        self.rejections: list[Rejection] = []
         self._note = ""
         self.batch = w.BoundedIntText(
             value=suggest_batch,
@@ -405,7 +487,7 @@ class PlannerReview(w.VBox):
                     f"{_format.exception(exc)}"
                 )
                 return False
-        self.accepted[suggestion_id] = Accepted(suggestion, params, handle)
+        self.accepted[suggestion_id] = Accepted(suggestion, params, handle, self.user)
         if handle is not None and callable(getattr(handle, "on_change", None)):
             handle.on_change(lambda _run: self._throttle.request())
         edited = " (edited)" if self.accepted[suggestion_id].edited else ""
@@ -425,13 +507,40 @@ class PlannerReview(w.VBox):
             )
             return False
         try:
-            self.planner.reject(suggestion_id, reason=reason.strip())
+            self.planner.reject(suggestion_id, reason=reason.strip(), by=self.user)
         except (ValueError, TypeError) as exc:
             self._error(f"{suggestion_id} not rejected: {_format.exception(exc)}")
             return False
         self.message.value = _format.note(f"rejected {suggestion_id}: {reason.strip()}")
         self.refresh()
         return True
+
+    def record_outcome(self, suggestion_id: str, outcomes: Mapping[str, float]) -> dict[str, Any]:
+        """Record the outcome of a suggestion accepted here, as it ran and by whom.
+
+        Calls ``planner.observe(params, outcomes, suggestion=..., by=...)`` with
+        the accepted (perhaps edited) values, so the planner records an
+        ``accept`` or an ``edit`` decided by the one who accepted it.
+
+        Args:
+            suggestion_id: The id of a suggestion accepted in this review.
+            outcomes: ``{objective name: value}`` for every objective.
+
+        Returns:
+            The planner's record.
+
+        Raises:
+            KeyError: If the suggestion was not accepted in this review.
+        """
+        item = self.accepted.get(suggestion_id)
+        if item is None:
+            raise KeyError(
+                f"{suggestion_id!r} was not accepted in this review; accepted here: "
+                f"{sorted(self.accepted) or 'none'}"
+            )
+        record = self.planner.observe(item.params, outcomes, suggestion=item.suggestion, by=item.by)
+        self.refresh()
+        return record
 
     def suggest(self, n: int | None = None) -> Future[list[Suggestion]]:
         """Ask the planner for ``n`` suggestions on its worker thread; shown when ready."""
@@ -471,7 +580,11 @@ class PlannerReview(w.VBox):
     def refresh(self) -> None:
         """Re-read the planner: open suggestions, decisions, plot (kernel thread)."""
         pending = [s for s in self.planner.pending if s.id not in self.accepted]
-        if [s.id for s in pending] != list(self.rows):
+        rejections = self._rejections()
+        shown = ([s.id for s in pending], [r.suggestion_id for r in rejections])
+        if shown != self._shown:
+            self._shown = shown
+            self.rejections = rejections
             old = self.rows
             self.rows = {s.id: old.get(s.id) or SuggestionRow(self, s) for s in pending}
             names = self.planner.space.names
@@ -485,16 +598,56 @@ class PlannerReview(w.VBox):
             for row in self.rows.values():
                 cells += row.widgets(self._objectives)
             if not self.rows:
-                cells = [w.HTML("<i>no open suggestions: press Suggest</i>")]
+                note = w.HTML("<i>no open suggestions: press Suggest</i>")
+                # Alone, or on a row of its own above the rejected ones.
+                cells = (
+                    [note] if not rejections else [*cells, note, *(w.HTML() for _ in header[1:])]
+                )
+            for rejection in rejections:
+                cells += rejection.widgets()
             self.table.children = cells
             self.table.layout.grid_template_columns = (
-                f"repeat({len(header)}, auto)" if self.rows else "auto"
+                f"repeat({len(header)}, auto)" if self.rows or rejections else "auto"
             )
         for sid, row in self.rows.items():
             row.lock(self.hold(sid))
         self.accept_all_button.disabled = all(row.hold is not None for row in self.rows.values())
         self.executed.value = self._executed_html()
         self.refresh_plot()
+
+    def _rejections(self) -> list[Rejection]:
+        """The latest :data:`MAX_REJECTED` rejected suggestions, newest last."""
+        decisions = self.planner.decisions
+        rejected = decisions[decisions["decision"] == "reject"].tail(MAX_REJECTED)
+        if rejected.empty:
+            return []
+        why = {
+            str(r["id"]): str(r.get("reason") or "")
+            for r in self.planner.history
+            if r["event"] == "suggest"
+        }
+        names = self.planner.space.names
+        found = []
+        for _, row in rejected.iterrows():
+            predicted = ", ".join(
+                f"{row[f'predicted.{o}']:.3g} ± {row[f'predicted_std.{o}']:.2g}"
+                for o in self._objectives
+                if pd.notna(row[f"predicted.{o}"])
+            )
+            sid = str(row["suggestion_id"])
+            time = row["time"]
+            found.append(
+                Rejection(
+                    suggestion_id=sid,
+                    params={n: row[f"suggested.{n}"] for n in names},
+                    reason=str(row["reason"] or ""),
+                    by=row["by"] if isinstance(row["by"], str) else None,
+                    time=time if isinstance(time, pd.Timestamp) and pd.notna(time) else None,
+                    predicted=predicted or "n/a (initial design)",
+                    why_suggested=why.get(sid, ""),
+                )
+            )
+        return found
 
     def _executed_html(self) -> str:
         names = self.planner.space.names
@@ -632,4 +785,12 @@ class PlannerReview(w.VBox):
         ), ""
 
 
-__all__ = ["Accepted", "Hold", "PlannerReview", "SuggestionRow"]
+__all__ = [
+    "MAX_REJECTED",
+    "REJECTED_COLOUR",
+    "Accepted",
+    "Hold",
+    "PlannerReview",
+    "Rejection",
+    "SuggestionRow",
+]

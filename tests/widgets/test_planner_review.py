@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import html
+import re
 import time
 from typing import Any
 
 import pytest
 
 from smartlab_kernel.planner import Categorical, Integer, Objective, Planner, Real, Suggestion
-from smartlab_kernel.widgets.planner_review import PlannerReview
+from smartlab_kernel.session import Lab
+from smartlab_kernel.widgets.planner_review import REJECTED_COLOUR, PlannerReview
 
 
 @pytest.fixture
@@ -201,3 +203,71 @@ def test_no_data_yet_instead_of_empty_axes_then_whole_experiment_ticks(
     planner.observe(params, {"yield": 0.7}, suggestion=suggestion)
     _, right = review.figure().axes
     assert right.get_xlabel() == "Temperature (degC)"
+
+
+def _rejected_cells(review: PlannerReview) -> list[str]:
+    return [_text(c) for c in review.table.children if "smartlab-rejected-row" in c._dom_classes]
+
+
+def test_a_rejected_suggestion_stays_greyed_with_its_reason_who_and_when(
+    planner: Planner,
+) -> None:
+    review = PlannerReview(planner, user="alice")
+    _suggest(review, 2)
+    (first, row1), (second, row2) = list(review.rows.items())
+    row1.reason.value = "reactor busy"
+    row1.reject_button.click()
+    assert first not in review.rows, "no longer decidable"
+    assert [r.suggestion_id for r in review.rejections] == [first]
+    cells = _rejected_cells(review)
+    assert any(first in c for c in cells), cells
+    status = next(c for c in cells if "rejected by" in c)
+    assert re.search(r"rejected by alice, \d{4}-\d\d-\d\d \d\d:\d\d UTC: reactor busy", status)
+    assert all(f"color:{REJECTED_COLOUR}" in c for c in cells), "greyed"
+    decision = planner.decisions.iloc[-1]
+    assert decision["decision"] == "reject" and decision["by"] == "alice"
+    assert decision["reason"] == "reactor busy"
+    # Still there once nothing is open any more, under the 'no open suggestions' line.
+    row2.reason.value = "too hot"
+    row2.reject_button.click()
+    assert review.rows == {}
+    assert [r.suggestion_id for r in review.rejections] == [first, second]
+    assert "no open suggestions" in _text(review.table.children[len(planner.space.names) + 4])
+    assert sum("rejected by alice" in c for c in _rejected_cells(review)) == 2
+
+
+def test_a_rejection_without_a_user_says_no_one(planner: Planner) -> None:
+    review = PlannerReview(planner)
+    _suggest(review, 1)
+    sid = next(iter(review.rows))
+    assert review.reject(sid, "vial cracked")
+    assert any("rejected, " in c and "vial cracked" in c for c in _rejected_cells(review))
+    assert review.user is None
+    assert planner.decisions.iloc[-1]["by"] is None
+
+
+def test_the_lab_operator_decides_and_is_recorded_on_accept_and_edit(
+    planner: Planner, lab: Lab
+) -> None:
+    review = PlannerReview(planner, lab=lab)
+    assert review.user == lab.operator and review.user
+    _suggest(review, 2)
+    (first, _), (second, row2) = list(review.rows.items())
+    assert review.accept(first)
+    row2.cells["temperature_c"].value = "55.5"
+    assert review.accept(second)
+    assert review.accepted[first].by == lab.operator
+    review.record_outcome(first, {"yield": 0.4})
+    review.record_outcome(second, {"yield": 0.6})
+    decisions = planner.decisions
+    assert list(decisions["decision"]) == ["accept", "edit"]
+    assert list(decisions["by"]) == [lab.operator, lab.operator]
+    assert decisions.iloc[-1]["executed.temperature_c"] == 55.5
+    with pytest.raises(KeyError, match=r"'nope' was not accepted in this review; accepted here"):
+        review.record_outcome("nope", {"yield": 0.1})
+
+
+@pytest.mark.parametrize("user", ["", "  ", 3])
+def test_a_bad_user_is_refused(planner: Planner, user: Any) -> None:
+    with pytest.raises(ValueError, match=r"user must be a non-empty name .* got "):
+        PlannerReview(planner, user=user)
