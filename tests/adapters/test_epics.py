@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -239,3 +241,31 @@ def test_an_ioc_that_stops_answering_mid_plan_fails_the_step_with_a_timeout(
     stop = lab.catalog[run.uids[0]].metadata["stop"]
     assert stop["exit_status"] == "fail"
     assert "device 'reactor' at EPICS PV T5:REACTOR:TEMP_RBV" in stop["reason"]
+
+
+EXIT_SCRIPT = """
+import time
+from smartlab_kernel.devices.adapters import epics_reactor_class
+from smartlab_kernel.devices.adapters.epics_layer import ensure_control_layer
+ensure_control_layer()
+reactor = epics_reactor_class({})("{prefix}", name="reactor")
+reactor.wait_for_connection(timeout=10)
+reactor.temperature.subscribe(lambda value, **kwargs: None)
+reactor.set(30)
+time.sleep(1.0)  # monitor updates keep arriving while the interpreter exits
+print("read", reactor.temperature.get())
+"""
+
+
+def test_a_script_that_used_caproto_exits_without_a_traceback(reactor_ioc: IocFactory) -> None:
+    reactor_ioc("T9:REACTOR:", time_scale=100.0)
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT.replace("{prefix}", "T9:REACTOR:")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("read ")
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]

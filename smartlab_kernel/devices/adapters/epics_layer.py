@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import ophyd
@@ -34,7 +35,42 @@ def ensure_control_layer() -> str:
                 "with libca; ophyd has only its dummy control layer"
             ) from exc
         layer = ophyd.get_cl()
+    if layer.name == "caproto":
+        _disconnect_caproto_before_shutdown()
     return str(layer.name)
+
+
+_registered = False
+
+
+def _disconnect_caproto_before_shutdown() -> None:
+    """Close caproto's circuits before Python shuts its thread pools down.
+
+    At exit, ``concurrent.futures`` refuses new work before ``atexit``
+    handlers run, while caproto's selector thread still receives monitor
+    updates and hands them to its callback pool: every script that used an
+    EPICS device ended with "RuntimeError: cannot schedule new futures after
+    interpreter shutdown" tracebacks. Hooks registered with
+    ``threading._register_atexit`` run before that, last registered first,
+    so this one disconnects caproto's default context in time.
+    """
+    global _registered
+    if _registered:
+        return
+    import threading
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:  # another Python: leave the default behaviour
+        return
+
+    def disconnect() -> None:
+        from caproto.threading.pyepics_compat import PV
+
+        with contextlib.suppress(Exception):  # shutting down: nobody to report to
+            PV.default_context().disconnect(wait=False)
+
+    register(disconnect)
+    _registered = True
 
 
 def search_description() -> str:
