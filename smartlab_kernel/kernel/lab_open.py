@@ -157,7 +157,7 @@ def open_lab(args: argparse.Namespace, current: Any, user_ns: dict[str, Any]) ->
 
 
 def describe(lab: Lab, fresh: bool) -> str:
-    """One line on the lab ``%lab open`` opened."""
+    """One line on the lab ``%lab open`` opened (its folder relative to the notebook's)."""
     bench = lab.bench.settings if lab.bench is not None else {}
     scale = bench.get("time_scale")
     pace = f", {scale:g} simulated s per s" if isinstance(scale, int | float) else ""
@@ -167,4 +167,8 @@ def describe(lab: Lab, fresh: bool) -> str:
     else:
         count = len(lab.catalog)
         held = f"{count} run{'' if count == 1 else 's'} in its catalog"
-    return f"lab: simulated bench{room}, seed {lab.seed}{pace}, in {lab.directory} ({held})"
+    try:  # where the notebook is, so a published notebook shows no reader's home folder
+        where = str(lab.directory.relative_to(Path.cwd()))
+    except ValueError:
+        where = str(lab.directory)
+    return f"lab: simulated bench{room}, seed {lab.seed}{pace}, in {where} ({held})"

@@ -11,6 +11,7 @@ and the whole traceback goes to the lab's log file (``%lab log``).
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -115,3 +116,28 @@ def show_short_traceback(
         f"%tb shows them all{where})"
     )
     shell._showtraceback(etype, value, stb)
+
+
+class ToLabLog(logging.Handler):
+    """Writes bluesky's own log records to the notebook's lab's log file, not to stderr.
+
+    A lab's RunEngine logs to the lab's log already (``lab.logger``); bluesky
+    also logs through its module logger (``logging.getLogger("bluesky")``,
+    e.g. "No open traces left to close!" when a lab closes during a plan),
+    which no lab owns. Without a handler, Python prints those on stderr, in
+    the notebook. This handler, on that logger, passes them to the lab in the
+    notebook's namespace (``lab``), or drops them if it has no log.
+
+    Args:
+        shell: The IPython shell (its ``user_ns`` holds ``lab``).
+    """
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(logging.WARNING)
+        self.shell = shell
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Hand ``record`` to the lab's logger."""
+        logger = getattr(self.shell.user_ns.get("lab"), "logger", None)
+        if isinstance(logger, logging.Logger):
+            logger.handle(record)

@@ -67,7 +67,7 @@ def test_errors_in_the_notebook(kernel: Any, tmp_path: Path) -> None:
     assert opened["status"] == "ok", opened
     mine = (tmp_path / "lab-data" / "mine").resolve()
     assert opened["stdout"].strip() == (
-        f"lab: simulated bench, seed 3, 5000 simulated s per s, in {mine} (empty catalog)"
+        "lab: simulated bench, seed 3, 5000 simulated s per s, in lab-data/mine (empty catalog)"
     )
     checked = _run(kernel, "print(lab.directory, lab.seed, reactor is lab.devices['reactor'])")
     assert checked["stdout"].split() == [str(mine), "3", "True"]
@@ -90,6 +90,14 @@ def test_errors_in_the_notebook(kernel: Any, tmp_path: Path) -> None:
     assert log["stdout"].startswith("the last ")
     assert "Run aborted" in log["stdout"] and "LimitError: dispenser_a dispense" in log["stdout"]
     assert "Traceback (most recent call last)" in (mine / "lab.log").read_text()
+
+    # bluesky's own warnings (its module logger, no lab's) go to the lab's log too
+    warned = _run(
+        kernel,
+        "import logging\nlogging.getLogger('bluesky').warning('No open traces left to close!')",
+    )
+    assert warned["status"] == "ok" and warned["stderr"] == "", warned
+    assert "WARNING bluesky: No open traces left to close!" in (mine / "lab.log").read_text()
 
     # an error the notebook does not catch: a short traceback, from the user's cell
     failed = _run(kernel, f"run = lab.submit({REFUSED})\nrun.wait(60)")
