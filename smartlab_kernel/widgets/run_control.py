@@ -202,7 +202,8 @@ class RunControl(w.VBox):
         self.state.add_class("smartlab-run-state")
         self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="14em"))
         self.counts = w.HTML()
-        self.timing = w.HTML()
+        self.timing = w.HTML(layout=w.Layout(margin="0 0 0 1em"))
+        self.timing.add_class("smartlab-run-timing")
         self.interruption = w.HTML()
         self.interruption.add_class("smartlab-run-interruption")
         self.recovery = w.HTML()
@@ -440,8 +441,9 @@ class RunControl(w.VBox):
             )
             so_far = _format.duration(held.duration)
             text = f"{describe_interruption(held)}, for {so_far} so far; {then}"
+            colour = STATE_COLOURS["suspended" if held.kind == "suspend" else "paused"]
             return (
-                '<span class="smartlab-interrupted" style="color:#b26a00">'
+                f'<span class="smartlab-interrupted" style="color:{colour}">'
                 f"<b>{html.escape(text)}</b></span>"
             )
         past = list(run.interruptions)
