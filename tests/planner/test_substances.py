@@ -108,6 +108,7 @@ def test_a_planner_over_substances_suggests_from_a_pool_and_reports_the_choices(
     assert recorded["encoding"] and "rdkit" in recorded["encoding_source"]
     assert again.space.by_name["base"] == planner.space.by_name["base"]
 
+
 def test_a_planner_over_substances_without_a_pool_optimises_the_reals_per_choice() -> None:
     planner = Planner([Substance("base", BASES), Real("t", 0, 1)], [Objective("y")], seed=2)
     for _ in range(7):
