@@ -26,6 +26,7 @@ from ..session import Lab
 from ..session.run import Run
 from .connect import MissingLab, adopt
 from .lab_open import describe, open_lab, parse_open
+from .namespace import namespace
 
 EXPERIMENT_RECORD_PLAN = "experiment_record"
 #: Entries ``%lab log`` shows when not told (an entry: a line, and its traceback if any).
@@ -158,8 +159,6 @@ class LabMagics(Magics):
     def _open(self, text: str) -> None:
         args = parse_open(text)
         lab = open_lab(args, self.lab, self.ipython.user_ns)
-        from .extension import namespace
-
         self.lab = lab
         adopt(lab)
         self.ipython.push(namespace(lab))
