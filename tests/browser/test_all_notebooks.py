@@ -263,7 +263,12 @@ def _check_saved(root: Path, notebook: Opened) -> None:
     path = root / notebook.name
     deadline = time.monotonic() + 30
     while True:
-        saved = json.loads(path.read_text())
+        try:
+            saved = json.loads(path.read_text())
+        except json.JSONDecodeError:  # read while JupyterLab was writing it: read again
+            assert time.monotonic() < deadline, f"{notebook.name} is not valid JSON"
+            time.sleep(0.3)
+            continue
         cells = [cell for cell in saved["cells"] if cell["cell_type"] == "code"]
         if (
             all(cell.get("execution_count") for cell in cells)
