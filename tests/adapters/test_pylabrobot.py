@@ -243,3 +243,226 @@ def test_a_step_that_hangs_inside_a_run_fails_the_run_and_loses_nothing(
         assert handler.tracked_volume(handler.container("plate:D1")) == 30.0
     finally:
         handler.close()
+
+
+# -- PyLabRobot's own resources and calls (issue 20, item 5) -------------------------
+
+from pylabrobot.resources import Plate, TipRack  # noqa: E402
+
+from smartlab_kernel.devices.adapters.pipetting_step import PipettingStep  # noqa: E402
+from smartlab_kernel.devices.labconfig import LabConfigError, parse_config_text  # noqa: E402
+from smartlab_kernel.plans import liquid_handling as lhp  # noqa: E402
+
+EIGHT_CHANNELS = """
+devices:
+  handler:
+    kind: pylabrobot
+    backend: chatterbox
+    num_channels: 8
+    deck: STARLetDeck
+    resources:
+      - {name: tips, type: hamilton_96_tiprack_1000uL_filter, rails: 3}
+      - {name: plate, type: cor_96_wellplate_360uL_Fb, rails: 9}
+      - {name: reservoir, type: cor_96_wellplate_360uL_Fb, rails: 15}
+    step_timeout: 10
+"""
+
+
+def build_handler(tmp_path: Path, text: str) -> LiquidHandlerDevice:
+    path = tmp_path / "lab.yaml"
+    path.write_text(text, encoding="utf-8")
+    device = build_devices(load_lab_config(path))["handler"]
+    assert isinstance(device, LiquidHandlerDevice)
+    return device
+
+
+def deck_item(handler: LiquidHandlerDevice, name: str):  # type: ignore[no-untyped-def]
+    return handler.handler.deck.get_resource(name)
+
+
+def test_plans_take_pylabrobot_resources_and_record_every_wells_volume(
+    tmp_path: Path, lab_with: LabWith
+) -> None:
+    handler = build_handler(tmp_path, EIGHT_CHANNELS)
+    try:
+        plate, reservoir, tips = (deck_item(handler, n) for n in ("plate", "reservoir", "tips"))
+        assert isinstance(plate, Plate) and isinstance(tips, TipRack)
+        for well in reservoir["A1:H1"]:
+            well.tracker.set_volume(300.0)
+        lab = lab_with({"handler": handler})
+
+        @bpp.run_decorator(md={"plan_name": "column_dilution"})
+        def plan():  # type: ignore[no-untyped-def]
+            # eight channels at once, the way PyLabRobot users write it
+            yield from lhp.pick_up_tips(handler, tips["A1:H1"])
+            yield from lhp.aspirate(
+                handler, reservoir["A1:H1"], vols=[10, 20, 30, 40, 50, 60, 70, 80]
+            )
+            yield from lhp.dispense(handler, plate["A1:H1"], vols=[10, 20, 30, 40, 50, 60, 70, 80])
+            yield from lhp.discard_tips(handler)
+            yield from lhp.pick_up_tips(handler, tips["A2"])
+            yield from lhp.transfer(
+                handler, plate["H1"], plate["A2:D2"], source_vol=60, ratios=[3, 1, 1, 1]
+            )
+            yield from lhp.drop_tips(handler, tips["A2"])
+
+        (uid,) = lab.submit(plan()).wait(30)
+        lab.wait(30)
+        stored = lab.catalog[uid]
+        assert stored.metadata["stop"]["exit_status"] == "success"
+        steps = stored["liquid_handling"].read()
+        assert list(steps["handler_step_action"].values) == [
+            "pick_up_tips", "aspirate", "dispense", "discard_tips",
+            "pick_up_tips", "transfer", "drop_tips",
+        ]  # fmt: skip
+        assert list(steps["handler_step_count"].values) == [1, 2, 3, 4, 5, 6, 7]
+        assert str(steps["handler_step_wells"].values[1]) == ", ".join(
+            f"reservoir:{row}1" for row in "ABCDEFGH"
+        )
+        assert str(steps["handler_step_wells"].values[5]) == (
+            "plate:H1, plate:A2, plate:B2, plate:C2, plate:D2"
+        )
+        assert list(steps["handler_step_volume_ul"].values) == [0, 360, 360, 0, 0, 60, 0]
+        # Per-well volumes after every step, rows x columns, as PyLabRobot tracked them.
+        volumes = steps["handler_volumes_plate"].values
+        assert volumes.shape == (7, 8, 12)
+        assert list(volumes[2, :, 0]) == [10, 20, 30, 40, 50, 60, 70, 80]
+        assert list(volumes[6, :, 0]) == [10, 20, 30, 40, 50, 60, 70, 20]
+        assert list(volumes[6, :4, 1]) == [30, 10, 10, 10]
+        assert volumes[6, 4:, 1:].sum() == 0
+        assert list(steps["handler_volumes_reservoir"].values[6][:, 0]) == [
+            290, 280, 270, 260, 250, 240, 230, 220,
+        ]  # fmt: skip
+        keys = stored["liquid_handling"].metadata["data_keys"]
+        assert keys["handler_volumes_plate"]["units"] == "uL"
+        assert keys["handler_volumes_plate"]["shape"] == [8, 12]
+        assert handler.volumes.volume(plate.get_well("A2")) == 30.0
+    finally:
+        handler.close()
+
+
+def test_steps_with_resources_off_the_deck_or_of_the_wrong_kind_are_refused(
+    tmp_path: Path,
+) -> None:
+    handler = build_handler(tmp_path, EIGHT_CHANNELS)
+    other = cor_96_wellplate_360uL_Fb(name="elsewhere")
+    plate, tips = deck_item(handler, "plate"), deck_item(handler, "tips")
+    with pytest.raises(ValueError, match=r"elsewhere:A1 .* is not on this handler's deck"):
+        handler.set(PipettingStep("aspirate", other["A1"], (5,)))
+    with pytest.raises(ValueError, match=r"aspirate needs Container resources, but tips:A1 is a"):
+        handler.set(PipettingStep("aspirate", tips["A1"], (5,)))
+    with pytest.raises(ValueError, match=r"pick_up_tips needs TipSpot resources, but plate:A1"):
+        next(lhp.pick_up_tips(handler, plate["A1"]))
+    with pytest.raises(ValueError, match=r"one volume per well: 2 well\(s\) .* but 3 volume"):
+        next(lhp.aspirate(handler, plate["A1:B1"], vols=[1, 2, 3]))
+    with pytest.raises(ValueError, match=r"finite and more than 0 uL, got \[0.0\]"):
+        next(lhp.dispense(handler, plate["A1"], vols=0))
+    with pytest.raises(TypeError, match=r"either source_vol .* or target_vols"):
+        next(lhp.transfer(handler, plate["A1"], plate["B1"]))
+    with pytest.raises(ValueError, match="one source well, got 2"):
+        next(lhp.transfer(handler, plate["A1:B1"], plate["C1"], source_vol=5))
+    assert handler.step.count.get() == 0
+
+
+def test_a_pylabrobot_error_fails_the_run_and_keeps_the_recorded_steps(
+    tmp_path: Path, lab_with: LabWith
+) -> None:
+    handler = build_handler(tmp_path, CONFIG)  # 200 uL in plate:A1, one channel
+    try:
+        plate, tips = deck_item(handler, "plate"), deck_item(handler, "tips")
+        lab = lab_with({"handler": handler})
+
+        @bpp.run_decorator(md={"plan_name": "overdraw_by_resources"})
+        def plan():  # type: ignore[no-untyped-def]
+            yield from lhp.pick_up_tips(handler, tips["A1"])
+            yield from lhp.transfer(handler, plate["A1"], plate["B1"], source_vol=150)
+            yield from lhp.transfer(handler, plate["A1"], plate["C1"], source_vol=150)
+
+        run = lab.submit(plan())
+        with pytest.raises(FailedStatus, match="Not enough liquid"):
+            run.wait(30)
+        lab.wait(30)
+        stored = lab.catalog[run.uids[0]]
+        assert stored.metadata["stop"]["exit_status"] == "fail"
+        assert stored.metadata["stop"]["reason"].startswith("TooLittleLiquidError")
+        steps = stored["liquid_handling"].read()
+        assert list(steps["handler_step_action"].values) == ["pick_up_tips", "transfer"]
+        assert list(steps["handler_volumes_plate"].values[-1][:3, 0]) == [50, 150, 0]
+        assert handler.volumes.volume(plate.get_well("C1")) == 0.0
+    finally:
+        handler.close()
+
+
+OPENTRONS_SIMULATOR = """
+devices:
+  handler:
+    kind: pylabrobot
+    backend: opentrons_simulator
+    backend_options: {left_pipette_name: p20_single_gen2, right_pipette_name: null}
+    deck: OTDeck
+    resources:
+      - {name: tips, type: hamilton_96_tiprack_10uL_filter, slot: 1}
+      - {name: plate, type: cor_96_wellplate_360uL_Fb, slot: 2}
+    liquids: {"plate:A1": 100}
+    step_timeout: 10
+"""
+
+
+def test_the_opentrons_simulator_backend_is_chosen_in_the_config(
+    tmp_path: Path, lab_with: LabWith
+) -> None:
+    handler = build_handler(tmp_path, OPENTRONS_SIMULATOR)
+    try:
+        from pylabrobot.liquid_handling.backends import OpentronsOT2Simulator
+
+        assert isinstance(handler.handler.backend, OpentronsOT2Simulator)
+        assert "OpentronsOT2Simulator, 1 channel(s)" in handler.check_connection()
+        plate, tips = deck_item(handler, "plate"), deck_item(handler, "tips")
+        lab = lab_with({"handler": handler})
+
+        @bpp.run_decorator(md={"plan_name": "ot2"})
+        def plan():  # type: ignore[no-untyped-def]
+            yield from lhp.pick_up_tips(handler, tips["A1"])
+            yield from lhp.transfer(handler, plate["A1"], plate["A2:C2"], target_vols=[2, 3, 4])
+            yield from lhp.discard_tips(handler)
+
+        (uid,) = lab.submit(plan()).wait(30)
+        lab.wait(30)
+        steps = lab.catalog[uid]["liquid_handling"].read()
+        assert list(steps["handler_volumes_plate"].values[-1][:4, :2].ravel()) == [
+            91, 2,  # A1 gave 2 + 3 + 4 uL to A2, B2, C2
+            0, 3,
+            0, 4,
+            0, 0,
+        ]  # fmt: skip
+    finally:
+        handler.close()
+
+
+def test_backends_are_chosen_by_name_and_an_unknown_one_names_those_allowed() -> None:
+    text = EIGHT_CHANNELS.replace("backend: chatterbox", "backend: hamiltonstar")
+    with pytest.raises(LabConfigError) as info:
+        parse_config_text(text, "yaml", "lab.yaml")
+    (problem,) = info.value.problems
+    assert "field 'backend' = 'hamiltonstar' is not allowed" in problem
+    for name in ("chatterbox", "opentrons_simulator", "star", "vantage", "evo", "opentrons"):
+        assert f"'{name}'" in problem
+    bad_option = OPENTRONS_SIMULATOR.replace("right_pipette_name: null", "right_pipete: null")
+    with pytest.raises(LabConfigError, match=r"'right_pipete' is not a parameter of "
+                       r"OpentronsOT2Simulator .*allowed: \['left_pipette_name', "
+                       r"'right_pipette_name'\]"):  # fmt: skip
+        parse_config_text(bad_option, "yaml", "lab.yaml")
+
+
+def test_a_real_backend_is_built_by_name_without_touching_the_instrument(tmp_path: Path) -> None:
+    from pylabrobot.liquid_handling.backends import STARBackend
+
+    handler = build_handler(
+        tmp_path,
+        EIGHT_CHANNELS.replace("backend: chatterbox", "backend: star").replace(
+            "num_channels: 8", "backend_options: {read_timeout: 5}"
+        ),
+    )
+    assert isinstance(handler.handler.backend, STARBackend)
+    assert handler.endpoint == "PyLabRobot star backend"
+    assert not handler._set_up  # set up (USB) only when the first step runs

@@ -15,7 +15,9 @@ from pylabrobot.resources import Container, Plate, TipRack
 from ..signals import check_number
 from .event_loop_thread import EventLoopThread
 from .failures import timed_out
+from .pipetting_step import LIQUID_ACTIONS, PipettingStep
 from .progress_status import ProgressStatus
+from .well_volumes import WellVolumes
 
 #: Largest volume one step may move, in microlitres.
 MAX_VOLUME_UL = 100_000.0
@@ -58,9 +60,40 @@ class PipetteStep(Device):
             await handler.handler.dispense([container], vols=[volume])
 
 
+def _on(resource: Any, deck: Any) -> bool:
+    """True if ``resource`` is ``deck`` or placed on it (at any depth)."""
+    while resource is not None:
+        if resource is deck:
+            return True
+        resource = resource.parent
+    return False
+
+
+class StepRecord(Device):
+    """The last :class:`PipettingStep` a :class:`LiquidHandlerDevice` finished.
+
+    Its readings: ``action`` (``"aspirate"``, ...), ``wells`` (addresses such as
+    ``"plate:A1, plate:B1"``), ``volume_ul`` (the step's total) and ``count``
+    (steps finished so far).
+    """
+
+    action = Cpt(Signal, value="", kind="normal")
+    wells = Cpt(Signal, value="", kind="normal")
+    volume_ul = Cpt(Signal, value=0.0, kind="hinted")
+    count = Cpt(Signal, value=0, kind="normal")
+
+
 class LiquidHandlerDevice(Device):
     """A PyLabRobot :class:`~pylabrobot.liquid_handling.LiquidHandler` as an ophyd device.
 
+    PyLabRobot's own calls, with its resources, are Bluesky messages:
+    ``bps.mv(handler, PipettingStep("transfer", (plate["A1"][0], plate["B1"][0]), (50,)))``
+    runs ``lh.transfer(...)``; the plans in :mod:`smartlab_kernel.plans.liquid_handling`
+    (``aspirate``, ``dispense``, ``transfer``, ``pick_up_tips``, ...) build these steps
+    and record each one with the volumes in every well (``handler.step`` and
+    ``handler.volumes``).
+
+    The older form with addresses still works:
     ``bps.mv(handler, {"source": "plate:A1", "destination": "plate:B1", "volume_ul": 50})``
     transfers 50 uL with one channel: it picks up the next tip from
     ``tip_rack`` (unless one is mounted), aspirates, dispenses and discards
@@ -87,6 +120,7 @@ class LiquidHandlerDevice(Device):
     transfers = Cpt(Signal, value=0, kind="normal")
     aspirate = Cpt(PipetteStep, action="aspirate")
     dispense = Cpt(PipetteStep, action="dispense")
+    step = Cpt(StepRecord, kind="omitted")
 
     def __init__(
         self,
@@ -107,6 +141,8 @@ class LiquidHandlerDevice(Device):
         self.endpoint = endpoint or type(handler.backend).__name__
         self._loop = EventLoopThread(f"{self.name}-pylabrobot")
         self._set_up = False
+        #: Volumes in every plate and container on the deck (a Bluesky readable).
+        self.volumes = WellVolumes(f"{self.name}_volumes", handler.deck)
 
     # -- connecting -----------------------------------------------------------
 
@@ -299,7 +335,19 @@ class LiquidHandlerDevice(Device):
                 channel.get_tip().tracker.rollback()
 
     def set(self, value: Any) -> ProgressStatus:
-        """Transfer: ``value`` is ``{"source": ..., "destination": ..., "volume_ul": ...}``."""
+        """Run a :class:`PipettingStep`, or transfer by addresses.
+
+        Args:
+            value: A :class:`PipettingStep`, or ``{"source": ..., "destination":
+                ..., "volume_ul": ...}`` with addresses such as ``"plate:A1"``.
+
+        Raises:
+            ValueError: If a resource is not on this handler's deck, or the step is
+                not one the handler can do (checked before anything moves).
+            TypeError: If ``value`` is neither.
+        """
+        if isinstance(value, PipettingStep):
+            return self._run_pipetting_step(value)
         (source, destination), volume = self.parse_step(
             value, ("source", "destination"), f"{self.name} transfer"
         )
@@ -321,3 +369,45 @@ class LiquidHandlerDevice(Device):
         self.source_volume_ul.put(self.tracked_volume(source_well))
         self.destination_volume_ul.put(self.tracked_volume(destination_well))
         self.transfers.put(int(self.transfers.get()) + 1)
+
+    # -- PyLabRobot's own calls --------------------------------------------------
+
+    def check_on_deck(self, step: PipettingStep) -> None:
+        """Refuse a step whose resources are not on this handler's deck, or of the wrong kind.
+
+        Raises:
+            ValueError: Naming the resource, what it is and what the step needs.
+        """
+        from pylabrobot.resources import Container, TipSpot, Trash
+
+        deck = self.handler.deck
+        for resource, where in zip(step.resources, step.wells, strict=True):
+            if not _on(resource, deck):
+                names = sorted(r.name for r in deck.children)
+                raise ValueError(
+                    f"{self.name}: {where} ({type(resource).__name__} {resource.name!r}) is "
+                    f"not on this handler's deck; labware on the deck: {names}"
+                )
+            if step.action in LIQUID_ACTIONS:
+                needed: tuple[type, ...] = (Container,)
+            elif step.action == "pick_up_tips":
+                needed = (TipSpot,)
+            else:
+                needed = (TipSpot, Trash)
+            if not isinstance(resource, needed):
+                raise ValueError(
+                    f"{self.name}: {step.action} needs {' or '.join(t.__name__ for t in needed)} "
+                    f"resources, but {where} is a {type(resource).__name__}"
+                    + (" (index a plate: plate['A1'])" if step.action in LIQUID_ACTIONS else "")
+                )
+
+    def _run_pipetting_step(self, step: PipettingStep) -> ProgressStatus:
+        self.check_on_deck(step)
+        self.step.action.put(step.action)
+        self.step.wells.put(", ".join(step.wells))
+        self.step.volume_ul.put(sum(step.volumes))
+        return self.run_step(step.describe(), self._pipetting_step(step))
+
+    async def _pipetting_step(self, step: PipettingStep) -> None:
+        await step.run(self.handler)
+        self.step.count.put(int(self.step.count.get()) + 1)

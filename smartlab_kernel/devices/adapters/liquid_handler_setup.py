@@ -7,14 +7,13 @@ from typing import Any
 
 import pylabrobot.resources as plr_resources
 from pylabrobot.liquid_handling import LiquidHandler
-from pylabrobot.liquid_handling.backends.chatterbox import LiquidHandlerChatterboxBackend
 from pylabrobot.resources import Deck, TipRack
 from pylabrobot.resources.volume_tracker import set_volume_tracking
 
 from .liquid_handler import LiquidHandlerDevice
+from .liquid_handler_backends import make_backend
 
 DECKS = ("STARLetDeck", "STARDeck", "OTDeck")
-BACKENDS = ("chatterbox",)
 
 
 def _make_deck(deck: str) -> Deck:
@@ -55,6 +54,7 @@ def build_liquid_handler(
     name: str,
     *,
     backend: str = "chatterbox",
+    backend_options: Mapping[str, Any] | None = None,
     num_channels: int = 1,
     deck: str = "STARLetDeck",
     resources: Sequence[Mapping[str, Any]] = (),
@@ -68,8 +68,16 @@ def build_liquid_handler(
 
     Args:
         name: The device's name.
-        backend: ``"chatterbox"``: PyLabRobot's device-free simulation backend.
-        num_channels: Pipetting channels of the backend.
+        backend: A name in
+            :data:`~smartlab_kernel.devices.adapters.liquid_handler_backends.LIQUID_HANDLER_BACKENDS`:
+            ``"chatterbox"``, ``"star_chatterbox"`` and ``"opentrons_simulator"`` need
+            no instrument; ``"star"``, ``"vantage"``, ``"evo"`` and ``"opentrons"``
+            drive one.
+        backend_options: Keyword arguments of the backend class (e.g. ``{"host":
+            "10.0.0.2"}`` for ``opentrons``, ``{"left_pipette_name": "p20_single_gen2"}``
+            for ``opentrons_simulator``).
+        num_channels: Pipetting channels of the chatterbox backends (the others
+            learn theirs from the instrument).
         deck: Deck class in :mod:`pylabrobot.resources` (``STARLetDeck``, ``OTDeck``, ...).
         resources: Labware: ``{"name", "type", "rails" | "slot"}`` where ``type`` is a
             resource definition in :mod:`pylabrobot.resources`.
@@ -81,10 +89,10 @@ def build_liquid_handler(
         step_timeout: Seconds one step may take.
 
     Raises:
-        ValueError: If the deck, backend, labware or a well is unknown.
+        ValueError: If the deck, backend, a backend option, labware or a well is unknown.
+        ImportError: If the backend needs a package that is not installed.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend {backend!r} is not supported; allowed: {list(BACKENDS)}")
+    backend_object = make_backend(backend, backend_options or {}, num_channels)
     if volume_tracking:
         set_volume_tracking(True)
     the_deck = _make_deck(deck)
@@ -92,7 +100,7 @@ def build_liquid_handler(
     if not tip_rack:
         racks = [r.name for r in placed if isinstance(r, TipRack)]
         tip_rack = racks[0] if racks else ""
-    handler = LiquidHandler(LiquidHandlerChatterboxBackend(num_channels=num_channels), the_deck)
+    handler = LiquidHandler(backend_object, the_deck)
     device = LiquidHandlerDevice(
         handler=handler,
         tip_rack=tip_rack or None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..adapters.liquid_handler_backends import LIQUID_HANDLER_BACKENDS, backend_option_problems
 from .errors import LabConfigError
 from .fields import (
     Field,
@@ -45,7 +46,10 @@ DEVICE_KINDS: dict[str, dict[str, Field]] = {
         "timeout": number(10.0, positive, "seconds a call may take before it fails"),
     },
     "pylabrobot": {
-        "backend": string("chatterbox", one_of("chatterbox"), "PyLabRobot backend"),
+        "backend": string(
+            "chatterbox", one_of(*LIQUID_HANDLER_BACKENDS), "PyLabRobot backend, by name"
+        ),
+        "backend_options": table({}, doc="keyword arguments of the backend (e.g. host)"),
         "num_channels": integer(1, lambda v: None if v >= 1 else "an integer >= 1", "channels"),
         "deck": string("STARLetDeck", one_of(*PYLABROBOT_DECKS), "deck class"),
         "resources": array([], doc="labware: list of {name, type, rails | slot}"),
@@ -146,6 +150,21 @@ def _check_labware_types(where: str, resources: list[Any], problems: list[str]) 
             )
 
 
+def _check_backend_options(where: str, settings: Mapping[str, Any], problems: list[str]) -> None:
+    """``backend_options`` must be parameters of the backend's class.
+
+    Skipped when the backend is unknown (reported already) or PyLabRobot is not installed.
+    """
+    backend, options = settings.get("backend"), settings.get("backend_options")
+    if backend not in LIQUID_HANDLER_BACKENDS or not isinstance(options, Mapping) or not options:
+        return
+    try:
+        found = backend_option_problems(str(backend), options)
+    except ImportError:
+        return
+    problems.extend(f"{where}: {problem}" for problem in found)
+
+
 def _check_pvs(where: str, pvs: Mapping[str, Any], problems: list[str]) -> None:
     """``pvs`` keys must be the reactor's components and values PV suffixes (strings)."""
     from ..adapters.epics_reactor import DEFAULT_REACTOR_PVS, OPTIONAL_REACTOR_PVS
@@ -197,6 +216,7 @@ def _check_device(name: Any, entry: Any, problems: list[str]) -> DeviceConfig | 
             _check_labware_types(where, settings["resources"], problems)
         if isinstance(settings.get("liquids"), Mapping):
             _check_liquids(where, settings["liquids"], problems)
+        _check_backend_options(where, settings, problems)
     if len(problems) > before:
         return None
     return DeviceConfig(name=name, kind=str(kind), settings=settings)
