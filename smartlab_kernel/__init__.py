@@ -6,9 +6,10 @@ from ._version import __version__
 from .session import Lab
 
 # The layers above the Lab core register what they attach to it (a room, a
-# LIMS, a served lab's client); importing them here makes Lab.simulated(room=...,
-# lims=...) and Lab.connect(...) work for every user (see session/attachments.py).
-from . import lims_link, management, remote  # noqa: F401  (isort: skip)
+# LIMS, a served lab's client, a published bundle); importing them here makes
+# Lab.simulated(room=..., lims=...), Lab.connect(...) and Lab.from_bundle(...)
+# work for every user (see session/attachments.py).
+from . import lims_link, management, publish, remote  # noqa: F401  (isort: skip)
 
 __all__ = ["Lab", "__version__", "load_ipython_extension"]
 

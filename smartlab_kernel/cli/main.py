@@ -20,6 +20,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "lab_cmd",
     "kernel_cmd",
     "reproduce_cmd",
+    "publish_cmd",
+    "replay_cmd",
     "devices_cmd",
     "serve_cmd",
     "audit",

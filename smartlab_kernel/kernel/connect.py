@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from ..publish import REPLAY_ENV
 from ..remote.lab import RemoteLab
 from ..session import Lab
 from ..session.errors import SessionError
@@ -24,13 +26,17 @@ def connect(config: LabConfig | str | Path | None = None, *, reuse: bool = True)
     Returns:
         A simulated :class:`~smartlab_kernel.session.Lab`, or for
         ``mode = "served"`` a :class:`~smartlab_kernel.remote.lab.RemoteLab`
-        on the shared lab server.
+        on the shared lab server. With ``$SMARTLAB_REPLAY_BUNDLE`` set (``smartlab
+        replay``), the read-only lab of that published bundle (``Lab.from_bundle``).
 
     Raises:
         SessionError: In served mode, if the server is unreachable or refuses the key.
     """
     global _current
     if reuse and _current is not None and not _is_closed(_current):
+        return _current
+    if os.environ.get(REPLAY_ENV):
+        _current = Lab.from_bundle(os.environ[REPLAY_ENV])
         return _current
     settings = config if isinstance(config, LabConfig) else LabConfig.load(config)
     if settings.mode == "served":

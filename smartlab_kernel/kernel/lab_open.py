@@ -6,11 +6,18 @@ the reader's kernel is configured with and however often it is run. So
 defaults), not the kernel's configuration, and ``--fresh`` starts from an
 empty lab directory: the runs of an earlier Run All are not in the
 catalog, and the notebook's checks see only its own.
+
+On a replay of a published bundle (``$SMARTLAB_REPLAY_BUNDLE``, set by
+``smartlab replay``), ``%lab open`` opens no directory: the lab is the
+bundle's read-only lab whatever the line names, and ``--fresh`` rewinds it
+(the recorded runs and campaign ids are handed out from the first again), as
+a fresh folder starts the published notebook from an empty catalog.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 from pathlib import Path
@@ -18,6 +25,8 @@ from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 
+from ..publish import REPLAY_ENV
+from ..publish.bundle_lab import BundleLab
 from ..session import Lab
 from ..storage.lock import LabDirectoryLock
 from .connect import MissingLab
@@ -128,6 +137,9 @@ def open_lab(args: argparse.Namespace, current: Any, user_ns: dict[str, Any]) ->
         ValueError: If ``--fresh`` would delete a folder that is not a lab's.
         LabInUseError: If another open lab writes to the directory.
     """
+    replayed = os.environ.get(REPLAY_ENV)
+    if replayed:
+        return _replay_lab(Path(replayed), args.fresh, current)
     extra: dict[str, Any] = {}
     for option in ("response", "stocks"):
         name = getattr(args, option)
@@ -156,8 +168,22 @@ def open_lab(args: argparse.Namespace, current: Any, user_ns: dict[str, Any]) ->
     )
 
 
+def _replay_lab(bundle: Path, fresh: bool, current: Any) -> Lab:
+    """The bundle's lab: the kernel's own if it replays ``bundle`` (rewound if ``fresh``)."""
+    reused = isinstance(current, BundleLab) and not current._closed
+    if reused and current.bundle.path == bundle.resolve():
+        if fresh:
+            current.rewind()
+        return current
+    if current is not None and not isinstance(current, MissingLab):
+        current.close()
+    return Lab.from_bundle(bundle)
+
+
 def describe(lab: Lab, fresh: bool) -> str:
     """One line on the lab ``%lab open`` opened (its folder relative to the notebook's)."""
+    if isinstance(lab, BundleLab):
+        return lab.describe()
     bench = lab.bench.settings if lab.bench is not None else {}
     scale = bench.get("time_scale")
     pace = f", {scale:g} simulated s per s" if isinstance(scale, int | float) else ""

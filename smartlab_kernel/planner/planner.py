@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
@@ -12,6 +11,7 @@ from typing import Any, cast
 import pandas as pd
 import torch
 
+from smartlab_kernel.planner.campaign_ids import new_campaign_id
 from smartlab_kernel.planner.constraints import LinearConstraint
 from smartlab_kernel.planner.design import default_design_size
 from smartlab_kernel.planner.engine import Engine, Snapshot
@@ -236,7 +236,7 @@ class Planner:
             kernel=self.kernel,
             history=self.transfer,
         )
-        self.campaign_id = uuid.uuid4().hex[:8]
+        self.campaign_id = new_campaign_id()
 
     # -- suggestions ---------------------------------------------------------------
     def suggest(self, n: int = 1) -> list[Suggestion]:

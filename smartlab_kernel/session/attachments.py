@@ -30,6 +30,7 @@ _OWNERS = {
     "room": "smartlab_kernel.management",
     "lims": "smartlab_kernel.lims_link",
     "connect": "smartlab_kernel.remote",
+    "bundle": "smartlab_kernel.publish",
 }
 
 

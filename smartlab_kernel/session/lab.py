@@ -240,6 +240,21 @@ class Lab:
         """
         return attachment_factory("connect")(url, api_key=api_key, **kwargs)
 
+    @classmethod
+    def from_bundle(cls, path: str | Path) -> Lab:
+        """Open a read-only lab on a published bundle (``smartlab publish``).
+
+        Its catalog holds the bundle's runs; ``submit`` of a recorded plan
+        returns the recorded runs, and refuses one that was not recorded,
+        naming the nearest recorded run (see :mod:`smartlab_kernel.publish`).
+
+        Raises:
+            BundleTamperedError: If a file of the bundle differs from its
+                manifest, naming the file.
+        """
+        lab: Lab = attachment_factory("bundle")(path)
+        return lab
+
     # -- running plans --------------------------------------------------------
 
     def submit(
