@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from ophyd import Device
 
+from ..devices.adapters.ophyd_async_configuration import configuration_now
+
 #: Keys the session fills in; users cannot set them through ``md``.
 RESERVED_KEYS: frozenset[str] = frozenset(
     {
@@ -145,7 +147,7 @@ def device_configuration(devices: Mapping[str, Device]) -> dict[str, dict[str, A
     out: dict[str, dict[str, Any]] = {}
     for name, device in devices.items():
         try:
-            config = device.read_configuration()
+            config = configuration_now(device)  # ophyd and ophyd-async devices
         except Exception as exc:  # a disconnected device must not stop the run from starting
             out[name] = {"error": f"{type(exc).__name__}: {exc}"}
             continue

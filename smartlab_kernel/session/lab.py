@@ -19,6 +19,7 @@ from bluesky.utils import DuringTask, Msg
 from ophyd import Device
 
 from ..devices import ResponseModel, SimulatedBench, build_bench
+from ..devices.adapters.ophyd_async_configuration import read_configurations_before_runs
 from ..lims import LimsStore
 from ..storage import DurableCapture, EmbeddedCatalog, ServedCatalog
 from ..storage.lock import LabDirectoryLock
@@ -333,6 +334,8 @@ class Lab:
             found = self.interruptions.since(marks[-1]) if marks else []
             return summarise([i for i in found if not i.reason.startswith(_ABORT_PAUSE)])
 
+        # ophyd-async devices' configuration is read (awaited) before each run opens.
+        plan = read_configurations_before_runs(plan, self.devices)
         wrapped = with_context(plan, open_md, lambda: run.reason, interrupted)
         for attachment in self.attachments.values():
             wrap = getattr(attachment, "wrap", None)

@@ -45,6 +45,7 @@ class DeviceFactory:
             "epics": _epics,
             "sila2": _sila2,
             "pylabrobot": _pylabrobot,
+            "ophyd_async": _ophyd_async,
         }[device.kind]
         built: Device = builder(device)
         return built
@@ -110,6 +111,16 @@ def _pylabrobot(device: DeviceConfig) -> Device:
     except (ValueError, TypeError, KeyError) as exc:
         raise LabConfigError([f"device {device.name!r}: {exc}"]) from exc
     return handler
+
+
+def _ophyd_async(device: DeviceConfig) -> Device:
+    from ..adapters.ophyd_async_devices import build_ophyd_async_device
+
+    try:
+        built: Device = build_ophyd_async_device(device.name, **device.settings)
+    except ValueError as exc:
+        raise LabConfigError([f"device {device.name!r}: {exc}"]) from exc
+    return built
 
 
 def build_devices(config: LabConfig) -> dict[str, Device]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ophyd import Device
 
+from ..adapters.ophyd_async_devices import check_connection, is_ophyd_async_device
 from .builders import DeviceFactory
 from .model import LabConfig
 
@@ -43,6 +44,8 @@ def probe(device: Device, timeout: float) -> str:
     check = getattr(device, "check_connection", None)
     if callable(check):
         return str(check(timeout))
+    if is_ophyd_async_device(device):
+        return check_connection(device, timeout)
     readings = device.read()
     return f"read {len(readings)} value(s)"
 

@@ -12,7 +12,7 @@ class DeviceConfig:
 
     Attributes:
         name: The device's name (an identifier; it prefixes its data keys).
-        kind: ``"simulated"``, ``"epics"``, ``"sila2"`` or ``"pylabrobot"``.
+        kind: ``"simulated"``, ``"epics"``, ``"sila2"``, ``"pylabrobot"`` or ``"ophyd_async"``.
         settings: Its validated settings, defaults filled in.
     """
 
@@ -29,6 +29,9 @@ class DeviceConfig:
             return f"{s['host']}:{s['port']}"
         if self.kind == "pylabrobot":
             return f"PyLabRobot {s['backend']} backend"
+        if self.kind == "ophyd_async":
+            where = f"PV prefix {s['prefix']}" if s["prefix"] else "no prefix"
+            return f"ophyd-async {s['device_class']}, {where}" + (" (mock)" if s["mock"] else "")
         return f"simulated {s['model']}"
 
 

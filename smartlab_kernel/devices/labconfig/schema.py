@@ -25,6 +25,14 @@ from .model import DeviceConfig, LabConfig
 SIMULATED_MODELS = ("dispenser", "reactor", "spectrometer", "robot")
 PYLABROBOT_DECKS = ("STARLetDeck", "STARDeck", "OTDeck")
 
+
+def _class_path(value: Any) -> str | None:
+    """Allow ``"package.module:Class"`` or ``"package.module.Class"``."""
+    module, sep, name = value.partition(":") if ":" in value else value.rpartition(".")
+    ok = sep and name.isidentifier() and all(p.isidentifier() for p in module.split("."))
+    return None if ok else "'package.module:Class', e.g. 'ophyd_async.epics.motor:Motor'"
+
+
 #: Fields of each device kind.
 DEVICE_KINDS: dict[str, dict[str, Field]] = {
     "simulated": {
@@ -58,6 +66,13 @@ DEVICE_KINDS: dict[str, dict[str, Field]] = {
         "volume_tracking": boolean(True, "let PyLabRobot track volumes (refuses overdraws)"),
         "new_tip_per_transfer": boolean(True, "discard the tip after each transfer"),
         "step_timeout": number(120.0, positive, "seconds one step may take"),
+    },
+    "ophyd_async": {
+        "device_class": string(check=_class_path, doc="'package.module:Class' of the device"),
+        "prefix": string("", doc="PV prefix, passed first when given (Motor('BL:MOT1'))"),
+        "options": table({}, doc="further keyword arguments of the class"),
+        "connection_timeout": number(10.0, positive, "seconds the signals may take to connect"),
+        "mock": boolean(False, "connect to ophyd-async's mock signals (no instrument)"),
     },
 }
 
