@@ -224,3 +224,55 @@ def test_not_connecting_names_every_pv(tmp_path: Path) -> None:
     config = load_lab_config(write_config(tmp_path, "NOIOC:"))
     with pytest.raises(NotConnectedError, match="NOIOC:TEMP_RBV"):
         build_devices(config)
+
+
+def test_killing_the_ioc_mid_move_fails_the_run_and_keeps_earlier_events(
+    reactor_ioc: IocFactory, tmp_path: Path, lab_with: LabWith
+) -> None:
+    ioc = reactor_ioc("OA5:REACTOR:", time_scale=10.0)  # tau = 60 s takes 6 s
+    path = write_config(tmp_path, "OA5:REACTOR:")
+    path.write_text(path.read_text().replace("settle_timeout: 30", "settle_timeout: 3"))
+    hotplate = build_devices(load_lab_config(path))["hotplate"]
+    lab = lab_with({"hotplate": hotplate})
+
+    @bpp.run_decorator(md={"plan_name": "heat_then_lose_the_ioc"})
+    def plan():  # type: ignore[no-untyped-def]
+        yield from bps.trigger_and_read([hotplate])
+        ioc.kill()  # the instrument loses power before the next move
+        yield from bps.mv(hotplate, 120.0)
+        yield from bps.trigger_and_read([hotplate])
+
+    run = lab.submit(plan())
+    with pytest.raises(FailedStatus):
+        run.wait(60)
+    lab.wait(30)
+    stored = lab.catalog[run.uids[0]]
+    stop = stored.metadata["stop"]
+    assert stop["exit_status"] == "fail"
+    assert stop["reason"].startswith(
+        "DeviceDisconnectedError: device 'hotplate' at PV prefix OA5:REACTOR: is not answering "
+        "(while moving to 120): TimeoutError: ca://OA5:REACTOR:TEMP_RBV"
+    ), stop["reason"]
+    assert list(stored["primary"].read()["hotplate"].values) == pytest.approx([25.0], abs=0.5)
+
+
+def test_a_temperature_that_does_not_settle_in_time_fails_naming_device_pv_and_target(
+    reactor_ioc: IocFactory, tmp_path: Path, lab_with: LabWith
+) -> None:
+    reactor_ioc("OA6:REACTOR:", time_scale=10.0)  # tau = 60 s takes 6 s
+    path = write_config(tmp_path, "OA6:REACTOR:")
+    path.write_text(path.read_text().replace("settle_timeout: 30", "settle_timeout: 0.5"))
+    hotplate = build_devices(load_lab_config(path))["hotplate"]
+    lab = lab_with({"hotplate": hotplate})
+    run = lab.submit(heat(hotplate, [120.0]))
+    with pytest.raises(FailedStatus):
+        run.wait(60)
+    lab.wait(30)
+    reason = lab.catalog[run.uids[0]].metadata["stop"]["reason"]
+    assert reason.startswith(
+        "DeviceTimeoutError: device 'hotplate' at PV prefix OA6:REACTOR: did not finish moving "
+        "to 120 degC within its timeout of 0.5 s; expected the readback "
+        "ca://OA6:REACTOR:TEMP_RBV within 0.5 degC of 120 degC (last read "
+    ), reason
+    last_read = float(reason.split("(last read ")[1].split(" degC)")[0])
+    assert 25.0 < last_read < 60.0  # it was heating, slowly

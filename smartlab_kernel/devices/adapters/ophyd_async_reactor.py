@@ -14,22 +14,30 @@ configuration::
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated as A
 
 from ophyd_async.core import (
+    CalculatableTimeout,
     MovableLogic,
     SignalR,
     SignalRW,
     StandardMovable,
     StandardReadable,
     TimeoutCalculator,
+    WatchableAsyncStatus,
+    WatcherUpdate,
     set_and_wait_for_other_value,
 )
 from ophyd_async.core import StandardReadableFormat as Format
 from ophyd_async.epics.core import EpicsDevice, PvSuffix
+
+from ..errors import DeviceTimeoutError
+from .failures import not_answering, timed_out
 
 
 @dataclass
@@ -43,6 +51,8 @@ class SettleLogic(MovableLogic[float]):
 
     tolerance: float = 0.5
     settle_timeout: float = 600.0
+    device: str = ""
+    endpoint: str = ""
 
     async def check_move(self, new_position: float) -> None:
         """Refuse a value outside the setpoint PV's control limits, before writing it.
@@ -67,14 +77,36 @@ class SettleLogic(MovableLogic[float]):
         return self.settle_timeout
 
     async def move(self, new_position: float, timeout: TimeoutCalculator) -> None:
-        """Write the setpoint (put-completion) and wait for the readback to settle."""
-        await set_and_wait_for_other_value(
-            self.setpoint,
-            new_position,
-            self.readback,
-            lambda value: abs(value - new_position) <= self.tolerance,
-            timeout=timeout(),
-        )
+        """Write the setpoint (put-completion) and wait for the readback to settle.
+
+        Raises:
+            DeviceTimeoutError: If the readback does not come within ``tolerance``
+                in time, naming the device, its PVs, the target and the last reading.
+        """
+        seconds = timeout()
+        try:
+            await set_and_wait_for_other_value(
+                self.setpoint,
+                new_position,
+                self.readback,
+                lambda value: abs(value - new_position) <= self.tolerance,
+                timeout=seconds,
+            )
+        except TimeoutError:
+            units = (await self.get_units_precision())[0] or ""
+            try:
+                value = await asyncio.wait_for(self.readback.get_value(), 1.0)
+                last = f" (last read {value:.4g} {units})"
+            except TimeoutError:
+                last = " (it does not answer now)"
+            raise timed_out(
+                self.device,
+                self.endpoint,
+                f"moving to {new_position:g} {units}",
+                self.settle_timeout,
+                f"the readback {self.readback.source} within {self.tolerance:g} {units} of "
+                f"{new_position:g} {units}{last}",
+            ) from None
 
 
 class AsyncEpicsReactor(EpicsDevice, StandardReadable, StandardMovable[float]):
@@ -104,7 +136,30 @@ class AsyncEpicsReactor(EpicsDevice, StandardReadable, StandardMovable[float]):
     ) -> None:
         self._tolerance = float(tolerance)
         self._settle_timeout = float(settle_timeout)
+        self.prefix = prefix
         super().__init__(prefix, name=name)
+
+    @WatchableAsyncStatus.wrap
+    async def set(
+        self, new_position: float, timeout: CalculatableTimeout = "CALCULATE_TIMEOUT"
+    ) -> AsyncIterator[WatcherUpdate[float]]:
+        """Move to ``new_position`` (degC), as ophyd-async movables do.
+
+        Raises:
+            ValueError: If it is outside the setpoint PV's limits (nothing is written).
+            DeviceTimeoutError: If the temperature does not settle in time.
+            DeviceDisconnectedError: If the IOC does not answer.
+        """
+        moves = StandardMovable.set.__wrapped__(self, new_position, timeout)  # type: ignore[attr-defined]
+        try:
+            async for update in moves:
+                yield update
+        except DeviceTimeoutError:
+            raise
+        except TimeoutError as exc:  # a PV that stopped answering
+            raise not_answering(
+                self.name, f"PV prefix {self.prefix}", f"moving to {new_position:g}", exc
+            ) from None
 
     @cached_property
     def movable_logic(self) -> SettleLogic:
@@ -114,4 +169,6 @@ class AsyncEpicsReactor(EpicsDevice, StandardReadable, StandardMovable[float]):
             readback=self.temperature,
             tolerance=self._tolerance,
             settle_timeout=self._settle_timeout,
+            device=self.name,
+            endpoint=f"PV prefix {self.prefix}",
         )
