@@ -10,6 +10,7 @@ import pytest
 from smartlab_kernel.cli import devices_cmd
 
 from .conftest import IocFactory
+from .instruments_peer import InstrumentsFactory, instruments_ioc  # noqa: F401
 
 
 def run_cli(argv: list[str]) -> int:
@@ -45,7 +46,11 @@ devices:
     lines = out.splitlines()
     assert lines[0].split() == ["DEVICE", "KIND", "ENDPOINT", "STATUS", "DETAIL"]
     reactor_line = next(line for line in lines if line.startswith("reactor"))
-    assert " ok " in reactor_line and "CHK:REACTOR:TEMP_RBV = 25.00 degC" in reactor_line
+    assert " ok " in reactor_line
+    assert (
+        "CHK:REACTOR:TEMP_RBV = 25 degC (units 'degC'); limits [15, 150] degC from "
+        "CHK:REACTOR:TEMP_SP"
+    ) in reactor_line
     missing_line = next(line for line in lines if line.startswith("missing"))
     assert "FAILED" in missing_line and "NOBODY:HOME:TEMP_RBV" in missing_line
     assert "not answering" in missing_line
@@ -64,3 +69,44 @@ def test_check_exits_0_when_all_answer_and_2_on_an_invalid_file(
     bad.write_text('[devices.robot]\nkind = "robotic"\n', encoding="utf-8")
     assert run_cli(["devices", "check", str(bad)]) == 2
     assert "unknown kind 'robotic'" in capsys.readouterr().err
+
+
+def test_check_reports_units_and_limits_as_the_instruments_report_them(
+    instruments_ioc: InstrumentsFactory,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    instruments_ioc("CHK2:")
+    path = tmp_path / "lab.yaml"
+    path.write_text(
+        """
+devices:
+  hotplate:
+    kind: epics
+    device_class: setpoint_readback
+    prefix: "CHK2:HP:"
+    setpoint: "T:SP"
+    readback: "T:RBV"
+    tolerance: 0.1
+  stage: {kind: epics, device_class: motor, prefix: "CHK2:M1"}
+  counter:
+    kind: epics
+    device_class: detector
+    prefix: "CHK2:DET:"
+    acquire: ACQUIRE
+    reads: {counts: COUNTS}
+""",
+        encoding="utf-8",
+    )
+    assert run_cli(["devices", "check", str(path), "--timeout", "10"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    def row(name: str) -> str:
+        return next(line for line in lines if line.startswith(name))
+
+    assert (
+        "CHK2:HP:T:RBV = 293.15 K (units 'K'); limits [273.15, 573.15] K from CHK2:HP:T:SP"
+        in row("hotplate")
+    )
+    assert "CHK2:M1.RBV = 0 mm (units 'mm'); limits [0, 50] mm (LLM/HLM)" in row("stage")
+    assert "CHK2:DET:COUNTS = 0 counts (units 'counts')" in row("counter")

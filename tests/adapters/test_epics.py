@@ -111,6 +111,33 @@ def test_setpoint_outside_the_ioc_limits_is_refused(reactor_ioc: IocFactory) -> 
         reactor.set("hot")
 
 
+def test_a_stirring_past_the_setpoint_pvs_limits_is_refused_before_it_is_sent(
+    reactor_ioc: IocFactory, lab_with: LabWith, tmp_path: Path
+) -> None:
+    # Issue 20 #1: the limits were read from STIR_RBV (which has none), 2000 was written
+    # without waiting for the IOC, which refused it, and the step waited settle_timeout.
+    reactor_ioc("T6:REACTOR:")
+    devices = build_devices(load_lab_config(write_config(tmp_path, "T6:REACTOR:", 600)))
+    reactor = devices["reactor"]
+    reactor.wait_for_connection(timeout=10)
+    assert reactor.stir_rpm.limits == (0.0, 1500.0)  # STIR_SP's, for the widgets too
+    lab = lab_with(devices)
+    started = time.monotonic()
+    run = lab.submit(bpp.run_wrapper(bps.mv(reactor.stir_rpm, 2000), md={"plan_name": "stir"}))
+    with pytest.raises(
+        LimitError,
+        match=r"reactor stir_rpm 2000\.0 rpm is outside the allowed range \[0, 1500\] rpm",
+    ):
+        run.wait(30)
+    assert time.monotonic() - started < 5.0
+    assert reactor.stir_setpoint.get() == 0.0  # nothing was sent
+    lab.wait(30)
+    assert lab.catalog[run.uids[0]].metadata["stop"]["exit_status"] == "fail"
+    # a value within the limits is written with put-completion and reached
+    reactor.stir_rpm.set(300).wait(10)
+    assert reactor.stir_rpm.get() == 300.0
+
+
 def test_killing_the_ioc_mid_plan_fails_the_run_and_keeps_earlier_events(
     reactor_ioc: IocFactory, lab_with: LabWith, tmp_path: Path
 ) -> None:

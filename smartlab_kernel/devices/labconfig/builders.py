@@ -72,19 +72,9 @@ def _problem(config: LabConfig, message: str) -> LabConfigError:
 
 
 def _epics(device: DeviceConfig) -> Device:
-    from ..adapters.epics_reactor import epics_reactor_class
+    from .epics_builders import build_epics
 
-    s = device.settings
-    try:
-        cls = epics_reactor_class(
-            s["pvs"],
-            connection_timeout=float(s["connection_timeout"]),
-            read_timeout=float(s["read_timeout"]),
-        )
-    except ValueError as exc:
-        raise LabConfigError([f"device {device.name!r}: field 'pvs': {exc}"]) from exc
-    reactor: Device = cls(s["prefix"], name=device.name, settle_timeout=float(s["settle_timeout"]))
-    return reactor
+    return build_epics(device)
 
 
 def _sila2(device: DeviceConfig) -> Device:

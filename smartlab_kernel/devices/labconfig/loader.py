@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ def parse_config_text(text: str, format: str, source: str = "<string>") -> LabCo
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise LabConfigError([f"not valid TOML: {exc}"], source) from exc
+        lines = _toml_device_lines(text)
     else:
         raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
     return validate_config(raw, source, lines, found)
@@ -59,7 +61,7 @@ def _device_lines(text: str) -> tuple[dict[str, int], list[str]]:
     for key, value in root.value:
         if key.value != "devices" or not isinstance(value, yaml.MappingNode):
             continue
-        for name_node, _entry in value.value:
+        for name_node, entry in value.value:
             name = str(name_node.value)
             line = name_node.start_mark.line + 1
             if name in lines:
@@ -69,7 +71,42 @@ def _device_lines(text: str) -> tuple[dict[str, int], list[str]]:
                 )
             else:
                 lines[name] = line
+            if isinstance(entry, yaml.MappingNode):
+                problems.extend(_fields_given_twice(name, entry))
     return lines, problems
+
+
+def _fields_given_twice(device: str, entry: yaml.MappingNode) -> list[str]:
+    """A field given twice in one device entry (YAML would keep the last one silently)."""
+    seen: dict[str, int] = {}
+    problems = []
+    for key, _value in entry.value:
+        field, line = str(key.value), key.start_mark.line + 1
+        if field in seen:
+            problems.append(
+                f"line {line}: device {device!r}: field {field!r} is given twice "
+                f"(lines {seen[field]} and {line}); give it once"
+            )
+        else:
+            seen[field] = line
+    return problems
+
+
+#: A TOML table header of one device: ``[devices.name]`` or ``[devices."name"]``.
+_TOML_DEVICE = re.compile(
+    r"""^\s*\[\s*devices\s*\.\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*\]"""
+)
+
+
+def _toml_device_lines(text: str) -> dict[str, int]:
+    """Line of each ``[devices.<name>]`` table in TOML ``text`` (TOML itself refuses twins)."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _TOML_DEVICE.match(line)
+        if match is not None:
+            name = next(group for group in match.groups() if group is not None)
+            lines.setdefault(name, number)
+    return lines
 
 
 def load_lab_config(path: str | Path) -> LabConfig:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..adapters.liquid_handler_backends import LIQUID_HANDLER_BACKENDS, backend_option_problems
+from .epics_schema import EPICS_CLASSES, EPICS_COMMON, check_epics, epics_fields
 from .errors import LabConfigError
 from .fields import (
     Field,
@@ -38,14 +39,8 @@ DEVICE_KINDS: dict[str, dict[str, Field]] = {
     "simulated": {
         "model": string(check=one_of(*SIMULATED_MODELS), doc="which simulated instrument"),
     },
-    "epics": {
-        "device_class": string("reactor", one_of("reactor"), "what the PVs are"),
-        "prefix": string(check=non_empty, doc="PV prefix, e.g. 'SIM:REACTOR:'"),
-        "pvs": table({}, doc="PV suffixes overriding the defaults, by component"),
-        "settle_timeout": number(600.0, positive, "seconds a temperature change may take"),
-        "connection_timeout": number(1.0, positive, "seconds to wait for a PV to connect"),
-        "read_timeout": number(2.0, positive, "seconds to wait for a PV to answer"),
-    },
+    # the default device_class's fields; the others: epics_schema.EPICS_CLASSES
+    "epics": {**EPICS_COMMON, **EPICS_CLASSES["reactor"]},
     "sila2": {
         "host": string("127.0.0.1", non_empty, "server host name or address"),
         "port": integer(check=port_number, doc="server port"),
@@ -222,9 +217,18 @@ def _check_device(name: Any, entry: Any, problems: list[str]) -> DeviceConfig | 
         return None
     given = {k: v for k, v in entry.items() if k != "kind"}
     before = len(problems)
-    settings = _check_fields(f"{where} (kind {kind!r})", given, DEVICE_KINDS[kind], problems)
-    if kind == "epics" and isinstance(settings.get("pvs"), Mapping):
-        _check_pvs(where, settings["pvs"], problems)
+    fields = DEVICE_KINDS[kind]
+    label = f"{where} (kind {kind!r})"
+    if kind == "epics":
+        fields = epics_fields(given)
+        device_class = given.get("device_class", "reactor")
+        if device_class != "reactor" and device_class in EPICS_CLASSES:
+            label = f"{where} (kind 'epics', device_class {device_class!r})"
+    settings = _check_fields(label, given, fields, problems)
+    if kind == "epics":
+        if settings.get("device_class") == "reactor" and isinstance(settings.get("pvs"), Mapping):
+            _check_pvs(where, settings["pvs"], problems)
+        check_epics(where, settings, problems)
     if kind == "pylabrobot":
         if isinstance(settings.get("resources"), list):
             _check_resources(where, settings["resources"], problems)
