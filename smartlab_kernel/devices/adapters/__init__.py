@@ -5,10 +5,16 @@
 * SiLA 2: :class:`SilaDevice`, built from a server's feature by
   :func:`connect_sila_device`; :mod:`~smartlab_kernel.devices.adapters.sila_spectrometer`
   serves the simulated spectrometer.
-* PyLabRobot: :class:`LiquidHandlerDevice`, built by :func:`build_liquid_handler`.
+* PyLabRobot: :class:`LiquidHandlerDevice`, built by :func:`build_liquid_handler`
+  with a backend chosen by name; :class:`PipettingStep` is one ``LiquidHandler``
+  call as a Bluesky ``set`` value, :class:`WellVolumes` the tracked volumes as a
+  readable.
+* ophyd-async: :func:`build_ophyd_async_device` builds and connects any
+  ophyd-async device; :class:`AsyncEpicsReactor` is an ophyd-async EPICS example.
 
-Each protocol's package (caproto or pyepics, sila2, pylabrobot) is imported
-only when its adapter is first used, so a lab without SiLA 2 does not need it.
+Each protocol's package (caproto or pyepics, sila2, pylabrobot, ophyd-async) is
+imported only when its adapter is first used, so a lab without SiLA 2 does not
+need it.
 """
 
 from __future__ import annotations
@@ -23,26 +29,41 @@ from .progress_status import ProgressStatus
 
 if TYPE_CHECKING:
     from .liquid_handler import LiquidHandlerDevice, PipetteStep
+    from .liquid_handler_backends import LIQUID_HANDLER_BACKENDS
     from .liquid_handler_setup import build_liquid_handler
+    from .ophyd_async_devices import build_ophyd_async_device
+    from .ophyd_async_reactor import AsyncEpicsReactor
+    from .pipetting_step import PipettingStep
     from .sila_device import SilaDevice, connect_sila_device
+    from .well_volumes import WellVolumes
 
 _LAZY = {
     "LiquidHandlerDevice": "liquid_handler",
     "PipetteStep": "liquid_handler",
     "build_liquid_handler": "liquid_handler_setup",
+    "LIQUID_HANDLER_BACKENDS": "liquid_handler_backends",
+    "PipettingStep": "pipetting_step",
+    "WellVolumes": "well_volumes",
+    "build_ophyd_async_device": "ophyd_async_devices",
+    "AsyncEpicsReactor": "ophyd_async_reactor",
     "SilaDevice": "sila_device",
     "connect_sila_device": "sila_device",
 }
 
 __all__ = [
     "DEFAULT_REACTOR_PVS",
+    "LIQUID_HANDLER_BACKENDS",
+    "AsyncEpicsReactor",
     "EpicsReactor",
     "EpicsReactorBase",
     "LiquidHandlerDevice",
     "PipetteStep",
+    "PipettingStep",
     "ProgressStatus",
     "SilaDevice",
+    "WellVolumes",
     "build_liquid_handler",
+    "build_ophyd_async_device",
     "connect_sila_device",
     "ensure_control_layer",
     "epics_reactor_class",
