@@ -5,7 +5,8 @@ every displayed result (``text/plain``, ``text/html``, JSON, ...), in order,
 cell by cell. Normalised, and only this:
 
 - execution counts are not compared (a notebook published from JupyterLab
-  may have run a cell twice);
+  may have run a cell twice), and consecutive outputs of one stream are
+  joined (how the kernel cuts printed text into messages depends on timing);
 - the line ``%lab open`` prints (``lab: ...``) says, on a replay, that the lab
   is the bundle's (:meth:`~smartlab_kernel.publish.bundle_lab.BundleLab.describe`),
   so it is left out on both sides;
@@ -35,10 +36,10 @@ def seen(notebook: Mapping[str, Any]) -> list[list[Any]]:
         source = "".join(cell.get("source", ""))
         opens_lab = "%lab open" in source
         shown: list[Any] = []
-        for output in cell.get("outputs", []):
+        for output in _coalesced(cell.get("outputs", [])):
             kind = output.get("output_type")
             if kind == "stream":
-                text = "".join(output.get("text", ""))
+                text = output["text"]
                 if opens_lab:
                     text = _LAB_OPEN_LINE.sub("", text)
                 if text:
@@ -58,6 +59,22 @@ def seen(notebook: Mapping[str, Any]) -> list[list[Any]]:
                 shown.append(("error", output.get("ename"), output.get("evalue")))
         cells.append(shown)
     return cells
+
+
+def _coalesced(outputs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Outputs with consecutive stream outputs of one stream joined (the kernel's chunks vary)."""
+    joined: list[dict[str, Any]] = []
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            text = "".join(output.get("text", ""))
+            last = joined[-1] if joined else {}
+            if last.get("output_type") == "stream" and last.get("name") == output.get("name"):
+                last["text"] += text
+                continue
+            joined.append({"output_type": "stream", "name": output.get("name"), "text": text})
+        else:
+            joined.append(dict(output))
+    return joined
 
 
 def output_differences(

@@ -10,6 +10,9 @@ A bundle is a folder of open formats::
     runs/<uid>/documents.jsonl        the run's Bluesky documents, as emitted
     runs/<uid>/<stream>.parquet|.csv  each stream as a table
     planner/<campaign id>.json        each campaign's planner configuration and records
+    lims/<campaign id>/               the LIMS export of each campaign's samples, stock use
+                                      and audit entries (RO-Crate: CSV + Parquet), if the
+                                      lab kept a LIMS (``lims.sqlite`` in its directory)
 
 See ``docs/how-to/publish-a-notebook.md``.
 """
@@ -105,6 +108,7 @@ def publish(
         if figures is not None:
             (root / FIGURES_NAME).write_text(json.dumps(figures, indent=1) + "\n")
         campaigns = _write_runs(root, lab_dir, starts)
+        _write_lims(root, lab_dir, campaigns)
         _write_json(root / LAB_NAME, _lab_configuration(starts, lab_dir, source.parent))
         _write_json(root / VERSIONS_NAME, _versions(starts))
         write_manifest(
@@ -199,6 +203,18 @@ class _Table:
 
     def read(self) -> Any:
         return self._table
+
+
+def _write_lims(root: Path, lab_dir: Path, campaigns: Sequence[str]) -> None:
+    """Export each campaign from the lab's LIMS (if it kept one) as an RO-Crate."""
+    database = lab_dir / "lims.sqlite"
+    if not database.is_file() or not campaigns:
+        return
+    from ..lims import LimsStore
+
+    with LimsStore.open(database, upgrade=False, head_file=False) as store:
+        for campaign_id in campaigns:
+            store.export_campaign(campaign_id, root / "lims" / campaign_id)
 
 
 def _lab_configuration(

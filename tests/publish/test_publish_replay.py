@@ -15,14 +15,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from smartlab_kernel import Lab
+from smartlab_kernel.cli.main import main
 from smartlab_kernel.kernel import install_kernelspec
 from smartlab_kernel.publish import BundleTamperedError, NotRecordedError, verify_bundle
 from smartlab_kernel.publish.bundle import Bundle
 from smartlab_kernel.publish.compare import output_differences, seen
-from smartlab_kernel.publish.writer import publish
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = next((ROOT / "notebooks").glob("02*.ipynb"))
@@ -47,7 +48,9 @@ def published(tmp_path_factory: pytest.TempPathFactory, kernelspec: dict[str, st
     """Notebook 02 executed in a folder of its own and published (with its figures' data)."""
     author = tmp_path_factory.mktemp("author")
     shutil.copy(NOTEBOOK, author / NOTEBOOK.name)
-    return publish(author / NOTEBOOK.name, author / "bundle", execute=True)
+    bundle = author / "bundle"
+    assert main(["publish", str(author / NOTEBOOK.name), "--execute", "-o", str(bundle)]) == 0
+    return bundle
 
 
 def _reader_copy(bundle: Path, tmp_path: Path) -> tuple[Path, Path]:
@@ -114,6 +117,8 @@ def test_a_reader_replays_every_cell_with_the_published_outputs(
     outputs = [o for cell in replayed["cells"] for o in cell.get("outputs", [])]
     errors = [o for o in outputs if o.get("output_type") == "error"]
     assert not errors, errors
+    opened = "".join(replayed["cells"][1]["outputs"][0]["text"])
+    assert opened.startswith("lab: replay of bundle bundle (read-only: "), opened
     figures = replayed["metadata"]["smartlab"]["figures"]
     assert not output_differences(original, replayed, Bundle(bundle).figures, figures)
     # The comparison has something to compare: tables, prints and a figure's data.
@@ -136,9 +141,9 @@ def test_a_reader_replays_every_cell_with_the_published_outputs(
 
 
 def test_a_tampered_bundle_is_refused_naming_the_file(
-    published: Path, tmp_path: Path, kernelspec: dict[str, str]
+    published: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    reader, bundle = _reader_copy(published, tmp_path)
+    _, bundle = _reader_copy(published, tmp_path)
     run = Bundle(bundle).runs[3]
     table = bundle / "runs" / run.uid / "documents.jsonl"
     table.write_text(table.read_text().replace('"exit_status": "success"', '"exit_status": "fail"'))
@@ -147,10 +152,11 @@ def test_a_tampered_bundle_is_refused_naming_the_file(
         verify_bundle(bundle)
     with pytest.raises(BundleTamperedError, match=name):
         Lab.from_bundle(bundle)
-    refused = _smartlab(["replay", str(bundle), "--execute"], reader, kernelspec)
-    assert refused.returncode == 2 and name in refused.stderr, refused.stderr
-    refused = _smartlab(["reproduce", str(bundle)], reader, kernelspec)
-    assert refused.returncode == 2 and name in refused.stderr, refused.stderr
+    capsys.readouterr()
+    for command in (["replay", str(bundle), "--execute"], ["reproduce", str(bundle)]):
+        assert main(command) == 2
+        said = capsys.readouterr().err
+        assert name in said and "changed after publishing" in said, said
     (bundle / "extra.csv").write_text("a\n1\n")
     table.write_bytes((published / name).read_bytes())
     with pytest.raises(BundleTamperedError, match=r"extra\.csv"):
@@ -185,9 +191,49 @@ def test_replay_returns_recorded_runs_and_refuses_others(published: Path, tmp_pa
 
 
 def test_reproduce_a_bundle_matches(
-    published: Path, tmp_path: Path, kernelspec: dict[str, str]
+    published: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    reader, bundle = _reader_copy(published, tmp_path)
-    done = _smartlab(["reproduce", str(bundle)], reader, kernelspec)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "MATCH: 10 experiments" in done.stdout
+    _, bundle = _reader_copy(published, tmp_path)
+    capsys.readouterr()
+    assert main(["reproduce", str(bundle)]) == 0
+    said = capsys.readouterr().out
+    assert "MATCH: 10 experiments" in said, said
+    assert said.count(" recorded ") == 10
+
+
+def _saved_notebook(path: Path, outputs: bool) -> Path:
+    """A notebook opening the lab in ``lab``, as saved after Run All (or never run)."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("%lab open lab --seed 1\nlab.catalog")
+    if outputs:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="lab: ...\n")]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# A small campaign"), cell]
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_publish_selects_runs_and_bundles_the_lims_export(tmp_path: Path) -> None:
+    from smartlab_kernel.campaign.loop import bench_planner, campaign
+    from smartlab_kernel.publish import BundleError
+    from smartlab_kernel.publish.writer import publish
+
+    with Lab.simulated(seed=1, directory=tmp_path / "lab", time_scale=5000, lims=True) as lab:
+        planner = bench_planner(seed=0, initial_design=2)
+        lab.submit(campaign(lab, planner, budget=2, batch=2)).wait()
+        lab.wait()
+    unrun = _saved_notebook(tmp_path / "unrun.ipynb", outputs=False)
+    with pytest.raises(BundleError, match="has no outputs"):
+        publish(unrun, tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+    notebook = _saved_notebook(tmp_path / "small.ipynb", outputs=True)
+    everything = publish(notebook, tmp_path / "all", campaign=planner.campaign_id)
+    crate = everything / "lims" / planner.campaign_id
+    assert (crate / "ro-crate-metadata.json").is_file()
+    assert len(pd.read_csv(crate / "samples.csv")) >= 2
+    assert Bundle(everything).manifest["title"] == "A small campaign"
+    measured = publish(notebook, tmp_path / "measured", query={"plan_name": "measure_recipe"})
+    assert [run.plan_name for run in Bundle(measured).runs] == ["measure_recipe"] * 2
+    with pytest.raises(BundleError, match="no runs of campaign 'nope'"):
+        publish(notebook, tmp_path / "none", campaign="nope")
