@@ -1,7 +1,13 @@
 """Adapters from ophyd devices to the protocols real instruments speak.
 
-* EPICS Channel Access: :class:`EpicsReactor` (ophyd EPICS signals by PV prefix),
-  served in tests by :mod:`~smartlab_kernel.devices.adapters.reactor_ioc`.
+* EPICS Channel Access: generic kinds built from PV suffixes, each an ophyd
+  device: :func:`setpoint_readback_class`, :func:`pv_positioner_class` (an
+  ophyd ``PVPositioner``), :class:`LabEpicsMotor` (ophyd's ``EpicsMotor``) and
+  :func:`detector_class`; :class:`EpicsReactor` is the setpoint/readback drive
+  on a reactor's PVs. Writes wait for the IOC (a refusal raises
+  :class:`PutRefusedError`), values are in the PV's EGU or pint quantities.
+  Served in tests by :mod:`~smartlab_kernel.devices.adapters.reactor_ioc` and
+  :mod:`~smartlab_kernel.devices.adapters.instruments_ioc`.
 * SiLA 2: :class:`SilaDevice`, built from a server's feature by
   :func:`connect_sila_device`; :mod:`~smartlab_kernel.devices.adapters.sila_spectrometer`
   serves the simulated spectrometer.
@@ -22,8 +28,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .epics_detector import EpicsDetectorBase, detector_class
+from .epics_device import EpicsDeviceBase
 from .epics_layer import ensure_control_layer
+from .epics_motor import LabEpicsMotor
+from .epics_put import PutRefusedError
+from .epics_pv_positioner import LabPVPositionerBase, pv_positioner_class
 from .epics_reactor import DEFAULT_REACTOR_PVS, EpicsReactor, EpicsReactorBase, epics_reactor_class
+from .epics_setpoint_readback import EpicsSetpointReadbackBase, setpoint_readback_class
 from .failures import not_answering, timed_out
 from .progress_status import ProgressStatus
 
@@ -54,20 +66,29 @@ __all__ = [
     "DEFAULT_REACTOR_PVS",
     "LIQUID_HANDLER_BACKENDS",
     "AsyncEpicsReactor",
+    "EpicsDetectorBase",
+    "EpicsDeviceBase",
     "EpicsReactor",
     "EpicsReactorBase",
+    "EpicsSetpointReadbackBase",
+    "LabEpicsMotor",
+    "LabPVPositionerBase",
     "LiquidHandlerDevice",
     "PipetteStep",
     "PipettingStep",
     "ProgressStatus",
+    "PutRefusedError",
     "SilaDevice",
     "WellVolumes",
     "build_liquid_handler",
     "build_ophyd_async_device",
     "connect_sila_device",
+    "detector_class",
     "ensure_control_layer",
     "epics_reactor_class",
     "not_answering",
+    "pv_positioner_class",
+    "setpoint_readback_class",
     "timed_out",
 ]
 

@@ -8,13 +8,21 @@ hotplate whose PVs are in kelvin writes 300.15.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import pint
 
-#: The registry EGU strings are read with (quantities from other registries are re-created).
-ureg: pint.UnitRegistry = pint.UnitRegistry()
+
+@functools.cache
+def unit_registry() -> pint.UnitRegistry:
+    """The registry EGU strings are read with (made on first use: it takes a while to build).
+
+    Quantities from other registries are re-created in it.
+    """
+    return pint.UnitRegistry()
+
 
 #: EGU spellings common in EPICS databases that pint reads otherwise (``C`` is coulomb there).
 EGU_ALIASES: dict[str, str] = {
@@ -47,7 +55,7 @@ def pint_unit(egu: str) -> pint.Unit:
     """
     text = EGU_ALIASES.get(egu.strip(), egu.strip())
     try:
-        return ureg.Unit(text)
+        return unit_registry().Unit(text)
     except (pint.PintError, ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"pint does not know the units {egu!r}: {exc}") from None
 
@@ -73,7 +81,7 @@ def in_device_units(value: Any, egu: str, what: str) -> float:
                 "give a plain number in the device's own units"
             )
         try:
-            quantity = ureg.Quantity(float(value.magnitude), str(value.units))
+            quantity = unit_registry().Quantity(float(value.magnitude), str(value.units))
             converted = float(quantity.to(pint_unit(egu)).magnitude)
         except (pint.PintError, ValueError, TypeError) as exc:
             raise ValueError(

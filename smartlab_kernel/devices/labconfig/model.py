@@ -24,6 +24,8 @@ class DeviceConfig:
         """Where the device is reached, in words (for reports and errors)."""
         s = self.settings
         if self.kind == "epics":
+            if s.get("device_class") == "motor":
+                return f"motor record {s['prefix']}"
             return f"PV prefix {s['prefix']}"
         if self.kind == "sila2":
             return f"{s['host']}:{s['port']}"
