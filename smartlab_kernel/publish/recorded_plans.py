@@ -39,33 +39,46 @@ def arguments(md: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def differences(given: Any, recorded: Any, path: str = "") -> list[str]:
-    """Where ``given`` and ``recorded`` differ, one ``"path: given vs recorded"`` each.
+    """Where ``given`` and ``recorded`` differ, one ``"path: given A, recorded B"`` each.
 
     Numbers are equal within :data:`RELATIVE_TOLERANCE`.
     """
+    return [
+        f"{where}: given {_said(a)}, recorded {_said(b)}"
+        for where, a, b in _differing(given, recorded, path)
+    ]
+
+
+_ABSENT = object()
+
+
+def _said(value: Any) -> str:
+    if value is _ABSENT:
+        return "nothing"
+    return f"{float(value):.6g}" if _number(value) else repr(value)
+
+
+def _differing(given: Any, recorded: Any, path: str) -> list[tuple[str, Any, Any]]:
+    """``(path, given, recorded)`` of each leaf where the two differ."""
     if isinstance(given, Mapping) and isinstance(recorded, Mapping):
         found = []
         for key in sorted(set(given) | set(recorded), key=str):
             where = f"{path}.{key}" if path else str(key)
-            if key not in given:
-                found.append(f"{where}: missing vs {recorded[key]!r}")
-            elif key not in recorded:
-                found.append(f"{where}: {given[key]!r} vs not recorded")
-            else:
-                found += differences(given[key], recorded[key], where)
+            found += _differing(given.get(key, _ABSENT), recorded.get(key, _ABSENT), where)
         return found
     if isinstance(given, list | tuple) and isinstance(recorded, list | tuple):
         if len(given) != len(recorded):
-            return [f"{path}: {len(given)} items vs {len(recorded)}"]
+            return [(path, f"{len(given)} items", f"{len(recorded)} items")]
         found = []
         for index, (a, b) in enumerate(zip(given, recorded, strict=True)):
-            found += differences(a, b, f"{path}[{index}]")
+            found += _differing(a, b, f"{path}[{index}]")
         return found
     if _number(given) and _number(recorded):
-        if math.isclose(float(given), float(recorded), rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12):
-            return []
-        return [f"{path}: {float(given):.6g} vs {float(recorded):.6g}"]
-    return [] if given == recorded else [f"{path}: {given!r} vs {recorded!r}"]
+        close = math.isclose(
+            float(given), float(recorded), rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12
+        )
+        return [] if close else [(path, given, recorded)]
+    return [] if given == recorded else [(path, given, recorded)]
 
 
 def _number(value: Any) -> bool:
@@ -132,14 +145,11 @@ def _distance(given: Mapping[str, Any], recorded: Mapping[str, Any]) -> float:
     if given.get("plan_name") != recorded.get("plan_name"):
         return 1e9
     total = 0.0
-    for line in differences(given, recorded):
-        parts = line.rsplit(": ", 1)[-1].split(" vs ")
-        try:
-            a, b = (float(p) for p in parts)
-        except ValueError:
+    for _, a, b in _differing(given, recorded, ""):
+        if _number(a) and _number(b):
+            total += abs(a - b) / max(1.0, abs(a), abs(b))
+        else:
             total += 1.0
-            continue
-        total += abs(a - b) / max(1.0, abs(a), abs(b))
     return total
 
 
