@@ -200,6 +200,13 @@ def test_a_write_the_ioc_refuses_fails_the_step_at_once_with_the_iocs_status(
     put("S3:HP:SAFE_MAX", 350)
     with pytest.raises(PutRefusedError, match=r"completed the write but holds 350 K"):
         hotplate.set(400).wait(5)
+    # the acquire PV is an enum (Done/Acquire, as an area detector's): its state by name
+    counter.acquire_value = "Acquire"
+    counter.trigger().wait(5)
+    counter.acquire_value = "Start"
+    with pytest.raises(ValueError, match=r"'Start' is not a state of S3:DET:ACQUIRE; its states"):
+        counter.trigger()
+    counter.acquire_value = 1
     # a detector whose acquisition is refused fails its trigger at once
     put("S3:DET:SHUTTER", 0)
     started = time.monotonic()

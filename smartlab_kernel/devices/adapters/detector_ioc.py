@@ -6,8 +6,9 @@ PVs, under a prefix such as ``"LAB:DET:"``:
 ============ ===== =========================================================
 PV           Write What
 ============ ===== =========================================================
-ACQUIRE      yes   write 1 to acquire; the write completes when the
-                   acquisition has (put-completion), and the PV reads 0 again
+ACQUIRE      yes   enum Done/Acquire: write 1 (Acquire) to acquire; the write
+                   completes when the acquisition has (put-completion), and
+                   the PV reads Done again
 ACQ_TIME     yes   acquisition time, s
 COUNTS       no    counts of the last acquisition
 INTENSITY    no    counts per second of the last acquisition, counts/s
@@ -21,6 +22,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from caproto import ChannelType
 from caproto.server import PVGroup, pvproperty, run, template_arg_parser
 
 DEFAULT_PREFIX = "LAB:DET:"
@@ -33,7 +35,13 @@ class DetectorIOC(PVGroup):
         **kwargs: Passed to :class:`caproto.server.PVGroup` (``prefix``, ...).
     """
 
-    acquire = pvproperty(name="ACQUIRE", value=0, doc="Write 1 to acquire.")
+    acquire = pvproperty(
+        name="ACQUIRE",
+        value="Done",
+        enum_strings=["Done", "Acquire"],
+        dtype=ChannelType.ENUM,
+        doc="Write 1 (Acquire) to acquire, as an area detector's Acquire PV.",
+    )
     acquire_time = pvproperty(
         name="ACQ_TIME",
         value=0.2,
@@ -51,10 +59,10 @@ class DetectorIOC(PVGroup):
         self.acquisitions = 0
 
     @acquire.putter  # type: ignore[no-redef]
-    async def acquire(self, instance: Any, value: int) -> int:
+    async def acquire(self, instance: Any, value: str) -> str:
         """Count for ``ACQ_TIME`` seconds, then publish; the write completes then."""
-        if not value:
-            return 0
+        if value != "Acquire":
+            return "Done"
         if not self.shutter.value:
             raise RuntimeError("the shutter is closed: acquisition refused")
         seconds = float(self.acquire_time.value)
@@ -63,7 +71,7 @@ class DetectorIOC(PVGroup):
         counts = 1000.0 * seconds + self.acquisitions
         await self.counts.write(counts)
         await self.intensity.write(counts / seconds if seconds > 0 else 0.0)
-        return 0
+        return "Done"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

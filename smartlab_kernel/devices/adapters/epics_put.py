@@ -87,6 +87,24 @@ def _caproto_pv(signal: EpicsSignal) -> Any:
     return getattr(getattr(signal, "_write_pv", None), "_caproto_pv", None)
 
 
+def _wire_value(signal: EpicsSignal, value: Any) -> tuple[Any, ...]:
+    """``value`` as caproto writes it: an enum's state name becomes its index.
+
+    Raises:
+        ValueError: If ``value`` names no state of an enum PV.
+    """
+    if not isinstance(value, str):
+        return (value,)
+    states = list(getattr(signal._write_pv, "enum_strs", None) or ())
+    if states:
+        if value not in states:
+            raise ValueError(
+                f"{value!r} is not a state of {signal.setpoint_pvname}; its states are {states}"
+            )
+        return (states.index(value),)
+    return (value.encode("latin-1"),)
+
+
 def put_with_completion(
     signal: EpicsSignal,
     value: float,
@@ -105,6 +123,7 @@ def put_with_completion(
     answered within ``timeout`` seconds. ``done`` is called exactly once.
 
     Raises:
+        ValueError: If ``value`` names no state of an enum PV.
         Exception: Whatever the control layer raises when the write cannot be sent.
     """
     lock = threading.Lock()
@@ -135,7 +154,9 @@ def put_with_completion(
 
         timer.start()
         try:
-            caproto_pv.write((value,), wait=False, callback=on_response, notify=True)
+            caproto_pv.write(
+                _wire_value(signal, value), wait=False, callback=on_response, notify=True
+            )
         except BaseException:
             timer.cancel()
             raise
