@@ -22,6 +22,8 @@ def register(subparsers: Any) -> None:
         description=(
             "Validate the file, then build and contact each device (EPICS PVs, SiLA 2 "
             "servers, PyLabRobot backends, simulated instruments) and print a table. "
+            "EPICS devices show their readback with the units (EGU) and the setpoint's "
+            "limits as the IOC reports them. "
             "Exit code 0 if every device answered, 1 if any failed, 2 if the file is invalid."
         ),
     )
