@@ -276,3 +276,50 @@ def test_a_temperature_that_does_not_settle_in_time_fails_naming_device_pv_and_t
     ), reason
     last_read = float(reason.split("(last read ")[1].split(" degC)")[0])
     assert 25.0 < last_read < 60.0  # it was heating, slowly
+
+
+def test_a_pause_holds_the_move_and_the_run_records_the_temperature_it_reached(
+    reactor_ioc: IocFactory, tmp_path: Path, lab_with: LabWith
+) -> None:
+    """Bluesky stops every movable (``stop(success=True)``) when it pauses.
+
+    ophyd-async's movables then end their move as a success at once, so after
+    resume the plan went on and recorded a temperature far from the setpoint.
+    """
+    import time
+
+    reactor_ioc("OA7:REACTOR:", time_scale=50.0)  # tau = 60 s takes 1.2 s
+    hotplate = build_devices(load_lab_config(write_config(tmp_path, "OA7:REACTOR:")))["hotplate"]
+    lab = lab_with({"hotplate": hotplate})
+    run = lab.submit(heat(hotplate, [60.0]))
+    time.sleep(1.0)  # stirring set, heating under way
+    lab.pause(reason="checking the sash")
+    time.sleep(0.3)
+    lab.resume()
+    (uid,) = run.wait(60)
+    lab.wait(30)
+    stored = lab.catalog[uid]
+    assert stored.metadata["stop"]["exit_status"] == "success"
+    assert "checking the sash" in stored.metadata["stop"]["reason"]
+    assert float(stored["primary"].read()["hotplate"][0]) == pytest.approx(60.0, abs=0.5)
+
+
+def test_an_abort_mid_move_holds_the_temperature_where_it_is(
+    reactor_ioc: IocFactory, tmp_path: Path, lab_with: LabWith
+) -> None:
+    import time
+
+    reactor_ioc("OA8:REACTOR:", time_scale=50.0)
+    hotplate = build_devices(load_lab_config(write_config(tmp_path, "OA8:REACTOR:")))["hotplate"]
+    lab = lab_with({"hotplate": hotplate})
+    run = lab.submit(heat(hotplate, [120.0]))
+    time.sleep(1.5)
+    lab.abort("wrong sample")
+    run.wait(30)
+    lab.wait(30)
+    assert run.state == "aborted"
+    assert lab.catalog[run.uids[0]].metadata["stop"]["exit_status"] == "abort"
+    from smartlab_kernel.devices.adapters.ophyd_async_devices import read_now
+
+    setpoint = read_now(hotplate.setpoint, "get_value")
+    assert 25.0 < setpoint < 110.0  # held where it was, not left heating to 120

@@ -15,11 +15,13 @@ configuration::
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated as A
+from typing import Any
 
 from ophyd_async.core import (
     CalculatableTimeout,
@@ -39,6 +41,8 @@ from ophyd_async.epics.core import EpicsDevice, PvSuffix
 from ..errors import DeviceTimeoutError
 from .failures import not_answering, timed_out
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class SettleLogic(MovableLogic[float]):
@@ -51,8 +55,18 @@ class SettleLogic(MovableLogic[float]):
 
     tolerance: float = 0.5
     settle_timeout: float = 600.0
-    device: str = ""
+    owner: Any = None
     endpoint: str = ""
+
+    async def stop(self) -> None:
+        """Hold the temperature where it is now: its readback becomes the setpoint."""
+        current = await self.readback.get_value()
+        key = (await self.setpoint.describe())[self.setpoint.name]
+        control = key.get("limits", {}).get("control", {})
+        low, high = control.get("low"), control.get("high")
+        if low is not None and high is not None and low < high:
+            current = min(max(current, low), high)
+        await self.setpoint.set(current)
 
     async def check_move(self, new_position: float) -> None:
         """Refuse a value outside the setpoint PV's control limits, before writing it.
@@ -100,7 +114,7 @@ class SettleLogic(MovableLogic[float]):
             except TimeoutError:
                 last = " (it does not answer now)"
             raise timed_out(
-                self.device,
+                self.owner.name if self.owner is not None else self.setpoint.name,
                 self.endpoint,
                 f"moving to {new_position:g} {units}",
                 self.settle_timeout,
@@ -112,8 +126,13 @@ class SettleLogic(MovableLogic[float]):
 class AsyncEpicsReactor(EpicsDevice, StandardReadable, StandardMovable[float]):
     """The reactor IOC's PVs as an ophyd-async device; ``bps.mv(reactor, 60)`` heats to 60.
 
-    Readings: ``<name>-temperature`` (hinted) and ``<name>-stir_rpm``; the
-    setpoint is configuration. ``bps.mv(reactor.stir_rpm, 300)`` sets stirring.
+    Readings: ``<name>`` (the temperature, hinted) and ``<name>_stir_rpm`` in a
+    lab (ophyd-async's own separator is ``-``); the setpoint is configuration.
+    ``bps.mv(reactor.stir_rpm, 300)`` sets stirring.
+
+    A pause holds a move: the heater keeps its setpoint and, after resume, the
+    plan waits for the rest of the move (``resumes_after_pause``). An abort
+    or an operator's stop holds the temperature where it is.
 
     Args:
         prefix: PV prefix, e.g. ``"SIM:REACTOR:"``.
@@ -125,6 +144,9 @@ class AsyncEpicsReactor(EpicsDevice, StandardReadable, StandardMovable[float]):
     temperature: A[SignalR[float], PvSuffix("TEMP_RBV"), Format.HINTED_SIGNAL]
     setpoint: A[SignalRW[float], PvSuffix("TEMP_SP"), Format.CONFIG_SIGNAL]
     stir_rpm: A[SignalRW[float], PvSuffix("STIR_RBV", "STIR_SP"), Format.UNCACHED_SIGNAL]
+
+    #: A pause (Bluesky's ``stop(success=True)``) holds the move instead of ending it.
+    resumes_after_pause = True
 
     def __init__(
         self,
@@ -138,6 +160,34 @@ class AsyncEpicsReactor(EpicsDevice, StandardReadable, StandardMovable[float]):
         self._settle_timeout = float(settle_timeout)
         self.prefix = prefix
         super().__init__(prefix, name=name)
+
+    async def stop(self, success: bool = False) -> None:
+        """Stop: a pause (``success=True``) lets the move go on; otherwise hold where it is."""
+        if success:
+            return
+        await super().stop(success=False)
+
+    def discard_pending(self, reason: str) -> None:
+        """End a move a failed or aborted run left going, holding the temperature where it is.
+
+        The lab calls this after such a run (from its worker thread): a pause
+        held the move, so it would otherwise go on heating after the run ended.
+
+        Args:
+            reason: Why (logged).
+        """
+        status = self._move_status
+        if status is None or status.done:
+            return
+        stopping = asyncio.run_coroutine_threadsafe(
+            self.stop(success=False), status.task.get_loop()
+        )
+        try:
+            stopping.result(10.0)
+        except Exception:  # the IOC may be gone: say so, the lab goes on
+            log.exception("%s: could not hold the temperature after %s", self.name, reason)
+        else:
+            log.info("%s: move cancelled, temperature held (%s)", self.name, reason)
 
     @WatchableAsyncStatus.wrap
     async def set(
@@ -169,6 +219,6 @@ class AsyncEpicsReactor(EpicsDevice, StandardReadable, StandardMovable[float]):
             readback=self.temperature,
             tolerance=self._tolerance,
             settle_timeout=self._settle_timeout,
-            device=self.name,
+            owner=self,
             endpoint=f"PV prefix {self.prefix}",
         )
