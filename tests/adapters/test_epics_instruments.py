@@ -255,7 +255,14 @@ def test_an_ioc_that_hangs_ends_the_run_as_fail_with_a_timeout_in_its_units(
             hotplate.read()
         with pytest.raises(DeviceTimeoutError, match=r"did not finish going to 300 K"):
             hotplate.set(300)
-        assert time.monotonic() - started < 5.0
+        counter.acquire_timeout = 1.0  # an acquisition the IOC never completes
+        with pytest.raises(
+            DeviceTimeoutError,
+            match=r"S4:DET:ACQUIRE .* did not finish writing 1 to S4:DET:ACQUIRE within its "
+            r"timeout of 1 s; expected the IOC to complete the write",
+        ):
+            counter.trigger().wait(5)
+        assert time.monotonic() - started < 6.0
     finally:
         os.kill(ioc.process.pid, signal.SIGCONT)
     hotplate.wait_for_connection(timeout=5)
