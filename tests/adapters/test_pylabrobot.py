@@ -466,3 +466,97 @@ def test_a_real_backend_is_built_by_name_without_touching_the_instrument(tmp_pat
     assert isinstance(handler.handler.backend, STARBackend)
     assert handler.endpoint == "PyLabRobot star backend"
     assert not handler._set_up  # set up (USB) only when the first step runs
+
+
+class SlowChatterbox(LiquidHandlerChatterboxBackend):
+    """PyLabRobot's simulation backend taking ``seconds`` per aspiration, like an instrument."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(num_channels=1)
+        self.seconds = seconds
+
+    async def aspirate(self, ops, use_channels, **backend_kwargs):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(self.seconds)
+        await super().aspirate(ops, use_channels, **backend_kwargs)
+
+
+def handler_on(backend: LiquidHandlerChatterboxBackend, step_timeout: float) -> LiquidHandlerDevice:
+    set_volume_tracking(True)
+    deck = STARLetDeck()
+    deck.assign_child_resource(hamilton_96_tiprack_1000uL_filter(name="tips"), rails=3)
+    deck.assign_child_resource(cor_96_wellplate_360uL_Fb(name="plate"), rails=9)
+    handler = LiquidHandlerDevice(
+        handler=LiquidHandler(backend, deck),
+        step_timeout=step_timeout,
+        endpoint=f"PyLabRobot {type(backend).__name__} backend",
+        name="handler",
+    )
+    handler.container("plate:A1").tracker.set_volume(200.0)
+    return handler
+
+
+def test_a_pause_during_a_step_lets_it_finish_and_the_run_succeeds(lab_with: LabWith) -> None:
+    """Bluesky stops every moved object when it pauses; a PyLabRobot step cannot be
+    stopped half-way and finishes. The lab failed such a run (StepInterruptedError:
+    'may have been stopped short') although the backend had confirmed the step."""
+    import time
+
+    handler = handler_on(SlowChatterbox(seconds=1.0), step_timeout=10)
+    try:
+        deck = handler.handler.deck
+        plate, tips = deck.get_resource("plate"), deck.get_resource("tips")
+        lab = lab_with({"handler": handler})
+
+        @bpp.run_decorator(md={"plan_name": "paused_transfer"})
+        def plan():  # type: ignore[no-untyped-def]
+            yield from lhp.pick_up_tips(handler, tips["A1"])
+            yield from lhp.transfer(handler, plate["A1"], plate["B1"], source_vol=50)
+
+        run = lab.submit(plan())
+        time.sleep(0.5)  # in the middle of the aspiration
+        lab.pause(reason="operator checks the plate")
+        time.sleep(1.0)
+        lab.resume()
+        (uid,) = run.wait(30)
+        lab.wait(30)
+        stored = lab.catalog[uid]
+        assert stored.metadata["stop"]["exit_status"] == "success"
+        assert "operator checks the plate" in stored.metadata["stop"]["reason"]
+        steps = stored["liquid_handling"].read()
+        assert list(steps["handler_step_action"].values) == ["pick_up_tips", "transfer"]
+        assert list(steps["handler_volumes_plate"].values[-1][:2, 0]) == [150.0, 50.0]
+    finally:
+        handler.close()
+
+
+def test_a_pipetting_step_that_hangs_fails_the_run_and_rolls_back_its_volumes(
+    lab_with: LabWith,
+) -> None:
+    handler = handler_on(FreezingChatterbox(freeze_at=2), step_timeout=0.5)
+    try:
+        deck = handler.handler.deck
+        plate, tips = deck.get_resource("plate"), deck.get_resource("tips")
+        lab = lab_with({"handler": handler})
+
+        @bpp.run_decorator(md={"plan_name": "hang_in_a_transfer"})
+        def plan():  # type: ignore[no-untyped-def]
+            yield from lhp.pick_up_tips(handler, tips["A1"])
+            yield from lhp.transfer(handler, plate["A1"], plate["B1"], source_vol=100)
+            yield from lhp.transfer(handler, plate["A1"], plate["C1:D1"], target_vols=[20, 30])
+
+        run = lab.submit(plan())
+        with pytest.raises(FailedStatus):
+            run.wait(30)
+        lab.wait(30)
+        stored = lab.catalog[run.uids[0]]
+        assert stored.metadata["stop"]["reason"].startswith(
+            "DeviceTimeoutError: device 'handler' at PyLabRobot FreezingChatterbox backend did "
+            "not finish transferring 50 uL from plate:A1 to plate:C1, plate:D1 within its "
+            "timeout of 0.5 s"
+        )
+        steps = stored["liquid_handling"].read()
+        assert list(steps["handler_step_count"].values) == [1, 2]
+        assert handler.volumes.volume(plate.get_well("A1")) == 100.0  # the hung step rolled back
+        assert handler.volumes.volume(plate.get_well("C1")) == 0.0
+    finally:
+        handler.close()

@@ -122,6 +122,10 @@ class LiquidHandlerDevice(Device):
     dispense = Cpt(PipetteStep, action="dispense")
     step = Cpt(StepRecord, kind="omitted")
 
+    #: A step cannot be stopped half-way: when Bluesky pauses (``stop(success=True)``)
+    #: it finishes, and what finished is what the backend confirmed.
+    resumes_after_pause = True
+
     def __init__(
         self,
         prefix: str = "",
