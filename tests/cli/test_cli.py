@@ -16,6 +16,8 @@ SUBCOMMANDS = [
     ["kernel"],
     ["kernel", "install"],
     ["reproduce"],
+    ["publish"],
+    ["replay"],
     ["devices"],
     ["devices", "check"],
     ["serve"],

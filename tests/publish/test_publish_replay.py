@@ -163,15 +163,20 @@ def test_a_tampered_bundle_is_refused_naming_the_file(
         verify_bundle(bundle)
 
 
-def test_replay_returns_recorded_runs_and_refuses_others(published: Path, tmp_path: Path) -> None:
-    from smartlab_kernel.campaign.loop import bench_recipe, resume_planner
+def test_replay_returns_recorded_runs_and_refuses_others(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smartlab_kernel.campaign.loop import bench_planner, bench_recipe, resume_planner
+    from smartlab_kernel.kernel.lab_open import open_lab, parse_open
     from smartlab_kernel.plans import measure_recipe
+    from smartlab_kernel.publish import REPLAY_ENV, BundleLab
 
     _, bundle = _reader_copy(published, tmp_path)
     with Lab.from_bundle(bundle) as lab:
-        assert lab.read_only
-        [campaign_id] = lab.bundle.campaigns  # type: ignore[attr-defined]
-        recorded = next(r for r in lab.bundle.runs if r.plan_name == "measure_recipe")  # type: ignore[attr-defined]
+        assert isinstance(lab, BundleLab) and lab.read_only
+        [campaign_id] = lab.bundle.campaigns
+        assert len(lab.catalog) == len(lab.bundle.runs)
+        recorded = next(r for r in lab.bundle.runs if r.plan_name == "measure_recipe")
         devices = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
         params = recorded.start["recipe"]["params"]
         again = lab.submit(
@@ -186,8 +191,17 @@ def test_replay_returns_recorded_runs_and_refuses_others(published: Path, tmp_pa
         message = str(refused.value)
         assert "not recorded" in message and recorded.uid in message
         assert "recipe.temperature_c" in message
+        # The planner resumes from the recorded history ...
         planner = resume_planner(lab, campaign_id)
         assert len(planner.observations) == 10
+        # ... and `%lab open DIR --fresh` on a replay rewinds it: the bundle's lab again,
+        # with its campaign id handed to the next planner, as at the notebook's top.
+        monkeypatch.setenv(REPLAY_ENV, str(bundle))
+        reopened = open_lab(parse_open("lab-data/anything --fresh"), lab, {})
+        assert reopened is lab
+        assert bench_planner().campaign_id == campaign_id
+        assert bench_planner().campaign_id != campaign_id
+    assert not Path("lab-data/anything").resolve().exists(), "a replay opens no directory"
 
 
 def test_reproduce_a_bundle_matches(
