@@ -53,11 +53,13 @@ def test_yaml_file_builds_devices_with_defaults(tmp_path: Path) -> None:
     assert list(config.devices) == ["hotplate", "reactor"]
     hotplate = config.devices["hotplate"]
     assert hotplate.settings["settle_timeout"] == 600.0
+    assert hotplate.settings["tolerance"] == 0.5
     assert hotplate.endpoint() == "PV prefix LAB:HP1:"
     devices = build_devices(config)
     assert isinstance(devices["hotplate"], EpicsReactorBase)
     assert devices["hotplate"].temperature.pvname == "LAB:HP1:T:RBV"
     assert "time_constant" not in devices["hotplate"].component_names
+    assert devices["hotplate"].tolerance.get() == 0.5
     assert isinstance(devices["reactor"], Reactor)
     assert devices["reactor"].world.clock.time_scale == 1000
 
@@ -366,3 +368,10 @@ def test_toml_problems_name_the_line_of_the_device_table() -> None:
         "line 8: device 'hp' (kind 'epics'): field 'settle_timeout' = -1 is not allowed; "
         "it must be a finite number > 0"
     ]
+
+
+def test_the_reactor_presets_tolerance_comes_from_the_config() -> None:
+    config = parse_config_text(
+        "devices:\n  r: {kind: epics, prefix: 'A:', tolerance: 0.2}\n", "yaml"
+    )
+    assert build_devices(config)["r"].tolerance.get() == 0.2

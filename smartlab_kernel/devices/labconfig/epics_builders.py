@@ -27,7 +27,9 @@ def _reactor(name: str, s: dict[str, Any]) -> Device:
     from ..adapters.epics_reactor import epics_reactor_class
 
     cls = epics_reactor_class(s["pvs"], **_timeouts(s))
-    return cls(s["prefix"], name=name, settle_timeout=float(s["settle_timeout"]))
+    reactor = cls(s["prefix"], name=name, settle_timeout=float(s["settle_timeout"]))
+    reactor.tolerance.put(float(s["tolerance"]))
+    return reactor
 
 
 def _setpoint_readback(name: str, s: dict[str, Any]) -> Device:

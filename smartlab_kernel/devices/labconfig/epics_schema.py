@@ -33,6 +33,7 @@ EPICS_CLASSES: dict[str, dict[str, Field]] = {
     "reactor": {
         "pvs": table({}, doc="PV suffixes overriding the defaults, by component"),
         "settle_timeout": number(600.0, positive, "seconds a temperature change may take"),
+        "tolerance": number(0.5, _at_least_zero, "largest |temperature - setpoint| that is there"),
     },
     "setpoint_readback": {
         "setpoint": _suffix("suffix of the setpoint PV (its limits and EGU count)"),
