@@ -10,6 +10,7 @@ same RunEngine drives it and ophyd devices side by side.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,12 +22,13 @@ CHILD_NAME_SEPARATOR = "_"
 
 
 def is_ophyd_async_device(device: Any) -> bool:
-    """True if ``device`` is an ophyd-async device (False when ophyd-async is not installed)."""
-    try:
-        from ophyd_async.core import Device
-    except ImportError:
-        return False
-    return isinstance(device, Device)
+    """True if ``device`` is an ophyd-async device.
+
+    ophyd-async is not imported for this: when nothing imported it, no
+    device can be one (and a lab without ophyd-async devices does not pay for it).
+    """
+    core = sys.modules.get("ophyd_async.core")
+    return core is not None and isinstance(device, core.Device)
 
 
 def load_device_class(path: str) -> type[Any]:
