@@ -323,3 +323,34 @@ def test_an_abort_mid_move_holds_the_temperature_where_it_is(
 
     setpoint = read_now(hotplate.setpoint, "get_value")
     assert 25.0 < setpoint < 110.0  # held where it was, not left heating to 120
+
+
+def test_a_device_whose_configuration_cannot_be_read_is_recorded_and_the_run_starts(
+    lab_with: LabWith,
+) -> None:
+    from ophyd_async.core import StandardReadable, init_devices, soft_signal_rw
+
+    class UnpluggedSensor(StandardReadable):
+        def __init__(self, name: str = "") -> None:
+            with self.add_children_as_readables():
+                self.value = soft_signal_rw(float, 1.5)
+            super().__init__(name=name)
+
+        async def read_configuration(self):  # type: ignore[no-untyped-def, override]
+            raise RuntimeError("sensor unplugged")
+
+    with init_devices():
+        sensor = UnpluggedSensor()
+    lab = lab_with({"sensor": sensor})
+
+    @bpp.run_decorator(md={"plan_name": "read_what_answers"})
+    def plan():  # type: ignore[no-untyped-def]
+        yield from bps.null()
+
+    (uid,) = lab.submit(plan()).wait(30)
+    lab.wait(30)
+    stored = lab.catalog[uid]
+    assert stored.metadata["start"]["devices"]["sensor"] == {
+        "error": "RuntimeError: sensor unplugged"
+    }
+    assert stored.metadata["stop"]["exit_status"] == "success"
