@@ -22,6 +22,7 @@ from bluesky.utils import FailedPause, RunEngineControlException
 from ..planner import Objective, Planner, Real, Suggestion
 from ..plans import Plan, Recipe, clear_stations, measure_recipe
 from ..session.wrapping import explain
+from ..storage.errors import StorageError
 from .rounds import (
     Approver,
     Decision,
@@ -41,6 +42,10 @@ from .stored_runs import MEASURE_PLAN, RECORD_PLAN, campaign_records, campaign_r
 
 if TYPE_CHECKING:
     from ..session.lab import Lab
+
+
+#: Seconds an experiment's run may take to reach the catalog before a campaign stops.
+SHIPPED_TIMEOUT = 120.0
 
 
 def bench_parameters() -> list[Real]:
@@ -236,7 +241,14 @@ class LabRunner:
             result = record_failure(planner, item, explain(exc))
             yield from clear_stations(self.devices["robot"])
             return result
-        self.lab.storage.wait_shipped(60)
+        storage = self.lab.storage
+        if not storage.wait_run_shipped(uid, SHIPPED_TIMEOUT):
+            raise StorageError(
+                f"run {uid} is journaled but not verified in the catalog after "
+                f"{SHIPPED_TIMEOUT:g} s (last catalog error: {storage.shipper.last_error}); "
+                "the campaign stops here rather than read a partial run. Nothing is lost: "
+                "once the catalog is back, resume it with resume_planner"
+            )
         read = self.lab.catalog[uid]["primary"].read()
         value = float(read[self.objective_field].values[0])
         return record_value(planner, item, self.objective, self.objective_field, uid, value)

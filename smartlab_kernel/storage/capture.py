@@ -73,6 +73,10 @@ class DurableCapture:
         """Block until every journaled document is in the catalog; False on timeout."""
         return self.shipper.wait_idle(timeout)
 
+    def wait_run_shipped(self, run: str, timeout: float | None = None) -> bool:
+        """Block until run ``run`` is verified in the catalog (not other runs); False on timeout."""
+        return self.shipper.wait_run(run, timeout)
+
     def close(self, timeout: float = 30.0) -> None:
         """Ship what is pending (up to ``timeout`` seconds), then stop."""
         self.shipper.close(timeout)

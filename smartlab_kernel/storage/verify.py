@@ -7,14 +7,20 @@ from typing import Any
 
 from .errors import VerificationError
 
+Records = list[tuple[int, str, dict[str, Any]]]
 
-def verify_run(node: Any, records: list[tuple[int, str, dict[str, Any]]]) -> None:
+
+def verify_run(node: Any, records: Records) -> None:
     """Compare a stored run with its journal records.
 
-    Checks the start and stop uids, each stream's descriptor uid, and that
-    each stream holds exactly the events the journal holds (their sequence
-    numbers, in the journal's order). TiledWriter keeps no event uids, so the
-    sequence numbers stand for them.
+    Checks the start and stop uids, each stream's descriptor uid, that each
+    stream holds exactly the events the journal holds (their sequence
+    numbers, in the journal's order), and that every data key its
+    descriptors declare is stored: a column of the stream's table, or an
+    array (bluesky-tiled-plugins stores array readings, such as spectra,
+    outside the table) with one entry per event. TiledWriter keeps no event
+    uids, so the sequence numbers stand for them. Keys filled from external
+    files (``external`` in the descriptor) are not checked here.
 
     Args:
         node: The run in the catalog (a tiled container).
@@ -24,42 +30,84 @@ def verify_run(node: Any, records: list[tuple[int, str, dict[str, Any]]]) -> Non
         VerificationError: Naming the first difference found.
     """
     start = next(doc for _, name, doc in records if name == "start")
+    run = start["uid"]
     stop = next((doc for _, name, doc in records if name == "stop"), None)
     metadata = node.metadata
-    if metadata.get("start", {}).get("uid") != start["uid"]:
-        raise VerificationError(f"run {start['uid']}: catalog start uid differs from the journal")
+    if metadata.get("start", {}).get("uid") != run:
+        raise VerificationError(f"run {run}: catalog start uid differs from the journal")
     if stop is not None and (metadata.get("stop") or {}).get("uid") != stop["uid"]:
-        raise VerificationError(f"run {start['uid']}: catalog has no matching stop document")
-    streams = {doc["uid"]: doc["name"] for _, name, doc in records if name == "descriptor"}
+        raise VerificationError(f"run {run}: catalog has no matching stop document")
+    descriptors = {doc["uid"]: doc for _, name, doc in records if name == "descriptor"}
     descriptor_uids: dict[str, list[str]] = defaultdict(list)
-    for uid, stream in streams.items():
-        descriptor_uids[stream].append(uid)
+    data_keys: dict[str, set[str]] = defaultdict(set)
+    for uid, doc in descriptors.items():
+        descriptor_uids[doc["name"]].append(uid)
+        data_keys[doc["name"]].update(
+            key for key, spec in doc.get("data_keys", {}).items() if not spec.get("external")
+        )
     expected: dict[str, list[int]] = defaultdict(list)
     for _, name, doc in records:
         if name == "event":
-            expected[streams[doc["descriptor"]]].append(int(doc["seq_num"]))
+            expected[descriptors[doc["descriptor"]]["name"]].append(int(doc["seq_num"]))
         elif name == "event_page":
-            expected[streams[doc["descriptor"]]].extend(int(s) for s in doc["seq_num"])
+            pages = expected[descriptors[doc["descriptor"]]["name"]]
+            pages.extend(int(s) for s in doc["seq_num"])
     for stream, seq_nums in expected.items():
         try:
             stream_node = node[stream]  # one request, not one for `in` and one per use
         except KeyError:
             raise VerificationError(
-                f"run {start['uid']}: stream {stream!r} with {len(seq_nums)} events is missing"
+                f"run {run}: stream {stream!r} with {len(seq_nums)} events is missing"
             ) from None
         stored_uid = stream_node.metadata.get("uid")
         if stored_uid is not None and stored_uid not in descriptor_uids[stream]:
             raise VerificationError(
-                f"run {start['uid']}: stream {stream!r} has descriptor {stored_uid}, "
+                f"run {run}: stream {stream!r} has descriptor {stored_uid}, "
                 f"the journal {descriptor_uids[stream]}"
             )
-        stored = stream_node.base["internal"].read(["seq_num"])["seq_num"].tolist()
+        parts = dict(stream_node.base.items())  # one listing, structures included
+        columns = _table_columns(parts)  # a wide table is split in internal_0, internal_1, ...
+        if "seq_num" not in columns:
+            raise VerificationError(
+                f"run {run}: stream {stream!r} with {len(seq_nums)} events has no table"
+            )
+        stored = parts[columns["seq_num"]].read(["seq_num"])["seq_num"].tolist()
         if sorted(stored) != sorted(seq_nums):
             raise VerificationError(
-                f"run {start['uid']}: stream {stream!r} holds {len(stored)} events, "
+                f"run {run}: stream {stream!r} holds {len(stored)} events, "
                 f"the journal {len(seq_nums)}"
             )
         if len(descriptor_uids[stream]) == 1 and stored != seq_nums:
             raise VerificationError(
-                f"run {start['uid']}: stream {stream!r} holds its events out of the journal's order"
+                f"run {run}: stream {stream!r} holds its events out of the journal's order"
+            )
+        _check_data_keys(run, stream, data_keys[stream] - set(columns), parts, len(seq_nums))
+
+
+def _table_columns(parts: dict[str, Any]) -> dict[str, str]:
+    """Each column of a stream's table (``internal``, or its parts) -> the part holding it."""
+    return {
+        column: key
+        for key, part in parts.items()
+        if key == "internal" or key.startswith("internal_")
+        for column in getattr(part.structure(), "columns", ())
+    }
+
+
+def _check_data_keys(
+    run: str, stream: str, keys: set[str], parts: dict[str, Any], events: int
+) -> None:
+    """Every key of ``keys`` (not in the table) is an array of ``events`` entries."""
+    for key in sorted(keys):
+        part = parts.get(key)
+        if part is None:
+            raise VerificationError(
+                f"run {run}: stream {stream!r} lacks data key {key!r} "
+                f"(neither a column of its table nor an array)"
+            )
+        shape = getattr(part.structure(), "shape", None)
+        if not shape or shape[0] != events:
+            raise VerificationError(
+                f"run {run}: stream {stream!r} holds {shape[0] if shape else 0} values "
+                f"of {key!r}, the journal {events}"
             )

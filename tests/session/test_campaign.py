@@ -154,3 +154,31 @@ def test_an_aborted_campaign_runs_nothing_more(lab: Lab) -> None:
     failed = [r for r in planner.history if r["event"] == "fail"]
     assert [r["reason"] for r in failed] == ["operator stopped the campaign"]
     assert not [r for r in planner.history if r["event"] == "observe"]
+
+
+def test_a_campaign_stops_loudly_rather_than_read_a_run_the_catalog_has_not_verified(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An experiment not verified in the catalog in time stops the campaign, naming it.
+
+    Here verification always fails, so the run is shipped again and again and
+    never verified; reading it then could see a half-written run.
+    """
+    from smartlab_kernel.campaign import loop
+    from smartlab_kernel.storage import StorageError, VerificationError
+    from smartlab_kernel.storage import shipper as shipper_module
+
+    def never(node: object, records: object) -> None:
+        raise VerificationError("injected: the catalog disagrees")
+
+    monkeypatch.setattr(loop, "SHIPPED_TIMEOUT", 3.0)
+    monkeypatch.setattr(shipper_module, "verify_run", never)
+    planner = bench_planner(seed=0, initial_design=1)
+    run = lab.submit(campaign(lab, planner, budget=1))
+    with pytest.raises(StorageError, match="not verified in the catalog after 3 s") as info:
+        run.wait(120)
+    assert "injected: the catalog disagrees" in str(info.value)
+    assert run.state == "failed"
+    monkeypatch.undo()  # verification works again: the run is kept, nothing is lost
+    assert lab.storage.wait_shipped(60)
+    assert len(_measure_runs(lab, planner.campaign_id)) == 1

@@ -6,10 +6,13 @@ import time
 from pathlib import Path
 
 import bluesky.plans as bp
+import pytest
 from bluesky import RunEngine
 
 from smartlab_kernel.devices import SimulatedBench
 from smartlab_kernel.storage import DurableCapture, EmbeddedCatalog
+from smartlab_kernel.storage import shipper as shipper_module
+from smartlab_kernel.storage.tiled_sink import close_streams
 from smartlab_kernel.testing import DocumentCollector
 
 INTERVAL = 5.0
@@ -74,4 +77,63 @@ def test_held_events_are_flushed_when_the_interval_has_passed(
         assert visible_after(capture, 3, 5.0)
     finally:
         capture(*documents.documents[5])
+        capture.close()
+
+
+def test_stream_closes_wait_for_an_idle_moment_and_are_all_sent_by_close(
+    tmp_path: Path,
+    embedded_catalog: EmbeddedCatalog,
+    bench: SimulatedBench,
+    run_engine: RunEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each run's stream closes (five requests) are sent after it is verified, none lost."""
+    sent: list[str] = []
+
+    def recording(client: object, endpoints: list[str]) -> list[str]:
+        sent.extend(endpoints)
+        return close_streams(client, endpoints)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shipper_module, "close_streams", recording)
+    for _ in range(3):
+        run_engine(bp.count([bench.reactor], num=2))
+    documents: DocumentCollector = run_engine.documents  # type: ignore[attr-defined]
+    capture = DurableCapture(embedded_catalog, tmp_path / "journal")
+    for name, doc in documents.documents:
+        capture(name, doc)
+    assert capture.wait_shipped(30)
+    uids = [start["uid"] for start in documents.starts]
+    client = embedded_catalog.reconnect()
+    assert all(uid in client for uid in uids)
+    capture.close()
+    assert capture.shipper._unclosed == []
+    closed_roots = {e.rsplit("/", 1)[-1] for e in sent if "/stream/close/" in e}
+    assert set(uids) <= closed_roots  # each run's root stream, besides its parts
+    assert len(sent) == len(set(sent))  # each close once
+
+
+def test_wait_run_waits_for_that_run_only(
+    tmp_path: Path,
+    embedded_catalog: EmbeddedCatalog,
+    bench: SimulatedBench,
+    run_engine: RunEngine,
+) -> None:
+    """A run's wait ends when it is verified, even while another run is still open."""
+    run_engine(bp.count([bench.reactor], num=2))
+    run_engine(bp.count([bench.reactor], num=2))
+    documents: DocumentCollector = run_engine.documents  # type: ignore[attr-defined]
+    first, second = (start["uid"] for start in documents.starts)
+    capture = DurableCapture(embedded_catalog, tmp_path / "journal")
+    try:
+        split = next(i for i, (n, d) in enumerate(documents.documents) if d.get("uid") == second)
+        for name, doc in documents.documents[: split + 2]:  # the second run: start, descriptor
+            capture(name, doc)
+        assert capture.wait_run_shipped(first, 30)
+        assert capture.wait_shipped(30)  # all journaled so far is stored ...
+        assert not capture.wait_run_shipped(second, 0.5)  # ... but the second run is open
+        assert not capture.wait_run_shipped("no-such-run", 0.1)
+        for name, doc in documents.documents[split + 2 :]:
+            capture(name, doc)
+        assert capture.wait_run_shipped(second, 30)
+    finally:
         capture.close()

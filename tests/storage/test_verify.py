@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import bluesky.plans as bp
+import pyarrow
 import pytest
 from bluesky import RunEngine
 
@@ -88,3 +89,71 @@ def test_verify_run_detects_another_descriptor_and_events_out_of_order(
     shuffled = [*others[:2], events[1], events[0], events[2], *others[2:]]
     with pytest.raises(VerificationError, match="out of the journal's order"):
         verify_run(node, shuffled)
+
+
+def test_verify_run_detects_a_data_key_that_was_not_stored(
+    embedded_catalog: EmbeddedCatalog, bench: SimulatedBench, run_engine: RunEngine
+) -> None:
+    """A stream can hold every event's row and still lack a reading (an array, say)."""
+    run_engine(bp.count([bench.reactor], num=2))
+    records = records_of(run_engine.documents)  # type: ignore[attr-defined]
+    client = embedded_catalog.reconnect()
+    store(client, records, skip_seq=None)
+    node = client[records[0][2]["uid"]]
+    verify_run(node, records)
+    spectrum = {"source": "sim", "dtype": "array", "shape": [3], "dtype_numpy": "<f8"}
+    declared = [
+        (seq, name, _with_key(doc, "spectrum", spectrum) if name == "descriptor" else doc)
+        for seq, name, doc in records
+    ]
+    with pytest.raises(VerificationError, match=r"stream 'primary' lacks data key 'spectrum'"):
+        verify_run(node, declared)
+
+
+def test_verify_run_checks_array_readings_event_by_event(
+    embedded_catalog: EmbeddedCatalog, bench: SimulatedBench, run_engine: RunEngine
+) -> None:
+    """Arrays are stored outside the table: they must hold one entry per event too."""
+    run_engine(bp.count([bench.reactor], num=3))
+    spectrum = {"source": "sim", "dtype": "array", "shape": [SPECTRUM], "dtype_numpy": "<f8"}
+    records = [
+        (
+            seq,
+            name,
+            _with_key(doc, "spectrum", spectrum)
+            if name == "descriptor"
+            else _with_reading(doc, "spectrum", [0.5] * SPECTRUM)
+            if name == "event"
+            else doc,
+        )
+        for seq, name, doc in records_of(run_engine.documents)  # type: ignore[attr-defined]
+    ]
+    client = embedded_catalog.reconnect()
+    store(client, records, skip_seq=None)
+    node = client[records[0][2]["uid"]]
+    verify_run(node, records)  # the spectra are an array of 3 rows: intact
+    assert node["primary"].base["spectrum"].shape == (3, SPECTRUM)
+    fourth = next(doc for _, name, doc in records if name == "event")
+    fourth = {**fourth, "seq_num": 4, "uid": "e-4"}
+    table = node["primary"].base["internal"]  # the table gains a 4th row, the array does not
+    row = table.read().iloc[:1].assign(seq_num=4)
+    table.append_partition(0, pyarrow.Table.from_pandas(row, preserve_index=False))
+    with pytest.raises(
+        VerificationError, match=r"stream 'primary' holds 3 values of 'spectrum', the journal 4"
+    ):
+        verify_run(node, [*records[:-1], (99, "event", fourth), records[-1]])
+
+
+SPECTRUM = 200  # past bluesky-tiled-plugins' MAX_ARRAY_SIZE: stored as an array
+
+
+def _with_key(descriptor: dict, key: str, spec: dict) -> dict:
+    return {**descriptor, "data_keys": {**descriptor["data_keys"], key: spec}}
+
+
+def _with_reading(event: dict, key: str, value: object) -> dict:
+    return {
+        **event,
+        "data": {**event["data"], key: value},
+        "timestamps": {**event["timestamps"], key: event["time"]},
+    }
