@@ -123,6 +123,12 @@ def test_a_scan_through_the_lab_records_each_device_in_its_own_units(
     # what the widgets show: the signals' own metadata
     assert hotplate.readback.metadata["units"] == "K"
     assert hotplate.limits == (273.15, 573.15)
+    from smartlab_kernel.widgets import DevicePanel
+
+    panel = DevicePanel(hotplate, poll_interval=None)
+    assert panel.units["readback"] == panel.units["setpoint"] == "K"
+    assert panel.entries["setpoint"].placeholder == "273.15 to 573.15 K"
+    assert "Readback (K)" in panel.labels["readback"].value
 
 
 def test_progress_and_every_message_are_in_the_devices_units(
