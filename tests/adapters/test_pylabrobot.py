@@ -560,3 +560,36 @@ def test_a_pipetting_step_that_hangs_fails_the_run_and_rolls_back_its_volumes(
         assert handler.volumes.volume(plate.get_well("C1")) == 0.0
     finally:
         handler.close()
+
+
+def test_a_trough_is_recorded_as_one_volume_and_the_trash_is_not(
+    tmp_path: Path, lab_with: LabWith
+) -> None:
+    handler = build_handler(
+        tmp_path,
+        CONFIG.replace(
+            "      - {name: plate, type: cor_96_wellplate_360uL_Fb, rails: 9}\n",
+            "      - {name: plate, type: cor_96_wellplate_360uL_Fb, rails: 9}\n"
+            "      - {name: buffer, type: hamilton_1_trough_200mL_Vb, rails: 20}\n",
+        ).replace('liquids: {"plate:A1": 200}', 'liquids: {"buffer": 50000}'),
+    )
+    try:
+        deck = handler.handler.deck
+        buffer, plate, tips = (deck.get_resource(n) for n in ("buffer", "plate", "tips"))
+        lab = lab_with({"handler": handler})
+
+        @bpp.run_decorator(md={"plan_name": "from_the_trough"})
+        def plan():  # type: ignore[no-untyped-def]
+            yield from lhp.pick_up_tips(handler, tips["A1"])
+            yield from lhp.aspirate(handler, buffer, vols=300)
+            yield from lhp.dispense(handler, plate["A1"], vols=300)
+
+        (uid,) = lab.submit(plan()).wait(30)
+        lab.wait(30)
+        steps = lab.catalog[uid]["liquid_handling"].read()
+        assert list(steps["handler_volumes_buffer"].values) == [50000, 49700, 49700]
+        assert str(steps["handler_step_wells"].values[1]) == "buffer"
+        assert float(steps["handler_volumes_plate"].values[-1][0, 0]) == 300.0
+        assert not [key for key in steps.data_vars if "trash" in key]
+    finally:
+        handler.close()

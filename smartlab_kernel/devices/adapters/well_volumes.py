@@ -32,9 +32,10 @@ class WellVolumes:
     ``bps.trigger_and_read([handler.volumes])`` records, for each plate, a
     ``rows x columns`` array of the uL PyLabRobot tracks in its wells (NaN
     where volumes are not tracked), and for each other container (trough,
-    tube) a number. Data keys are ``<name>_<labware>``, e.g. ``handler_volumes_plate``.
-    The deck is looked at on every read, so labware placed later is included
-    (in a new stream or run: a stream's keys are fixed by its first read).
+    tube; not the trash) a number. Data keys are ``<name>_<labware>``, e.g.
+    ``handler_volumes_plate``. The deck is looked at on every read, so labware
+    placed later is included (in a new stream or run: a stream's keys are fixed
+    by its first read).
 
     Args:
         name: Prefix of the data keys.
@@ -47,12 +48,13 @@ class WellVolumes:
         self.parent: Any = None
 
     def _labware(self) -> dict[str, Resource]:
-        from pylabrobot.resources import Container, Plate
+        from pylabrobot.resources import Container, Plate, Trash
 
         found: dict[str, Resource] = {}
         for resource in self.deck.get_all_children():
+            holds_liquid = isinstance(resource, Container) and not isinstance(resource, Trash)
             in_plate = isinstance(resource.parent, Plate)
-            if isinstance(resource, Plate) or (isinstance(resource, Container) and not in_plate):
+            if isinstance(resource, Plate) or (holds_liquid and not in_plate):
                 found[f"{self.name}_{_key_part(resource.name)}"] = resource
         return found
 
