@@ -110,3 +110,28 @@ devices:
     )
     assert "CHK2:M1.RBV = 0 mm (units 'mm'); limits [0, 50] mm (LLM/HLM)" in row("stage")
     assert "CHK2:DET:COUNTS = 0 counts (units 'counts')" in row("counter")
+
+
+def test_an_invalid_file_lists_every_problem_with_the_file_and_lines_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "lab.toml"
+    bad.write_text(
+        '[devices.hotplate]\nkind = "epics"\ndevice_class = "setpoint_readback"\n'
+        'prefix = "LAB:HP:"\nsetpoint = "T:SP"\n\n'
+        '[devices.counter]\nkind = "epics"\ndevice_class = "detector"\nprefix = "LAB:DET:"\n'
+        'acquire = "ACQUIRE"\nreads = {counts = 5}\n',
+        encoding="utf-8",
+    )
+    assert run_cli(["devices", "check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"invalid lab configuration {bad}:\n")
+    assert (
+        "  - line 1: device 'hotplate' (kind 'epics', device_class 'setpoint_readback'): "
+        "missing required field 'readback'" in err
+    )
+    assert (
+        "  - line 1: device 'hotplate' (kind 'epics', device_class 'setpoint_readback'): "
+        "missing required field 'tolerance'" in err
+    )
+    assert "  - line 7: device 'counter': reads: 'counts' = 5 must be a PV suffix" in err

@@ -50,7 +50,10 @@ def route_caproto_write_errors() -> None:
     import caproto as ca
     from caproto.threading.client import VirtualCircuitManager
 
-    original = VirtualCircuitManager._process_command
+    original = getattr(VirtualCircuitManager, "_process_command", None)
+    if original is None:  # another caproto: refusals then end as write timeouts
+        _routed = True
+        return
 
     def process_command(self: Any, command: Any) -> Any:
         if isinstance(command, ca.ErrorResponse):
