@@ -138,7 +138,7 @@ def test_devices_check_reports_readings_with_units_and_every_pv_that_does_not_co
     )
     found, missing = check_devices(load_lab_config(path), timeout=5)
     assert found.ok, found.detail
-    assert found.endpoint == f"ophyd-async {REACTOR_CLASS}, PV prefix OA3:REACTOR:"
+    assert found.endpoint == "ophyd-async AsyncEpicsReactor, PV prefix OA3:REACTOR:"
     assert found.detail.startswith("AsyncEpicsReactor: hotplate=25.0 degC, ")
     assert "hotplate_stir_rpm=0.0 rpm" in found.detail
     assert not missing.ok

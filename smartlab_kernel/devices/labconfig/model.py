@@ -33,7 +33,8 @@ class DeviceConfig:
             return f"PyLabRobot {s['backend']} backend"
         if self.kind == "ophyd_async":
             where = f"PV prefix {s['prefix']}" if s["prefix"] else "no prefix"
-            return f"ophyd-async {s['device_class']}, {where}" + (" (mock)" if s["mock"] else "")
+            cls = str(s["device_class"]).replace(":", ".").rsplit(".", 1)[-1]
+            return f"ophyd-async {cls}, {where}" + (" (mock)" if s["mock"] else "")
         return f"simulated {s['model']}"
 
 
