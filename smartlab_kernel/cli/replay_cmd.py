@@ -56,12 +56,20 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"smartlab replay: {exc}", file=sys.stderr)
         return 2
     os.environ[REPLAY_ENV] = str(bundle.path)
-    from ..kernel import install_kernelspec
-
-    install_kernelspec(prefix=sys.prefix)
+    _ensure_kernelspec()
     if args.execute:
         return _execute(bundle, args)
     return _open_in_jupyterlab(bundle, args)
+
+
+def _ensure_kernelspec() -> None:
+    """Install the Smart Lab kernelspec into this environment if Jupyter finds none."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from ..kernel import KERNEL_NAME, install_kernelspec
+
+    if KERNEL_NAME not in KernelSpecManager().find_kernel_specs():
+        install_kernelspec(prefix=sys.prefix)
 
 
 def _execute(bundle: Any, args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 A bundle is a folder of open formats::
 
     manifest.json         what it holds, and the sha256 of every other file
+    ro-crate-metadata.json  the bundle as an RO-Crate 1.1 Dataset (each file's format, size)
     notebook.ipynb        the notebook as executed (its outputs are what a replay must show)
     figures.json          the data of the notebook's figures (when publish executed it)
     lab.json              the lab configuration: bench settings, seed, operator, devices
@@ -28,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from .crate import write_bundle_crate
 from .documents import (
     DOCUMENTS_NAME,
+    Document,
     journal_documents,
     jsonable,
     stream_tables,
@@ -111,10 +114,18 @@ def publish(
         _write_lims(root, lab_dir, campaigns)
         _write_json(root / LAB_NAME, _lab_configuration(starts, lab_dir, source.parent))
         _write_json(root / VERSIONS_NAME, _versions(starts))
+        heading = title or _first_heading(cells) or source.stem
+        write_bundle_crate(
+            root,
+            heading,
+            f"The notebook {source.name} as executed, with the {len(starts)} runs it used "
+            "(Bluesky documents as JSON lines, streams as Parquet and CSV), its planners' "
+            "histories and the lab's configuration (smartlab publish).",
+        )
         write_manifest(
             root,
             {
-                "title": title or _first_heading(cells) or source.stem,
+                "title": heading,
                 "notebook": NOTEBOOK_NAME,
                 "notebook_source": source.name,
                 "figures": FIGURES_NAME if figures is not None else None,
@@ -158,7 +169,7 @@ def _write_runs(root: Path, lab_dir: Path, starts: Sequence[dict[str, Any]]) -> 
     """Write each run's documents and tables, and each campaign's planner; return campaign ids."""
     from ..campaign.stored_runs import campaign_records
 
-    campaigns: dict[str, list[Any]] = {}
+    campaigns: dict[str, list[_StoredRun]] = {}
     for start in starts:
         uid = str(start["uid"])
         documents = journal_documents(lab_dir, uid)
@@ -167,10 +178,10 @@ def _write_runs(root: Path, lab_dir: Path, starts: Sequence[dict[str, Any]]) -> 
         write_documents(folder / DOCUMENTS_NAME, documents)
         write_tables(folder, stream_tables(documents))
         if start.get("campaign_id"):
-            campaigns.setdefault(str(start["campaign_id"]), []).append(start)
+            run = _StoredRun(start, documents)
+            campaigns.setdefault(str(start["campaign_id"]), []).append(run)
     (root / "planner").mkdir()
-    for campaign_id, campaign_starts in campaigns.items():
-        runs = [_StoredRun(lab_dir, start) for start in campaign_starts]
+    for campaign_id, runs in campaigns.items():
         try:
             history = campaign_records(runs)
         except LookupError:
@@ -185,8 +196,8 @@ def _write_runs(root: Path, lab_dir: Path, starts: Sequence[dict[str, Any]]) -> 
 class _StoredRun:
     """A run as :func:`campaign_records` reads it (``metadata`` and ``["primary"].read()``)."""
 
-    def __init__(self, lab_dir: Path, start: dict[str, Any]) -> None:
-        self._documents = journal_documents(lab_dir, str(start["uid"]))
+    def __init__(self, start: dict[str, Any], documents: list[Document]) -> None:
+        self._documents = documents
         stop = next(doc for name, doc in self._documents if name == "stop")
         self.metadata = {"start": start, "stop": stop}
 

@@ -96,6 +96,9 @@ def test_the_bundle_holds_the_notebook_runs_planner_and_manifest(published: Path
         if p.is_file() and p.name != "manifest.json"
     }
     assert listed == on_disk
+    crate = json.loads((published / "ro-crate-metadata.json").read_text())
+    described = {entity["@id"] for entity in crate["@graph"]}
+    assert on_disk - {"ro-crate-metadata.json"} <= described and "manifest.json" in described
     assert bundle.figures and bundle.figures[0][0]["lines"], "the figure's data was recorded"
 
 
@@ -251,3 +254,21 @@ def test_publish_selects_runs_and_bundles_the_lims_export(tmp_path: Path) -> Non
     assert [run.plan_name for run in Bundle(measured).runs] == ["measure_recipe"] * 2
     with pytest.raises(BundleError, match="no runs of campaign 'nope'"):
         publish(notebook, tmp_path / "none", campaign="nope")
+
+
+def test_replay_without_execute_opens_jupyterlab_on_a_copy(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernelspec: dict[str, str]
+) -> None:
+    from smartlab_kernel.publish import REPLAY_ENV
+
+    _, bundle = _reader_copy(published, tmp_path)
+    monkeypatch.setenv(REPLAY_ENV, "")  # restored after the test: replay sets it for the kernel
+    started: list[list[str]] = []
+    monkeypatch.setattr(os, "execv", lambda path, argv: started.append(argv))
+    into = tmp_path / "reading"
+    assert main(["replay", str(bundle), "--into", str(into), "--no-browser"]) == 0
+    assert (into / NOTEBOOK.name).read_bytes() == (bundle / "notebook.ipynb").read_bytes()
+    assert os.environ[REPLAY_ENV] == str(bundle.resolve())
+    [argv] = started
+    assert f"--ServerApp.root_dir={into}" in argv and "--no-browser" in argv
+    assert "--MappingKernelManager.default_kernel_name=smartlab" in argv
