@@ -131,7 +131,7 @@ class BundleLab(Lab):
                 f"submit() needs a Bluesky plan (a generator of Msg), got {type(plan).__name__}"
             )
         run = Run(getattr(plan, "__name__", type(plan).__name__), next(self._numbers))
-        run.md = dict(md or {})
+        run.md = {**self.md, **dict(md or {})}
         if sample_ids is not None:
             run.md["sample_ids"] = list(sample_ids)
         if campaign_id is not None:

@@ -250,6 +250,7 @@ class Lab:
         naming the nearest recorded run (see :mod:`smartlab_kernel.publish`).
 
         Raises:
+            BundleError: If ``path`` is not a bundle.
             BundleTamperedError: If a file of the bundle differs from its
                 manifest, naming the file.
         """
