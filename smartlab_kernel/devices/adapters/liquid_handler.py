@@ -70,11 +70,11 @@ def _on(resource: Any, deck: Any) -> bool:
 
 
 class StepRecord(Device):
-    """The last :class:`PipettingStep` a :class:`LiquidHandlerDevice` finished.
+    """The last :class:`PipettingStep` a :class:`LiquidHandlerDevice` was given.
 
     Its readings: ``action`` (``"aspirate"``, ...), ``wells`` (addresses such as
-    ``"plate:A1, plate:B1"``), ``volume_ul`` (the step's total) and ``count``
-    (steps finished so far).
+    ``"plate:A1, plate:B1"``) and ``volume_ul`` (the step's total), set when the
+    step starts, and ``count``, the steps the backend has confirmed so far.
     """
 
     action = Cpt(Signal, value="", kind="normal")
