@@ -1,4 +1,9 @@
-"""Bluesky plans for the bench: prepare and measure recipes, scans over recipes."""
+"""Bluesky plans for the bench: prepare and measure recipes, scans over recipes.
+
+PyLabRobot liquid handlers have their own plan stubs, named as PyLabRobot
+names its calls, in :mod:`smartlab_kernel.plans.liquid_handling` (not
+re-exported here: ``aspirate``, ``transfer``, ... would be too general names).
+"""
 
 from .measure import Plan, clear_stations, measure_recipe, prepare_vial, recipe_grid, recipe_scan
 from .monitoring import ENVIRONMENT_STREAM, monitor_environment
