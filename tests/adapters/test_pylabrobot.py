@@ -593,3 +593,20 @@ def test_a_trough_is_recorded_as_one_volume_and_the_trash_is_not(
         assert not [key for key in steps.data_vars if "trash" in key]
     finally:
         handler.close()
+
+
+def test_a_backend_whose_package_is_missing_says_what_to_install(tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("ot_api") is not None:
+        pytest.skip("the Opentrons package is installed here")
+    text = OPENTRONS_SIMULATOR.replace(
+        "backend: opentrons_simulator", "backend: opentrons"
+    ).replace(
+        "backend_options: {left_pipette_name: p20_single_gen2, right_pipette_name: null}",
+        "backend_options: {host: 127.0.0.1}",
+    )
+    config = parse_config_text(text, "yaml", "lab.yaml")  # the options are the class's own
+    with pytest.raises(ImportError, match=r"backend 'opentrons' \(OpentronsOT2Backend\): .*"
+                       r"pip install pylabrobot\[opentrons\]"):  # fmt: skip
+        build_devices(config)
