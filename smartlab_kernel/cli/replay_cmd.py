@@ -55,11 +55,32 @@ def run_replay(args: argparse.Namespace) -> int:
     except BundleError as exc:
         print(f"smartlab replay: {exc}", file=sys.stderr)
         return 2
+    _note_versions(bundle)
     os.environ[REPLAY_ENV] = str(bundle.path)
     _ensure_kernelspec()
     if args.execute:
         return _execute(bundle, args)
     return _open_in_jupyterlab(bundle, args)
+
+
+def _note_versions(bundle: Any) -> None:
+    """Say (on stderr) which packages differ from the versions the runs were recorded with."""
+    from ..session.context import package_versions
+
+    recorded = dict(bundle.read_json("versions.json").get("recorded") or {})
+    here = package_versions()
+    differ = [
+        f"{name} {v} (here {here.get(name, 'none')})"
+        for name, v in sorted(recorded.items())
+        if here.get(name) != v
+    ]
+    if differ:
+        print(
+            "note: recorded with other package versions than this Python's: "
+            + ", ".join(differ)
+            + "; a planner's suggestions may then differ, and a replay refuses them by name",
+            file=sys.stderr,
+        )
 
 
 def _ensure_kernelspec() -> None:
