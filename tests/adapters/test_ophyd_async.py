@@ -354,3 +354,39 @@ def test_a_device_whose_configuration_cannot_be_read_is_recorded_and_the_run_sta
         "error": "RuntimeError: sensor unplugged"
     }
     assert stored.metadata["stop"]["exit_status"] == "success"
+
+
+def test_a_device_whose_configuration_does_not_answer_delays_the_run_start_by_2_s_at_most(
+    lab_with: LabWith,
+) -> None:
+    import asyncio
+    import time
+
+    from ophyd_async.core import StandardReadable, init_devices, soft_signal_rw
+
+    class HungSensor(StandardReadable):
+        def __init__(self, name: str = "") -> None:
+            with self.add_children_as_readables():
+                self.value = soft_signal_rw(float, 1.5)
+            super().__init__(name=name)
+
+        async def read_configuration(self):  # type: ignore[no-untyped-def, override]
+            await asyncio.sleep(3600)
+
+    with init_devices():
+        sensor = HungSensor()
+    lab = lab_with({"sensor": sensor})
+
+    @bpp.run_decorator(md={"plan_name": "start_anyway"})
+    def plan():  # type: ignore[no-untyped-def]
+        yield from bps.null()
+
+    start = time.monotonic()
+    (uid,) = lab.submit(plan()).wait(30)
+    assert time.monotonic() - start < 6.0  # 2 s for the sensor, the rest for the lab
+    lab.wait(30)
+    stored = lab.catalog[uid]
+    assert stored.metadata["start"]["devices"]["sensor"] == {
+        "error": "TimeoutError: no answer within 2 s"
+    }
+    assert stored.metadata["stop"]["exit_status"] == "success"

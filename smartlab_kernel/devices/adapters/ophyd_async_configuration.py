@@ -10,6 +10,7 @@ then returns what was read.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
@@ -22,8 +23,8 @@ from .ophyd_async_devices import is_ophyd_async_device
 
 Readings = dict[str, dict[str, Any]]
 
-#: Seconds the devices may take to answer before a run opens.
-READ_TIMEOUT = 10.0
+#: Seconds the devices may take to answer before a run opens (the run waits for them).
+READ_TIMEOUT = 2.0
 
 _read_before_run: weakref.WeakKeyDictionary[Any, Readings | BaseException] = (
     weakref.WeakKeyDictionary()
@@ -73,9 +74,10 @@ def _reader(device: Any, timeout: float) -> Callable[[], Any]:
 
 
 async def _with_timeout(awaitable: Any, timeout: float) -> Readings:
-    import asyncio
-
-    readings: Readings = await asyncio.wait_for(awaitable, timeout)
+    try:
+        readings: Readings = await asyncio.wait_for(awaitable, timeout)
+    except TimeoutError:
+        raise TimeoutError(f"no answer within {timeout:g} s") from None
     return readings
 
 
