@@ -136,6 +136,9 @@ def test_progress_and_every_message_are_in_the_devices_units(
     tmp_path: Path,
 ) -> None:
     instruments_ioc("S2:")
+    # set at once after building: the units (and limits) come with the connection
+    fresh = build_devices(load_lab_config(write_config(tmp_path, "S2:")))["hotplate"]
+    fresh.set(Q_(20, "degC")).wait(20)  # 293.15 K, where it starts
     devices = connected(tmp_path, "S2:")
     hotplate, plate, stage = devices["hotplate"], devices["plate"], devices["stage"]
     units: list[str] = []

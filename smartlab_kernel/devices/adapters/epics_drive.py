@@ -85,11 +85,12 @@ def drive(
         DeviceDisconnectedError: If the IOC is not connected.
         DeviceTimeoutError: If the IOC is connected but does not answer in time.
     """
+    verb = axis.verb or f"setting {axis.name} to"
+    device.wait_connected(f"{verb} {value}")  # the units and limits come with the connection
     units = axis.units
     what = f"{device.name} {axis.name}"
     target = in_device_units(value, units, what)
-    doing = f"{axis.verb or f'setting {axis.name} to'} {with_units(target, units)}"
-    device.wait_connected(doing)
+    doing = f"{verb} {with_units(target, units)}"
     low, high = axis.allowed()
     target = check_number(what, target, low, high, units)
     started = time.monotonic()

@@ -49,8 +49,14 @@ class LabEpicsMotor(EpicsMotor):
             TypeError: If it is not a number or a quantity.
             ValueError: If a quantity cannot be converted to the record's units.
             LimitError: If it is outside the soft limits.
+            DeviceDisconnectedError: If the record does not connect.
         """
-        units = str(self.egu or "")
+        endpoint = f"EPICS motor record {self.prefix} ({search_description()})"
+        try:  # the units and limits come with the connection
+            self.wait_for_connection(timeout=float(self.user_setpoint.connection_timeout or 1.0))
+            units = str(self.egu or "")
+        except CA_FAILURES as exc:
+            raise not_answering(self.name, endpoint, f"moving to {new_position}", exc) from exc
         what = f"{self.name} position"
         target = in_device_units(new_position, units, what)
         limits = self.soft_limits() or (-float("inf"), float("inf"))

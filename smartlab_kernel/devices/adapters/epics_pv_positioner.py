@@ -73,7 +73,13 @@ class LabPVPositionerBase(PVPositioner):
             ValueError: If a quantity cannot be converted to the device's units.
             LimitError: If it is outside the limits.
             PutRefusedError: If the IOC refuses the setpoint write.
+            DeviceDisconnectedError: If the IOC does not connect.
         """
+        try:  # the units and limits come with the connection
+            self.wait_for_connection(timeout=float(self.setpoint.connection_timeout or 1.0))
+        except CA_FAILURES as exc:
+            endpoint = f"EPICS PV {self.setpoint.pvname} ({search_description()})"
+            raise not_answering(self.name, endpoint, f"moving to {new_position}", exc) from exc
         units = self.egu
         what = f"{self.name} setpoint"
         target = in_device_units(new_position, units, what)
