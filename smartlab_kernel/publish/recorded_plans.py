@@ -14,7 +14,7 @@ naming the nearest recorded one.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from bluesky.utils import Msg
@@ -162,7 +162,7 @@ def replay_plan(
     plan: Iterable[Msg],
     recording: Recording,
     submitted_md: Mapping[str, Any],
-    on_start: Any = None,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
 ) -> Any:
     """Drive ``plan`` against ``recording``; return what the plan returns.
 
