@@ -89,6 +89,14 @@ devices:
     readback: "T:RBV"
     tolerance: 0.1
   stage: {kind: epics, device_class: motor, prefix: "CHK2:M1"}
+  plate:
+    kind: epics
+    device_class: pv_positioner
+    prefix: "CHK2:HP:"
+    setpoint: "T:SP"
+    readback: "T:RBV"
+    done: "T:DONE"
+    limits: [280, 320]
   counter:
     kind: epics
     device_class: detector
@@ -110,6 +118,9 @@ devices:
     )
     assert "CHK2:M1.RBV = 0 mm (units 'mm'); limits [0, 50] mm (LLM/HLM)" in row("stage")
     assert "CHK2:DET:COUNTS = 0 counts (units 'counts')" in row("counter")
+    assert "CHK2:HP:T:RBV = 293.15 K (units 'K'); limits [280, 320] K (CHK2:HP:T:SP)" in row(
+        "plate"
+    )
 
 
 def test_an_invalid_file_lists_every_problem_with_the_file_and_lines_and_exits_2(

@@ -13,7 +13,7 @@ from ..signals import check_number
 from .epics_device import CA_FAILURES, control_limits, signal_units
 from .epics_layer import ensure_control_layer, search_description
 from .epics_put import put_with_completion
-from .epics_units import in_device_units
+from .epics_units import in_device_units, with_units
 from .failures import not_answering
 
 
@@ -90,6 +90,29 @@ class LabPVPositionerBase(PVPositioner):
         timeout = self.settle_timeout if timeout is None else timeout
         status: MoveStatus = super().set(target, timeout=timeout, **kwargs)
         return status
+
+    def check_connection(self, timeout: float = 2.0) -> str:
+        """Connect; return the position, its units and the limits.
+
+        Raises:
+            DeviceDisconnectedError: If a PV does not connect within ``timeout`` s.
+        """
+        watched = self.readback if self.readback is not None else self.setpoint
+        endpoint = f"EPICS PV {watched.pvname} ({search_description()})"
+        try:
+            self.wait_for_connection(timeout=timeout)
+            position = float(watched.get())
+        except CA_FAILURES as exc:
+            raise not_answering(self.name, endpoint, "connecting", exc) from exc
+        units = self.egu
+        text = f"{watched.pvname} = {with_units(position, units)}"
+        text += f" (units {units!r})" if units else " (the IOC reports no units)"
+        low, high = self.limits
+        if low == high:
+            return text + f"; no limits on {self.setpoint.pvname}"
+        return (
+            text + f"; limits [{low:g}, {high:g}] {units}".rstrip() + f" ({self.setpoint.pvname})"
+        )
 
     def check_value(self, pos: Any) -> None:
         """Limits are checked in :meth:`set`, with the units in the error."""
