@@ -64,6 +64,18 @@ def heat(hotplate: AsyncEpicsReactor, temperatures: list[float]):  # type: ignor
     return plan()
 
 
+def wait_until_heating(hotplate: AsyncEpicsReactor, above: float = 30.0) -> None:
+    """Return once the temperature passed ``above`` degC: the move is under way."""
+    import time
+
+    from smartlab_kernel.devices.adapters.ophyd_async_devices import read_now
+
+    deadline = time.monotonic() + 20.0
+    while read_now(hotplate.temperature, "get_value") <= above:
+        assert time.monotonic() < deadline, "the hotplate never started heating"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def own_lab(tmp_path: Path) -> Iterator[Lab]:
     """A Lab of its own on a temporary directory, made after the devices were connected."""
@@ -288,13 +300,13 @@ def test_a_pause_holds_the_move_and_the_run_records_the_temperature_it_reached(
     """
     import time
 
-    reactor_ioc("OA7:REACTOR:", time_scale=50.0)  # tau = 60 s takes 1.2 s
+    reactor_ioc("OA7:REACTOR:", time_scale=200.0)  # tau = 60 s takes 0.3 s: 60 degC in 1.3 s
     hotplate = build_devices(load_lab_config(write_config(tmp_path, "OA7:REACTOR:")))["hotplate"]
     lab = lab_with({"hotplate": hotplate})
     run = lab.submit(heat(hotplate, [60.0]))
-    time.sleep(1.0)  # stirring set, heating under way
+    wait_until_heating(hotplate)
     lab.pause(reason="checking the sash")
-    time.sleep(0.3)
+    time.sleep(2.0)  # the move arrives during the pause: held, not ended, by the pause
     lab.resume()
     (uid,) = run.wait(60)
     lab.wait(30)
@@ -307,13 +319,12 @@ def test_a_pause_holds_the_move_and_the_run_records_the_temperature_it_reached(
 def test_an_abort_mid_move_holds_the_temperature_where_it_is(
     reactor_ioc: IocFactory, tmp_path: Path, lab_with: LabWith
 ) -> None:
-    import time
 
     reactor_ioc("OA8:REACTOR:", time_scale=50.0)
     hotplate = build_devices(load_lab_config(write_config(tmp_path, "OA8:REACTOR:")))["hotplate"]
     lab = lab_with({"hotplate": hotplate})
     run = lab.submit(heat(hotplate, [120.0]))
-    time.sleep(1.5)
+    wait_until_heating(hotplate)
     lab.abort("wrong sample")
     run.wait(30)
     lab.wait(30)
@@ -322,7 +333,7 @@ def test_an_abort_mid_move_holds_the_temperature_where_it_is(
     from smartlab_kernel.devices.adapters.ophyd_async_devices import read_now
 
     setpoint = read_now(hotplate.setpoint, "get_value")
-    assert 25.0 < setpoint < 110.0  # held where it was, not left heating to 120
+    assert 30.0 < setpoint < 110.0  # held where it was, not left heating to 120
 
 
 def test_a_device_whose_configuration_cannot_be_read_is_recorded_and_the_run_starts(

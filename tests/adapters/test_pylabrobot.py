@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -474,8 +475,10 @@ class SlowChatterbox(LiquidHandlerChatterboxBackend):
     def __init__(self, seconds: float) -> None:
         super().__init__(num_channels=1)
         self.seconds = seconds
+        self.aspirating = threading.Event()
 
     async def aspirate(self, ops, use_channels, **backend_kwargs):  # type: ignore[no-untyped-def]
+        self.aspirating.set()
         await asyncio.sleep(self.seconds)
         await super().aspirate(ops, use_channels, **backend_kwargs)
 
@@ -501,7 +504,8 @@ def test_a_pause_during_a_step_lets_it_finish_and_the_run_succeeds(lab_with: Lab
     'may have been stopped short') although the backend had confirmed the step."""
     import time
 
-    handler = handler_on(SlowChatterbox(seconds=1.0), step_timeout=10)
+    backend = SlowChatterbox(seconds=1.0)
+    handler = handler_on(backend, step_timeout=10)
     try:
         deck = handler.handler.deck
         plate, tips = deck.get_resource("plate"), deck.get_resource("tips")
@@ -513,8 +517,8 @@ def test_a_pause_during_a_step_lets_it_finish_and_the_run_succeeds(lab_with: Lab
             yield from lhp.transfer(handler, plate["A1"], plate["B1"], source_vol=50)
 
         run = lab.submit(plan())
-        time.sleep(0.5)  # in the middle of the aspiration
-        lab.pause(reason="operator checks the plate")
+        assert backend.aspirating.wait(20)
+        lab.pause(reason="operator checks the plate")  # in the middle of the aspiration
         time.sleep(1.0)
         lab.resume()
         (uid,) = run.wait(30)
