@@ -86,10 +86,16 @@ def tiled_config(config: ServeConfig) -> dict[str, Any]:
                 "tree": "catalog",
                 "args": {
                     "uri": catalog_async_uri(config.catalog.postgres_uri),
+                    # Tables (runs' event data) in PostgreSQL, whose connections
+                    # tiled pools: DuckDB's one connection, shared by the server's
+                    # request threads, crashed the server (SIGSEGV, SIGABRT) and
+                    # failed requests (500) when runs were written side by side.
+                    # Tables written by labs before this change stay readable.
                     "writable_storage": [
                         str(config.data_path / "files"),
-                        f"duckdb:///{config.data_path / 'tables.duckdb'}",
+                        config.catalog.postgres_uri,
                     ],
+                    "readable_storage": [f"duckdb:///{config.data_path / 'tables.duckdb'}"],
                     "init_if_not_exists": True,
                 },
             }

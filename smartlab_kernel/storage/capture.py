@@ -60,9 +60,7 @@ class DurableCapture:
     @property
     def recovering(self) -> int:
         """Runs left by an earlier process that recovery has not shipped yet."""
-        shipper = self.shipper
-        closing = sum(s.broken == "recovering" for s in list(shipper._runs.values()))
-        return len(shipper._recover) + closing
+        return self.shipper.recovering
 
     @property
     def reports(self) -> list[str]:

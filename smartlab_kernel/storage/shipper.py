@@ -132,6 +132,13 @@ class Shipper:
             waiting = sum(s.journaled - s.next_seq for s in self._runs.values())
             return waiting + len(self._recover)
 
+    @property
+    def recovering(self) -> int:
+        """Runs left by an earlier process that recovery has not shipped yet."""
+        with self._lock:
+            closing = sum(s.broken == "recovering" for s in self._runs.values())
+            return len(self._recover) + closing
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until everything journaled so far is in the catalog; return False on timeout."""
         return self._wait_until(
@@ -146,7 +153,9 @@ class Shipper:
         still open, does not hold it up. A run this shipper was not handed
         counts as shipped if its journal file is in ``shipped/``.
         """
-        if not self._wait_until(lambda: run not in self._runs, timeout):
+        if not self._wait_until(
+            lambda: run not in self._runs and all(p.stem != run for p in self._recover), timeout
+        ):
             return False
         return (self.shipped_dir / f"{run}.jnl").exists()
 
