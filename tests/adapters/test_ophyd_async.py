@@ -367,9 +367,13 @@ def test_a_device_whose_configuration_cannot_be_read_is_recorded_and_the_run_sta
     assert stored.metadata["stop"]["exit_status"] == "success"
 
 
+@pytest.mark.parametrize("another_engine", [False, True], ids=["alone", "another-runengine"])
 def test_a_device_whose_configuration_does_not_answer_is_given_2_s_then_the_run_starts(
-    lab_with: LabWith,
+    lab_with: LabWith, another_engine: bool
 ) -> None:
+    """Also with a RunEngine made after the lab's (two labs in one process, or a test's own):
+    bluesky then names that one's loop as *the* loop, and the configuration was read
+    the blocking way on the lab's loop (recorded as a bare 'TimeoutError: ')."""
     import asyncio
 
     from ophyd_async.core import StandardReadable, init_devices, soft_signal_rw
@@ -386,6 +390,10 @@ def test_a_device_whose_configuration_does_not_answer_is_given_2_s_then_the_run_
     with init_devices():
         sensor = HungSensor()
     lab = lab_with({"sensor": sensor})
+    if another_engine:
+        from bluesky import RunEngine
+
+        RunEngine({}, context_managers=[])
 
     @bpp.run_decorator(md={"plan_name": "start_anyway"})
     def plan():  # type: ignore[no-untyped-def]

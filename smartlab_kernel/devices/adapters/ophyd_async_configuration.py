@@ -15,7 +15,6 @@ import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
-from bluesky.run_engine import in_bluesky_event_loop
 from bluesky.utils import Msg
 
 from .bluesky_loop import is_awaitable, run_in_bluesky_loop
@@ -84,7 +83,7 @@ async def _with_timeout(awaitable: Any, timeout: float) -> Readings:
 def configuration_now(device: Any, timeout: float = READ_TIMEOUT) -> Readings:
     """Return ``device.read_configuration()``, for ophyd and ophyd-async devices alike.
 
-    On the RunEngine's loop (as a run opens), an ophyd-async device's
+    On an event loop (a RunEngine's, as a run opens), an ophyd-async device's
     configuration is the one :func:`read_configurations_before_runs` read;
     elsewhere it is read now.
 
@@ -98,7 +97,7 @@ def configuration_now(device: Any, timeout: float = READ_TIMEOUT) -> Readings:
         if not is_awaitable(result):
             readings: Readings = result
             return readings
-    elif in_bluesky_event_loop():
+    elif _on_an_event_loop():
         found = _read_before_run.pop(device, None)
         if isinstance(found, BaseException):
             raise found
@@ -112,3 +111,16 @@ def configuration_now(device: Any, timeout: float = READ_TIMEOUT) -> Readings:
         result = device.read_configuration()
     configuration: Readings = run_in_bluesky_loop(result, timeout)
     return configuration
+
+
+def _on_an_event_loop() -> bool:
+    """Whether this thread runs an event loop (a RunEngine's), which must not block on itself.
+
+    Not ``in_bluesky_event_loop()``: that names the loop of the RunEngine made
+    last, and a process may hold several (two labs, a lab and a test's own).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
