@@ -177,7 +177,7 @@ class Shipper:
         self._queue.put(None)
         self._thread.join(timeout=5)
         send_by = max(deadline, time.monotonic() + 5)
-        while self._unclosed and time.monotonic() < send_by:
+        while self._unclosed and not self._thread.is_alive() and time.monotonic() < send_by:
             before = len(self._unclosed)
             self._send_closes()
             if len(self._unclosed) == before:
