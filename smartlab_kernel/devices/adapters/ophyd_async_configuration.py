@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
+from bluesky.preprocessors import plan_mutator
 from bluesky.utils import Msg
 
 from .bluesky_loop import is_awaitable, run_in_bluesky_loop
@@ -41,25 +42,21 @@ def read_configurations_before_runs(
         timeout: Seconds the reads may take; a device that does not answer is
             recorded with its error, the run still opens.
     """
-    generator = iter(plan)
-    reply: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            msg = generator.throw(error) if error is not None else generator.send(reply)  # type: ignore[attr-defined]
-        except StopIteration as stop:
-            return stop.value
-        if msg.command == "open_run":
-            asynchronous = [d for d in devices.values() if is_ophyd_async_device(d)]
-            if asynchronous:
-                yield Msg("wait_for", None, [_reader(d, timeout) for d in asynchronous])
-        try:
-            reply, error = (yield msg), None
-        except GeneratorExit:
-            generator.close()  # type: ignore[attr-defined]
-            raise
-        except BaseException as exc:  # handed on to the plan, which may handle it
-            reply, error = None, exc
+
+    def read_first(msg: Msg) -> tuple[Generator[Msg, Any, Any] | None, None]:
+        if msg.command != "open_run":
+            return None, None
+        asynchronous = [d for d in devices.values() if is_ophyd_async_device(d)]
+        if not asynchronous:
+            return None, None
+
+        def head() -> Generator[Msg, Any, Any]:
+            yield Msg("wait_for", None, [_reader(d, timeout) for d in asynchronous])
+            return (yield msg)
+
+        return head(), None
+
+    return (yield from plan_mutator(plan, read_first))
 
 
 def _reader(device: Any, timeout: float) -> Callable[[], Any]:
