@@ -39,7 +39,7 @@ lint: install
 
 # Three workers on two cores: most tests wait on simulated time or subprocesses.
 unit: install
-	$(PY) -m pytest -q -n 3
+	$(PY) -m pytest -q -n 3 --durations=25
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site

@@ -32,7 +32,8 @@ import platform
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,37 @@ PLANNER_VARIANTS: dict[str, dict[str, Any]] = {
     "planner_matern": {"kernel": "matern_gamma"},
     "planner_center": {"design_center": True},
     "planner_design8": {"initial_design": 8},
+    "planner_design2": {"initial_design": 2},
+    "planner_design3": {"initial_design": 3},
     "planner_rdkit": {"substances": "rdkit"},
     "planner_morgan": {"substances": "morgan"},
     "planner_rdkit_matern": {"substances": "rdkit", "kernel": "matern_gamma"},
     "planner_sample": {"pool_design": "sample"},
     "planner_onehot_matern": {"kernel": "matern_gamma"},
+    # BayBE's model, one part at a time (2026-12-05)
+    "planner_design1": {"initial_design": 1},
+    "planner_matern_scaled": {"kernel": "matern_scaled"},
+    "planner_design1_matern_scaled": {"initial_design": 1, "kernel": "matern_scaled"},
+    "planner_scratch": {"patch": "scratch"},
+    "planner_logei": {"patch": "logei"},
+    "planner_design1_scratch": {"initial_design": 1, "patch": "scratch"},
+    "planner_design1_logei": {"initial_design": 1, "patch": "logei"},
+    "planner_baybe_model": {"kernel": "matern_scaled", "patch": "scratch+logei"},
+    "planner_baybe_like": {
+        "initial_design": 1,
+        "kernel": "matern_scaled",
+        "patch": "scratch+logei",
+    },
+    # far-apart starting rows (2026-12-05): A, a random row and the row farthest
+    # from it; B, greedy max-min of three rows; C, the one-row start with BayBE's
+    # kernel and fits from scratch, as planner options
+    "planner_farthest": {"pool_design": "maxmin"},
+    "planner_maxmin3": {"pool_design": "maxmin", "initial_design": 3},
+    "planner_design1_baybe_kernel_scratch": {
+        "initial_design": 1,
+        "kernel": "matern_scaled",
+        "model_fit": "scratch",
+    },
 }
 
 #: Changes to the plain loop, by variant name.
@@ -73,6 +100,56 @@ PLAIN_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+@contextmanager
+def engine_patch(kind: str | None) -> Iterator[None]:
+    """Swap one part of the planner's engine for an ablation (``None``: nothing).
+
+    * ``"scratch"``: every outcome-model fit starts from the priors' modes
+      instead of the previous fit's hyperparameters (BayBE refits from scratch);
+    * ``"logei"``: ``qLogExpectedImprovement`` with the best observed value as
+      the incumbent (BayBE's default) instead of ``qLogNoisyExpectedImprovement``;
+    * both joined by ``+`` (``"scratch+logei"``).
+    """
+    if kind is None:
+        yield
+        return
+    from smartlab_kernel.planner import engine
+
+    saved: dict[str, Callable[..., Any]] = {
+        "fit_outcome_model": engine.fit_outcome_model,
+        "build": engine.build_acquisition,
+    }
+    kinds = set(kind.split("+"))
+    if not kinds <= {"scratch", "logei"}:
+        raise SystemExit(f"unknown engine patch {kind!r}")
+    if "scratch" in kinds:
+        real_fit = engine.fit_outcome_model
+
+        def fit_from_scratch(X: Any, Y: Any, bounds: Any, warm_start: Any, *rest: Any) -> Any:
+            return real_fit(X, Y, bounds, None, *rest)
+
+        engine.fit_outcome_model = fit_from_scratch  # type: ignore[assignment]
+    if "logei" in kinds:
+        from botorch.acquisition.logei import qLogExpectedImprovement
+        from botorch.sampling import SobolQMCNormalSampler
+
+        def build_logei(model: Any, X_baseline: Any, X_pending: Any, seed: int, **kw: Any) -> Any:
+            if model.num_outputs != 1 or kw.get("feasibility_model") is not None:
+                return saved["build"](model, X_baseline, X_pending, seed, **kw)
+            Y = model.outcome_transform.untransform(model.train_targets.unsqueeze(-1))[0]
+            sampler = SobolQMCNormalSampler(torch.Size([kw.get("mc_samples", 128)]), seed=seed)
+            return qLogExpectedImprovement(
+                model, best_f=float(Y.max()), sampler=sampler, X_pending=X_pending
+            )
+
+        engine.build_acquisition = build_logei  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine.fit_outcome_model = saved["fit_outcome_model"]
+        engine.build_acquisition = saved["build"]
+
+
 def _pool(ds: Dataset) -> tuple[list[dict[str, Any]], np.ndarray]:
     """The pool's distinct rows and their first objective, signed so larger is better."""
     lookup = pool_lookup(ds)
@@ -81,10 +158,17 @@ def _pool(ds: Dataset) -> tuple[list[dict[str, Any]], np.ndarray]:
 
 
 def planner_run(
-    ds: Dataset, seed: int, budget: int, substances: str | None = None, **options: Any
+    ds: Dataset,
+    seed: int,
+    budget: int,
+    substances: str | None = None,
+    stop_at: float | None = None,
+    **options: Any,
 ) -> np.ndarray:
-    """Signed objective values of the planner's choices, in order."""
+    """Signed objective values of the planner's choices, in order (with ``stop_at``,
+    up to the first value at least ``stop_at``)."""
     lookup = pool_lookup(ds)
+    patch = options.pop("patch", None)
     planner = Planner(
         ds.parameters(substances),
         ds.objectives(),
@@ -94,13 +178,16 @@ def planner_run(
     )
     sign = ds.signs()[0]
     values: list[float] = []
-    while len(values) < budget:
-        suggestions = planner.suggest(1)
-        if not suggestions:
-            break
-        y = float(lookup[row_key(suggestions[0].params, ds.parameter_names)][0])
-        planner.observe(suggestions[0], {ds.objective_names[0]: y * sign})
-        values.append(y)
+    with engine_patch(patch):
+        while len(values) < budget:
+            suggestions = planner.suggest(1)
+            if not suggestions:
+                break
+            y = float(lookup[row_key(suggestions[0].params, ds.parameter_names)][0])
+            planner.observe(suggestions[0], {ds.objective_names[0]: y * sign})
+            values.append(y)
+            if stop_at is not None and y >= stop_at - 1e-12:
+                break
     return np.array(values)
 
 
@@ -113,6 +200,7 @@ def plain_run(
     acquisition: str = "logei",
     n_design: int = 5,
     bounds: str = "data",
+    stop_at: float | None = None,
 ) -> np.ndarray:
     """The plain BoTorch loop (see the module docstring), with one part swappable."""
     from botorch.acquisition import LogExpectedImprovement, qLogNoisyExpectedImprovement
@@ -140,6 +228,8 @@ def plain_run(
         picks = [int(i) for i in rng.choice(len(X), n_design, replace=False)]
     chosen = list(picks)
     while len(chosen) < min(budget, len(X)):
+        if stop_at is not None and values[chosen].max() >= stop_at - 1e-12:
+            break
         train_X = X[chosen]
         train_Y = torch.tensor(values[chosen], dtype=X.dtype).unsqueeze(-1)  # signed: maximise
         model = SingleTaskGP(
@@ -153,6 +243,7 @@ def plain_run(
         free = torch.ones(len(X), dtype=torch.bool)
         free[chosen] = False
         candidates = torch.nonzero(free).flatten()
+        acqf: LogExpectedImprovement | qLogNoisyExpectedImprovement
         if acquisition == "logei":
             acqf = LogExpectedImprovement(model, best_f=float(train_Y.max()))
         else:
@@ -160,10 +251,74 @@ def plain_run(
         with torch.no_grad():
             scores = torch.cat([acqf(X[part].unsqueeze(1)) for part in candidates.split(2048)])
         chosen.append(int(candidates[int(scores.argmax())]))
+    trace = values[chosen][:budget]
+    if stop_at is not None and (trace >= stop_at - 1e-12).any():
+        trace = trace[: int(np.flatnonzero(trace >= stop_at - 1e-12)[0]) + 1]
+    return trace
+
+
+def plain_mo_run(ds: Dataset, seed: int, budget: int, n_design: int = 5) -> np.ndarray:
+    """The plain loop for several objectives: one-hot inputs, one ``SingleTaskGP``
+    with an output per objective (BoTorch's default kernel and priors, ``Normalize``
+    and ``Standardize``), ``qLogExpectedHypervolumeImprovement`` over the unused
+    pool rows (the observed front as the incumbent; the noisy variant costs about
+    13 s a step over 1408 rows) with the reference point a tenth of the observed
+    range below the worst observed value of each objective, five random starting
+    rows, a fresh fit every step.
+
+    Returns the signed (larger is better) objective rows chosen, in order.
+    """
+    from botorch.acquisition.multi_objective.logei import qLogExpectedHypervolumeImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms import Normalize, Standardize
+    from botorch.sampling import SobolQMCNormalSampler
+    from botorch.utils.multi_objective.box_decompositions.non_dominated import (
+        FastNondominatedPartitioning,
+    )
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    lookup = pool_lookup(ds)
+    rows = [dict(zip(ds.parameter_names, key, strict=True)) for key in lookup]
+    values = np.array(list(lookup.values()))  # signed, n x m
+    space = SearchSpace(ds.parameters())
+    X = space.encode(rows)
+    d, m = X.shape[-1], values.shape[1]
+    lows, highs = X.min(dim=0).values, X.max(dim=0).values
+    box = torch.stack([lows, torch.maximum(highs, lows + 1e-9)])
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    chosen = [int(i) for i in rng.choice(len(X), n_design, replace=False)]
+    while len(chosen) < min(budget, len(X)):
+        train_X = X[chosen]
+        train_Y = torch.tensor(values[chosen], dtype=X.dtype)
+        model = SingleTaskGP(
+            train_X,
+            train_Y,
+            input_transform=Normalize(d=d, bounds=box),
+            outcome_transform=Standardize(m=m),
+        )
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        span = (train_Y.max(dim=0).values - train_Y.min(dim=0).values).clamp_min(1e-9)
+        ref_point = train_Y.min(dim=0).values - 0.1 * span
+        acqf = qLogExpectedHypervolumeImprovement(
+            model,
+            ref_point=ref_point,
+            partitioning=FastNondominatedPartitioning(ref_point=ref_point, Y=train_Y),  # type: ignore[arg-type]
+            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([128]), seed=seed),
+        )
+        free = torch.ones(len(X), dtype=torch.bool)
+        free[chosen] = False
+        candidates = torch.nonzero(free).flatten()
+        with torch.no_grad():
+            scores = torch.cat([acqf(X[part].unsqueeze(1)) for part in candidates.split(512)])
+        chosen.append(int(candidates[int(scores.argmax())]))
     return values[chosen][:budget]
 
 
-def baybe_run(ds: Dataset, seed: int, budget: int, substances: bool = False) -> np.ndarray:
+def baybe_run(
+    ds: Dataset, seed: int, budget: int, substances: bool = False, stop_at: float | None = None
+) -> np.ndarray:
     """BayBE's ``Campaign`` with its defaults over the pool (``SearchSpace.from_dataframe``).
 
     Numeric columns become ``NumericalDiscreteParameter`` over the pool's
@@ -197,8 +352,8 @@ def baybe_run(ds: Dataset, seed: int, budget: int, substances: bool = False) -> 
             else:
                 parameters.append(CategoricalParameter(name=name, values=levels))
         else:
-            values = sorted(float(v) for v in frame[name].unique())
-            parameters.append(NumericalDiscreteParameter(name=name, values=values))
+            levels_num = sorted(float(v) for v in frame[name].unique())
+            parameters.append(NumericalDiscreteParameter(name=name, values=levels_num))
     objective = ds.objective_names[0]
     target = NumericalTarget(
         objective, minimize=bool(ds.signs()[0] < 0), _enforce_modern_interface=True
@@ -215,6 +370,8 @@ def baybe_run(ds: Dataset, seed: int, budget: int, substances: bool = False) -> 
         chosen[objective] = y * float(ds.signs()[0])  # BayBE gets the measured value
         campaign.add_measurements(chosen)
         values.append(y)
+        if stop_at is not None and y >= stop_at - 1e-12:
+            break
     return np.array(values)
 
 
@@ -224,16 +381,23 @@ def _smiles(text: str) -> bool:
     return _is_smiles(text)
 
 
-def variant_runner(name: str) -> Callable[[Dataset, int, int], np.ndarray]:
-    """The run function of a variant name."""
+def variant_runner(name: str) -> Callable[..., np.ndarray]:
+    """The run function of a variant name: ``run(ds, seed, budget, stop_at=None)``;
+    with ``stop_at`` a run ends at its first value at least ``stop_at`` (signed)."""
     if name in ("baybe", "baybe_substances"):
-        return lambda ds, seed, budget: baybe_run(ds, seed, budget, name == "baybe_substances")
+        return lambda ds, seed, budget, stop_at=None: baybe_run(
+            ds, seed, budget, name == "baybe_substances", stop_at=stop_at
+        )
     if name in PLANNER_VARIANTS:
         options = PLANNER_VARIANTS[name]
-        return lambda ds, seed, budget: planner_run(ds, seed, budget, **options)
+        return lambda ds, seed, budget, stop_at=None: planner_run(
+            ds, seed, budget, stop_at=stop_at, **dict(options)
+        )
     if name in PLAIN_VARIANTS:
         options = PLAIN_VARIANTS[name]
-        return lambda ds, seed, budget: plain_run(ds, seed, budget, **options)
+        return lambda ds, seed, budget, stop_at=None: plain_run(
+            ds, seed, budget, stop_at=stop_at, **options
+        )
     known = sorted(PLANNER_VARIANTS) + sorted(PLAIN_VARIANTS)
     raise SystemExit(f"unknown variant {name!r}; known: {', '.join(known)}")
 
@@ -298,6 +462,131 @@ def transfer_study(seeds: list[int], budget: int, substances: str | None = None)
     return out
 
 
+def compare_with_reference(
+    name: str, per_variant: dict[str, Any], path: Path, censored_at: int
+) -> None:
+    """Per-seed wins/ties/losses of each variant against the methods of a benchmark file
+    (or of an ablation file, whose variants count as methods).
+
+    Adds ``vs_reference[method]`` (seeds in common, both medians and means,
+    W/T/L: fewer / as many / more experiments than ``method``) to each variant.
+    """
+    data = json.loads(path.read_text())
+    if "pool" in data:
+        pool = data["pool"].get(name, {})
+    else:  # an ablation file: its variants are the methods, all censored at budget + 1
+        pool = {
+            variant: {**res, "censored_at": data["budget"] + 1}
+            for variant, res in data.get("results", {}).get(name, {}).items()
+        }
+    if "random_expected_mean" in pool:  # random's (N+1)/(k+1) over each variant's median
+        for variant, res in per_variant.items():
+            speedup = pool["random_expected_mean"] / res["median"]
+            res["acceleration_vs_random_expected"] = speedup
+            print(
+                f"{name:15s} {variant:18s} acceleration {speedup:.1f}x "
+                f"(random (N+1)/(k+1) = {pool['random_expected_mean']:.1f})",
+                flush=True,
+            )
+    for method, ref in pool.items():
+        if not isinstance(ref, dict) or "experiments_to_top1pct" not in ref:
+            continue
+        if ref.get("censored_at") != censored_at:
+            print(f"  reference {method} has another budget; not compared", flush=True)
+            continue
+        theirs_by_seed = dict(zip(ref["seeds"], ref["experiments_to_top1pct"], strict=True))
+        for variant, res in per_variant.items():
+            mine_by_seed = dict(zip(res["seeds"], res["experiments_to_top1pct"], strict=True))
+            common = sorted(set(mine_by_seed) & set(theirs_by_seed))
+            if not common:
+                continue
+            mine = np.array([mine_by_seed[s] for s in common])
+            theirs = np.array([theirs_by_seed[s] for s in common])
+            res.setdefault("vs_reference", {})[method] = {
+                "seeds": common,
+                "median": float(np.median(mine)),
+                "mean": float(np.mean(mine)),
+                "reference_median": float(np.median(theirs)),
+                "reference_mean": float(np.mean(theirs)),
+                "wins_ties_losses": [
+                    int((mine < theirs).sum()),
+                    int((mine == theirs).sum()),
+                    int((mine > theirs).sum()),
+                ],
+            }
+            w, t, losses = res["vs_reference"][method]["wins_ties_losses"]
+            print(
+                f"{name:15s} {variant:18s} vs {method:8s} ({len(common)} seeds): "
+                f"median {np.median(mine):5.1f} vs {np.median(theirs):5.1f}, "
+                f"mean {np.mean(mine):5.1f} vs {np.mean(theirs):5.1f}, W/T/L {w}/{t}/{losses}",
+                flush=True,
+            )
+
+
+def compare_with_variant(name: str, per_variant: dict[str, Any], baseline: str) -> None:
+    """Per-seed wins/ties/losses of every variant against the variant ``baseline``
+    (e.g. the default of the day), on the seeds both ran; adds ``vs_<baseline>``."""
+    if baseline not in per_variant:
+        return
+    base = dict(
+        zip(
+            per_variant[baseline]["seeds"],
+            per_variant[baseline]["experiments_to_top1pct"],
+            strict=True,
+        )
+    )
+    for variant, res in per_variant.items():
+        if variant == baseline:
+            continue
+        mine_by_seed = dict(zip(res["seeds"], res["experiments_to_top1pct"], strict=True))
+        common = sorted(set(mine_by_seed) & set(base))
+        mine = np.array([mine_by_seed[s] for s in common])
+        theirs = np.array([base[s] for s in common])
+        wtl = [int((mine < theirs).sum()), int((mine == theirs).sum()), int((mine > theirs).sum())]
+        res[f"vs_{baseline}"] = {"seeds": common, "wins_ties_losses": wtl}
+        print(
+            f"{name:15s} {variant:30s} vs {baseline} ({len(common)} seeds): "
+            f"median {np.median(mine):5.1f} vs {np.median(theirs):5.1f}, "
+            f"mean {np.mean(mine):5.1f} vs {np.mean(theirs):5.1f}, "
+            f"W/T/L {wtl[0]}/{wtl[1]}/{wtl[2]}",
+            flush=True,
+        )
+
+
+def combine(
+    paths: list[Path], reference: list[Path] | None, output: Path, versus: str | None = None
+) -> int:
+    """Combine ablation files (same budget) and compare every variant with ``reference``
+    (a benchmark file) and with the variant ``versus``."""
+    parts = [json.loads(path.read_text()) for path in paths]
+    budgets = {part["budget"] for part in parts}
+    if len(budgets) != 1:
+        raise SystemExit(f"files of different budgets: {sorted(budgets)}")
+    report: dict[str, Any] = {
+        "benchmark": "planner_ablation",
+        "combined_from": [str(path) for path in paths],
+        "budget": budgets.pop(),
+        "results": {},
+    }
+    for part in parts:
+        for name, per_variant in part["results"].items():
+            report["results"].setdefault(name, {}).update(per_variant)
+    for name, per_variant in report["results"].items():
+        for variant, res in per_variant.items():
+            print(
+                f"{name:15s} {variant:18s} median {res['median']:5.1f} IQR {res['iqr']} "
+                f"mean {np.mean(res['experiments_to_top1pct']):5.1f}",
+                flush=True,
+            )
+        for path in reference or ():
+            compare_with_reference(name, per_variant, path, report["budget"] + 1)
+        if versus is not None:
+            compare_with_variant(name, per_variant, versus)
+    output.write_text(json.dumps(report, indent=1))
+    print(f"wrote {output}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="crossed_barrel")
@@ -309,6 +598,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--transfer", action="store_true", help="the buchwald_a aryl-halide transfer study"
+    )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        default=None,
+        help="ablation JSON files to combine (variants per dataset) into --output, "
+        "compared with --reference; nothing is run",
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="planner_benchmark.py pool JSON files (same budget): each variant is also "
+        "compared, seed by seed, with each file's methods (planner, plain, baybe); an "
+        "ablation JSON's variants count as methods (e.g. planner_design2, the default)",
+    )
+    parser.add_argument(
+        "--versus",
+        default=None,
+        help="with --combine: also compare every variant seed by seed with this variant",
     )
     parser.add_argument("--substances", default=None, help="rdkit or morgan (transfer study)")
     args = parser.parse_args(argv)
@@ -328,6 +639,8 @@ def main(argv: list[str] | None = None) -> int:
         args.output.write_text(json.dumps(study, indent=1))
         print(f"wrote {args.output}")
         return 0
+    if args.combine:
+        return combine(args.combine, args.reference, args.output, args.versus)
     variants = args.variants.split(",")
     runners = {v: variant_runner(v) for v in variants}
     report: dict[str, Any] = {
@@ -347,10 +660,13 @@ def main(argv: list[str] | None = None) -> int:
             hits, seconds = [], []
             for seed in seeds:
                 began = time.perf_counter()
-                hits.append(first_hit(run(ds, seed, args.budget), threshold))
+                # a run ends at its first top-1 % row: the metric is the same, sooner
+                hits.append(first_hit(run(ds, seed, args.budget, stop_at=threshold), threshold))
                 seconds.append(time.perf_counter() - began)
             per_variant[variant] = {
+                "seeds": seeds,
                 "experiments_to_top1pct": hits,
+                "mean": float(np.mean(hits)),
                 "median": float(np.median(hits)),
                 "iqr": [float(np.percentile(hits, 25)), float(np.percentile(hits, 75))],
                 "mean_s_per_run": float(np.mean(seconds)),
@@ -363,6 +679,8 @@ def main(argv: list[str] | None = None) -> int:
             report["results"][name] = per_variant
             args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(json.dumps(report, indent=1))
+        for path in args.reference or ():
+            compare_with_reference(name, per_variant, path, args.budget + 1)
         if "plain" in per_variant:
             base = np.array(per_variant["plain"]["experiments_to_top1pct"])
             for res in per_variant.values():

@@ -49,7 +49,9 @@ def pool_lookup(ds: Dataset) -> dict[tuple, np.ndarray]:
     return {k: np.mean(v, axis=0) for k, v in groups.items()}
 
 
-def pool_planner_run(ds: Dataset, seed: int, budget: int) -> np.ndarray:
+def pool_planner_run(
+    ds: Dataset, seed: int, budget: int, stop_at: float | None = None
+) -> np.ndarray:
     lookup = pool_lookup(ds)
     planner = Planner(
         ds.parameters(), ds.objectives(), candidates=ds.frame[ds.parameter_names], seed=seed
@@ -69,10 +71,14 @@ def pool_planner_run(ds: Dataset, seed: int, budget: int) -> np.ndarray:
             },
         )
         chosen.append(y)
+        if stop_at is not None and y[0] >= stop_at - 1e-12:
+            break
     return np.array(chosen)
 
 
-def pool_random_run(ds: Dataset, seed: int, budget: int) -> np.ndarray:
+def pool_random_run(
+    ds: Dataset, seed: int, budget: int, stop_at: float | None = None
+) -> np.ndarray:
     values = np.array(list(pool_lookup(ds).values()))
     order = np.random.default_rng(10_000 + seed).permutation(len(values))
     return values[order[:budget]]
@@ -98,8 +104,17 @@ def pool_methods(names: list[str]) -> list[tuple[str, Any]]:
 
 
 def pool_single(
-    ds: Dataset, seeds: list[int], budget: int, methods: list[str] | None = None
+    ds: Dataset,
+    seeds: list[int],
+    budget: int,
+    methods: list[str] | None = None,
+    stop_at_top: set[str] | None = None,
 ) -> dict[str, Any]:
+    """Pool mode, one objective: experiments to the first top-1 % row per method and seed.
+
+    Methods in ``stop_at_top`` end a run at its first top-1 % row (for slow
+    comparators: the first metric is the same, the best-value percentiles
+    after 20 and 50 experiments are then lower bounds)."""
     values = np.array(list(pool_lookup(ds).values()))[:, 0]
     n = len(values)
     k = max(1, round(0.01 * n))
@@ -115,7 +130,8 @@ def pool_single(
         hits, best20, best50, traces = [], [], [], []
         for seed in seeds:
             t0 = time.perf_counter()
-            trace = np.asarray(run(ds, seed, budget))  # signed, larger is better
+            stop = threshold if method in (stop_at_top or set()) else None
+            trace = np.asarray(run(ds, seed, budget, stop_at=stop))  # signed, larger is better
             trace = trace[:, 0] if trace.ndim == 2 else trace
             hits.append(first_hit(trace, threshold))
             best = np.maximum.accumulate(trace)
@@ -129,31 +145,61 @@ def pool_single(
                     flush=True,
                 )
         out[method] = {
+            "seeds": seeds,
             "experiments_to_top1pct": hits,
             "median": float(np.median(hits)),
+            "mean": float(np.mean(hits)),
             "iqr": [float(np.percentile(hits, 25)), float(np.percentile(hits, 75))],
             "censored_at": budget + 1,
+            "stopped_at_first_top1pct": method in (stop_at_top or set()),
             "best_percentile_20": float(np.median(best20)),
             "best_percentile_50": float(np.median(best50)),
         }
+        width = max(len(t) for t in traces)  # stopped runs: the best stays once found
+        traces = [t + [t[-1]] * (width - len(t)) for t in traces]
         curves[method] = np.median(np.array(traces), axis=0).tolist()
-    for method in out:
-        if isinstance(out[method], dict) and method not in ("planner", "random"):
-            mine = np.array(out["planner"]["experiments_to_top1pct"])
-            theirs = np.array(out[method]["experiments_to_top1pct"])
-            out[method]["planner_wins_ties_losses"] = [
-                int((mine < theirs).sum()),
-                int((mine == theirs).sum()),
-                int((mine > theirs).sum()),
-            ]
     out["random_expected_mean"] = (n + 1) / (n_top + 1)
     out["random_simulated_median"] = float(np.median(random_hits))
     out["random_simulated_mean"] = float(np.mean(random_hits))
+    out["curves_percentile"] = curves
+    compare_pool(out)
+    return out
+
+
+def compare_pool(out: dict[str, Any]) -> None:
+    """Planner against every other pool method on the seeds both ran: per-seed wins,
+    ties and losses, and both medians on those seeds; the acceleration over random."""
+    if "planner" not in out or "experiments_to_top1pct" not in out["planner"]:
+        return
+    mine_by_seed = dict(
+        zip(out["planner"].get("seeds", []), out["planner"]["experiments_to_top1pct"], strict=False)
+    )
+    for method, res in out.items():
+        if not isinstance(res, dict) or method in ("planner", "random"):
+            continue
+        if "experiments_to_top1pct" not in res:
+            continue
+        theirs_by_seed = dict(
+            zip(res.get("seeds", []), res["experiments_to_top1pct"], strict=False)
+        )
+        common = sorted(set(mine_by_seed) & set(theirs_by_seed))
+        if not common:  # files written before seeds were recorded: same seeds, in order
+            mine = np.array(out["planner"]["experiments_to_top1pct"])
+            theirs = np.array(res["experiments_to_top1pct"])
+        else:
+            mine = np.array([mine_by_seed[s] for s in common])
+            theirs = np.array([theirs_by_seed[s] for s in common])
+            res["common_seeds_with_planner"] = common
+            res["planner_median_on_common_seeds"] = float(np.median(mine))
+            res["median_on_common_seeds"] = float(np.median(theirs))
+        res["planner_wins_ties_losses"] = [
+            int((mine < theirs).sum()),
+            int((mine == theirs).sum()),
+            int((mine > theirs).sum()),
+        ]
     planner_median = out["planner"]["median"]
     out["acceleration_vs_mean"] = out["random_expected_mean"] / planner_median
     out["acceleration_vs_median"] = out["random_simulated_median"] / planner_median
-    out["curves_percentile"] = curves
-    return out
 
 
 def hypervolume(Y: np.ndarray, ref: np.ndarray) -> float:
@@ -165,21 +211,29 @@ def hypervolume(Y: np.ndarray, ref: np.ndarray) -> float:
     return float(Hypervolume(torch.tensor(ref, dtype=torch.float64)).compute(front))
 
 
-def pool_multi(ds: Dataset, seeds: list[int], budget: int) -> dict[str, Any]:
+def pool_multi(
+    ds: Dataset, seeds: list[int], budget: int, methods: list[str] | None = None
+) -> dict[str, Any]:
+    """Pool mode, several objectives: hypervolume of the chosen rows as a fraction of
+    the whole pool's, per method (``plain``: the plain BoTorch loop with qLogNEHVI)."""
+    from benchmarks.planner_ablation import plain_mo_run
+
     values = np.array(list(pool_lookup(ds).values()))
     ref = values.min(axis=0)
     total = hypervolume(values, ref)
     out: dict[str, Any] = {"rows": len(values), "reference_point_signed": ref.tolist()}
-    for method, run in (("planner", pool_planner_run), ("random", pool_random_run)):
+    runs = {"planner": pool_planner_run, "random": pool_random_run, "plain": plain_mo_run}
+    for method in methods or ["planner", "random"]:
+        run = runs[method]
         fractions, f20 = [], []
         for seed in seeds:
             t0 = time.perf_counter()
             trace = run(ds, seed, budget)
             fractions.append(hypervolume(trace[:50], ref) / total)
             f20.append(hypervolume(trace[:20], ref) / total)
-            if method == "planner":
+            if method != "random":
                 print(
-                    f"  {ds.name} seed {seed}: HV fraction {fractions[-1]:.3f} "
+                    f"  {ds.name} {method} seed {seed}: HV fraction {fractions[-1]:.3f} "
                     f"({time.perf_counter() - t0:.0f} s)",
                     flush=True,
                 )
@@ -188,7 +242,16 @@ def pool_multi(ds: Dataset, seeds: list[int], budget: int) -> dict[str, Any]:
             "hv_fraction_50_iqr": [float(np.percentile(fractions, q)) for q in (25, 75)],
             "hv_fraction_20": float(np.median(f20)),
             "per_seed": fractions,
+            "seeds": seeds,
         }
+    for method in out:
+        if isinstance(out[method], dict) and method != "planner" and "per_seed" in out[method]:
+            mine, theirs = np.array(out["planner"]["per_seed"]), np.array(out[method]["per_seed"])
+            out[method]["planner_wins_ties_losses"] = [
+                int((mine > theirs + 1e-12).sum()),
+                int((np.abs(mine - theirs) <= 1e-12).sum()),
+                int((mine < theirs - 1e-12).sum()),
+            ]
     return out
 
 
@@ -343,21 +406,69 @@ def compare_with_ax(out: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------- latency
-def latency(sizes: list[int], qs: list[int], reps: int) -> dict[str, Any]:
-    from botorch.test_functions import Hartmann
+class LatencyCase:
+    """Six parameters and a noisy test response for the latency benchmark.
 
-    hartmann = Hartmann(dim=6)
+    ``"reals"``: six reals in [0, 1], the negated 6-D Hartmann function.
+    ``"substance"``: two structure-aware molecule parameters (buchwald_a's 22
+    additives and 4 ligands, RDKit descriptors) and four reals; the response
+    is the negated 4-D Hartmann function of the reals plus a fixed, seeded
+    effect of each molecule. ``"substance_per_combination"``: the same with
+    the mixed-space search of planners made before 2026-12-05.
+    """
+
+    def __init__(self, kind: str) -> None:
+        from botorch.test_functions import Hartmann
+
+        self.kind = kind
+        if kind == "reals":
+            self.parameters: list[Any] = [Real(f"x{i}", 0.0, 1.0) for i in range(6)]
+            self.reals = [f"x{i}" for i in range(6)]
+            self.molecules: dict[str, list[str]] = {}
+        elif kind in ("substance", "substance_per_combination"):
+            from smartlab_kernel.planner.substances import Substance
+
+            options = {p["name"]: p["options"] for p in load("buchwald_a").spec["parameters"]}
+            self.molecules = {name: options[name] for name in ("additive", "ligand")}
+            self.reals = [f"x{i}" for i in range(4)]
+            self.parameters = [Substance(name, smiles) for name, smiles in self.molecules.items()]
+            self.parameters += [Real(name, 0.0, 1.0) for name in self.reals]
+        else:
+            raise ValueError(f"unknown latency case {kind!r}")
+        self.options = {"mixed_search": "per_combination"} if kind.endswith("combination") else {}
+        self.hartmann = Hartmann(dim=len(self.reals))
+        gen = np.random.default_rng(7)
+        self.effect = {
+            name: dict(zip(smiles, gen.normal(0.0, 0.5, len(smiles)).tolist(), strict=True))
+            for name, smiles in self.molecules.items()
+        }
+
+    def random_rows(self, n: int, seed: int) -> list[dict[str, Any]]:
+        gen = np.random.default_rng(seed)
+        rows = []
+        for _ in range(n):
+            row: dict[str, Any] = {name: float(gen.random()) for name in self.reals}
+            for name, smiles in self.molecules.items():
+                row[name] = smiles[int(gen.integers(len(smiles)))]
+            rows.append(row)
+        return rows
+
+    def response(self, row: dict[str, Any]) -> float:
+        x = torch.tensor([[float(row[name]) for name in self.reals]], dtype=torch.float64)
+        effect = sum(self.effect[name][row[name]] for name in self.molecules)
+        return float(-self.hartmann(x)) + effect
+
+
+def latency(sizes: list[int], qs: list[int], reps: int, kind: str = "reals") -> dict[str, Any]:
+    """p50 and p95 of one suggestion's wall time (fit + search) at each size and batch."""
+    case = LatencyCase(kind)
     out: dict[str, Any] = {}
     for n in sizes:
         for q in qs:
-            planner = Planner(
-                [Real(f"x{i}", 0.0, 1.0) for i in range(6)], [Objective("y")], seed=n + q
-            )
-            gen = torch.Generator().manual_seed(n)
-            X = torch.rand(n, 6, generator=gen, dtype=torch.float64)
-            Y = -hartmann(X) + 0.05 * torch.randn(n, generator=gen, dtype=torch.float64)
-            for x, y in zip(X.tolist(), Y.tolist(), strict=True):
-                planner.observe({f"x{i}": v for i, v in enumerate(x)}, {"y": y})
+            planner = Planner(case.parameters, [Objective("y")], seed=n + q, **case.options)
+            noise = np.random.default_rng(n)
+            for row in case.random_rows(n, n):
+                planner.observe(row, {"y": case.response(row) + 0.05 * float(noise.normal())})
             t0 = time.perf_counter()
             batch = planner.suggest(q)
             cold = time.perf_counter() - t0
@@ -366,13 +477,14 @@ def latency(sizes: list[int], qs: list[int], reps: int) -> dict[str, Any]:
                 # As in a campaign: the last batch's results arrive, then the next
                 # batch is asked for, so every timed suggestion includes a refit.
                 for s in batch:
-                    x = torch.tensor([[s.params[f"x{i}"] for i in range(6)]], dtype=torch.float64)
-                    planner.observe(s, {"y": float(-hartmann(x))})
+                    planner.observe(s, {"y": case.response(s.params)})
                 t0 = time.perf_counter()
                 batch = planner.suggest(q)
                 times.append(time.perf_counter() - t0)
             p50, p95 = float(np.percentile(times, 50)), float(np.percentile(times, 95))
-            out[f"n={n},q={q}"] = {
+            key = f"n={n},q={q}" if kind == "reals" else f"{kind}:n={n},q={q}"
+            out[key] = {
+                "case": kind,
                 "n": n,
                 "q": q,
                 "p50_s": p50,
@@ -383,7 +495,7 @@ def latency(sizes: list[int], qs: list[int], reps: int) -> dict[str, Any]:
                 "meets_target": p50 <= 0.5 and p95 <= 1.5,
             }
             print(
-                f"  latency n={n} q={q}: p50 {p50:.3f} s, p95 {p95:.3f} s "
+                f"  latency {kind} n={n} q={q}: p50 {p50:.3f} s, p95 {p95:.3f} s "
                 f"(cold first {cold:.2f} s)",
                 flush=True,
             )
@@ -431,8 +543,17 @@ def plot(results: dict[str, Any], path: Path) -> None:
 def print_table(results: dict[str, Any]) -> None:
     print("\n== pool mode (experiments to first top-1% row; median [IQR]) ==")
     for name, res in results["pool"].items():
-        if "acceleration_vs_mean" in res:
-            p, r = res["planner"], res["random"]
+        if "random_expected_mean" in res and "acceleration_vs_mean" not in res:
+            for method, other in res.items():
+                if isinstance(other, dict) and "median" in other:
+                    print(
+                        f"{name:15s} {method} {other['median']:5.1f} "
+                        f"[{other['iqr'][0]:.0f}-{other['iqr'][1]:.0f}]"
+                    )
+        elif "acceleration_vs_mean" in res:
+            p = res["planner"]
+            # a run without the random method (--pool-methods) has only random's expectation
+            r = res.get("random", {"median": float("nan")})
             print(
                 f"{name:15s} planner {p['median']:5.1f} [{p['iqr'][0]:.0f}-{p['iqr'][1]:.0f}]  "
                 f"random(sim) {r['median']:5.1f}  random E={res['random_expected_mean']:5.1f}  "
@@ -443,15 +564,33 @@ def print_table(results: dict[str, Any]) -> None:
             for method, other in res.items():
                 if isinstance(other, dict) and "planner_wins_ties_losses" in other:
                     w, t, losses = other["planner_wins_ties_losses"]
+                    common = other.get("common_seeds_with_planner")
+                    on_common = (
+                        f" (on the {len(common)} common seeds: planner "
+                        f"{other['planner_median_on_common_seeds']:.1f}, {method} "
+                        f"{other['median_on_common_seeds']:.1f})"
+                        if common
+                        else ""
+                    )
                     print(
                         f"{'':15s} {method} {other['median']:5.1f} "
                         f"[{other['iqr'][0]:.0f}-{other['iqr'][1]:.0f}]  "
-                        f"planner per seed: {w} wins, {t} ties, {losses} losses"
+                        f"planner per seed: {w} wins, {t} ties, {losses} losses{on_common}"
                     )
         else:
             print(
-                f"{name:15s} HV fraction @50: planner {res['planner']['hv_fraction_50']:.3f}  "
-                f"random {res['random']['hv_fraction_50']:.3f}"
+                f"{name:15s} HV fraction @50: "
+                + "  ".join(
+                    f"{m} {r['hv_fraction_50']:.3f} "
+                    f"[{r['hv_fraction_50_iqr'][0]:.3f}-{r['hv_fraction_50_iqr'][1]:.3f}]"
+                    + (
+                        f" (planner W/T/L {'/'.join(map(str, r['planner_wins_ties_losses']))})"
+                        if "planner_wins_ties_losses" in r
+                        else ""
+                    )
+                    for m, r in res.items()
+                    if isinstance(r, dict) and "hv_fraction_50" in r
+                )
             )
     if results.get("continuous"):
         print("\n== continuous mode (median best true value after budget) ==")
@@ -500,7 +639,10 @@ def merge(paths: list[Path], out: Path) -> int:
     for path in paths:
         part = json.loads(path.read_text())
         for key, value in part.items():
-            if key == "continuous" and isinstance(merged.get(key), dict):
+            if key == "merged_from":  # an earlier merge: keep what it was made of
+                earlier = value if isinstance(value, list) else [value]
+                merged[key] = [*earlier, *merged[key]]
+            elif key == "continuous" and isinstance(merged.get(key), dict):
                 for name, res in value.items():  # methods may come from different runs
                     target = merged[key].setdefault(name, {})
                     for field, item in res.items():
@@ -508,12 +650,24 @@ def merge(paths: list[Path], out: Path) -> int:
                             target[field] = merge_seeds(target[field], item)
                         else:
                             target[field] = item
+            elif key == "pool" and isinstance(merged.get(key), dict):
+                for name, res in value.items():  # comparators may come from other runs
+                    target = merged[key].setdefault(name, {})
+                    curves = {
+                        **target.get("curves_percentile", {}),
+                        **res.get("curves_percentile", {}),
+                    }
+                    target.update(res)
+                    if curves:
+                        target["curves_percentile"] = curves
             elif isinstance(value, dict) and isinstance(merged.get(key), dict):
                 merged[key].update(value)
             elif key not in merged or value:
                 merged[key] = value
     for res in merged.get("continuous", {}).values():
         compare_with_ax(res)
+    for res in merged.get("pool", {}).values():
+        compare_pool(res)
     out.write_text(json.dumps(merged, indent=1))
     plot(merged, out.with_suffix(".png"))
     print_table(merged)
@@ -550,6 +704,28 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="pool-mode comparators beside planner and random: plain, baybe (comma-separated)",
     )
+    parser.add_argument(
+        "--pool-methods",
+        type=lambda text: [m for m in text.split(",") if m],
+        default=None,
+        help="pool-mode methods, replacing planner,random,<comparators> (e.g. baybe alone)",
+    )
+    parser.add_argument(
+        "--latency-cases",
+        type=lambda text: [m for m in text.split(",") if m],
+        default=["reals", "substance"],
+        help="latency cases: reals (six reals), substance (two molecules, four reals), "
+        "substance_per_combination (the same, searched as before 2026-12-05)",
+    )
+    parser.add_argument(
+        "--pool-budget", type=int, default=None, help="pool-mode budget (default 50; quick 30)"
+    )
+    parser.add_argument(
+        "--stop-at-top",
+        type=lambda text: {m for m in text.split(",") if m},
+        default=set(),
+        help="pool methods whose runs end at their first top-1%% row (slow comparators)",
+    )
     args = parser.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out)
@@ -562,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
     cont_seeds = seeds if not quick else seeds[:2]
     n_ax = args.ax_seeds if args.ax_seeds is not None else (1 if quick else 5)
     ax_seeds = list(range(first, first + n_ax))
-    pool_budget = 30 if quick else 50
+    pool_budget = args.pool_budget or (30 if quick else 50)
     cont_budget = 20 if quick else 50
     parts = set(args.parts.split(","))
     datasets = [d for d in args.datasets.split(",") if d]
@@ -598,11 +774,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in datasets:
             print(f"pool: {name}", flush=True)
             ds = load(name)
+            methods = args.pool_methods or ["planner", "random", *args.pool_comparators]
             if len(ds.objective_names) > 1:
-                results["pool"][name] = pool_multi(ds, seeds, pool_budget)
+                multi = [m for m in methods if m in ("planner", "random", "plain")]
+                results["pool"][name] = pool_multi(ds, seeds, pool_budget, multi)
             else:
                 results["pool"][name] = pool_single(
-                    ds, seeds, pool_budget, ["planner", "random", *args.pool_comparators]
+                    ds, seeds, pool_budget, methods, args.stop_at_top
                 )
             save_partial()
     if "continuous" in parts:
@@ -619,7 +797,8 @@ def main(argv: list[str] | None = None) -> int:
             save_partial()
     if "latency" in parts:
         print("latency", flush=True)
-        results["latency"] = latency([20, 100, 300], [1, 4], 4 if quick else 12)
+        for kind in args.latency_cases:
+            results["latency"].update(latency([20, 100, 300], [1, 4], 4 if quick else 12, kind))
     results["wall_time_s"] = time.perf_counter() - started
     args.out.write_text(json.dumps(results, indent=1))
     args.out.with_suffix(".partial.json").unlink(missing_ok=True)

@@ -31,6 +31,16 @@ from smartlab_kernel.serve.sandbox import Sandbox
 RESULTS = Path(__file__).parent / "results" / "queue.json"
 
 
+def print_shipping_failures(logs: Path) -> None:
+    """Print the lines of the server's logs that tell why runs were not shipped."""
+    for log in sorted(logs.glob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        wanted = [line for line in lines if "shipping" in line or "Error" in line]
+        if wanted:
+            print(f"--- {log.name}: {len(wanted)} lines about shipping or errors, the last 20:")
+            print("\n".join(wanted[-20:]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
@@ -46,6 +56,8 @@ def main() -> int:
             sandbox.start()
             startup_s = time.monotonic() - started
             report = run_load(sandbox, args.students, args.plans, timeout=args.timeout)
+            if report.not_stored:  # say why before the sandbox and its logs go
+                print_shipping_failures(Path(tmp) / "server" / "logs")
         finally:
             sandbox.close()
     result = {

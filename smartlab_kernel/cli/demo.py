@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .argtypes import positive_float, positive_int
+
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` subcommand."""
@@ -24,17 +26,17 @@ def register(subparsers: Any) -> None:
         "--directory", default="./lab-data", help="lab data folder (default: %(default)s)"
     )
     parser.add_argument(
-        "--budget", type=int, default=16, help="experiments to run (default: %(default)s)"
+        "--budget", type=positive_int, default=16, help="experiments to run (default: %(default)s)"
     )
     parser.add_argument(
-        "--batch", type=int, default=2, help="suggestions per round (default: %(default)s)"
+        "--batch", type=positive_int, default=2, help="suggestions per round (default: %(default)s)"
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of bench and planner (default: %(default)s)"
     )
     parser.add_argument(
         "--time-scale",
-        type=float,
+        type=positive_float,
         default=5000.0,
         help="simulated seconds per real second (default: %(default)s)",
     )

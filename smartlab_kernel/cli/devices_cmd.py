@@ -7,6 +7,8 @@ import contextlib
 import sys
 from typing import Any
 
+from .argtypes import positive_float
+
 
 def register(subparsers: Any) -> None:
     """Add the ``devices`` subcommand."""
@@ -29,7 +31,10 @@ def register(subparsers: Any) -> None:
     )
     check.add_argument("file", help="lab configuration file (.yaml, .yml or .toml)")
     check.add_argument(
-        "--timeout", type=float, default=5.0, help="seconds each device may take (default 5)"
+        "--timeout",
+        type=positive_float,
+        default=5.0,
+        help="seconds each device may take (default 5)",
     )
     check.set_defaults(func=run_check)
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from .argtypes import positive_float
+
 
 def register(subparsers: Any) -> None:
     """Add the ``publish`` subcommand."""
@@ -41,6 +43,12 @@ def register(subparsers: Any) -> None:
         help="run every cell first (in the notebook's folder) and keep its figures' data",
     )
     parser.add_argument("--title", default=None, help="the bundle's title (default: first heading)")
+    parser.add_argument(
+        "--startup-timeout",
+        type=positive_float,
+        default=300.0,
+        help="seconds the kernel may take to start (--execute)",
+    )
     parser.set_defaults(func=run_publish)
 
 
@@ -70,7 +78,7 @@ def _value(text: str) -> Any:
 
 def run_publish(args: argparse.Namespace) -> int:
     """Write the bundle; print where and what; 0 on success, 2 on an error."""
-    from ..publish import BundleError
+    from ..publish import BundleError, KernelStartError
     from ..publish.writer import publish
 
     try:
@@ -82,8 +90,9 @@ def run_publish(args: argparse.Namespace) -> int:
             query=parse_query(args.query),
             execute=args.execute,
             title=args.title,
+            startup_timeout=args.startup_timeout,
         )
-    except (BundleError, ValueError, FileNotFoundError) as exc:
+    except (BundleError, KernelStartError, ValueError, FileNotFoundError) as exc:
         print(f"smartlab publish: {exc}", file=sys.stderr)
         return 2
     from ..publish.bundle import Bundle

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .argtypes import positive_float
+
 
 def register(subparsers: Any) -> None:
     """Add the ``replay`` subcommand."""
@@ -39,14 +41,24 @@ def register(subparsers: Any) -> None:
         default=None,
         help="folder for the notebook copy JupyterLab opens (default: ./replay-<bundle name>)",
     )
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
+    parser.add_argument("--timeout", type=positive_float, default=600.0, help="seconds per cell")
+    parser.add_argument(
+        "--startup-timeout",
+        type=positive_float,
+        default=300.0,
+        help="seconds the kernel may take to start (--execute)",
+    )
     parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.set_defaults(func=run_replay)
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    """Replay; 0 when the outputs match (or JupyterLab started), 1 if not, 2 on a bad bundle."""
+    """Replay; the exit code says how it went.
+
+    0 when the outputs match (or JupyterLab started), 1 if they differ, 2 on a bad
+    bundle, 3 if the kernel did not start.
+    """
     from ..publish import REPLAY_ENV, BundleError
     from ..publish.bundle import Bundle
 
@@ -94,11 +106,21 @@ def _ensure_kernelspec() -> None:
 
 
 def _execute(bundle: Any, args: argparse.Namespace) -> int:
+    from ..publish import KernelStartError
     from ..publish.compare import output_differences
     from ..publish.notebook_run import execute_notebook
 
     published = json.loads(bundle.notebook.read_text())
-    replayed, figures = execute_notebook(bundle.notebook, cwd=Path.cwd(), timeout=args.timeout)
+    try:
+        replayed, figures = execute_notebook(
+            bundle.notebook,
+            cwd=Path.cwd(),
+            timeout=args.timeout,
+            startup_timeout=args.startup_timeout,
+        )
+    except KernelStartError as exc:
+        print(f"smartlab replay: {exc}", file=sys.stderr)
+        return 3
     replayed.setdefault("metadata", {})["smartlab"] = {
         "replay_of": str(bundle.path),
         "figures": figures,

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .argtypes import non_negative_float
+
 
 def register(subparsers: Any) -> None:
     """Add the ``reproduce`` subcommand."""
@@ -30,7 +32,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--tolerance",
-        type=float,
+        type=non_negative_float,
         default=0.25,
         help="largest allowed difference per readout (default: %(default)s, half the noise)",
     )

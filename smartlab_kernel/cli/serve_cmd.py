@@ -24,6 +24,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from .argtypes import positive_float
+
 if TYPE_CHECKING:
     from ..serve.server import LabServer
 
@@ -84,7 +86,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=180.0,
         help="seconds to wait for every service to be ready (default: %(default)s)",
     )

@@ -113,6 +113,13 @@ class SimulatedDevice(Device):
         the action never runs and the status fails after ``self.timeout`` real
         seconds with a :class:`DeviceTimeoutError` naming the device.
 
+        A failed operation leaves the device as :meth:`after_failure` says
+        before its status fails. ophyd's ``DeviceStatus`` would instead call
+        ``stop()`` from its callback thread *after* waking whoever waits on the
+        status, so a caller that went on at once (a retry, a move to a safe
+        temperature) could have its next operation cancelled by that late stop
+        and reported as "stopped by the operator", which no operator did.
+
         Args:
             simulated_seconds: How long the operation takes on the bench.
             action: Called (on a timer thread) when the operation completes.
@@ -120,11 +127,12 @@ class SimulatedDevice(Device):
             never_finishes: True when the device is stuck and cannot finish.
         """
         self.check_connected()
-        status = DeviceStatus(self)
+        status = DeviceStatus(self, call_stop_on_failure=False)
         if self.faults.active("timeout") or never_finishes:
             reason = "stuck" if never_finishes else "not answering"
 
             def fail() -> None:
+                self.after_failure()
                 status.set_exception(
                     DeviceTimeoutError(
                         f"{self.name} did not finish {description} within its timeout of "
@@ -139,12 +147,20 @@ class SimulatedDevice(Device):
             try:
                 action()
             except Exception as exc:  # reported through the status, never swallowed
+                self.after_failure()
                 status.set_exception(exc)
             else:
                 status.set_finished()
 
         self._start_timer(self.world.clock.real_seconds(simulated_seconds), finish, status)
         return status
+
+    def after_failure(self) -> None:
+        """Put the device in a safe state after one of its operations failed (default: as is).
+
+        Called on the operation's timer thread just before its status fails;
+        other operations of the device carry on.
+        """
 
     def _start_timer(
         self, delay: float, callback: Callable[[], None], status: DeviceStatus | None = None

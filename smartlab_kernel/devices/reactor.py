@@ -98,8 +98,14 @@ class Reactor(SimulatedDevice):
         progress, as for every simulated device; the heater keeps its setpoint.
         """
         super().stop(success=success)
-        if success:
-            return
+        if not success:
+            self._hold_here()
+
+    def after_failure(self) -> None:
+        """A heating step that failed leaves the heater holding the temperature it reached."""
+        self._hold_here()
+
+    def _hold_here(self) -> None:
         with self._lock:
             now = self.world.clock.now()
             current = self._temperature_at(now)

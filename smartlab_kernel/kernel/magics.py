@@ -257,8 +257,13 @@ class LabMagics(Magics):
         bench = {k: lab.devices[k] for k in ("dispenser", "reactor", "robot", "spectrometer")}
 
         def run_accepted(params: dict[str, Any], suggestion: Any) -> Any:
+            # Under the planner's campaign, as campaign() records its runs: a search
+            # by planner.campaign_id (and resume_planner) finds what was executed.
             md = {"suggestion_id": getattr(suggestion, "id", None)}
-            return lab.submit(measure_recipe(bench_recipe(params), md=md, **bench))
+            return lab.submit(
+                measure_recipe(bench_recipe(params), md=md, **bench),
+                campaign_id=planner.campaign_id,
+            )
 
         widget = review(planner, on_accept=run_accepted, lab=lab)
         widget.suggest(n).result(SUGGEST_WAIT_S)

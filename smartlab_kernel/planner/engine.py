@@ -6,7 +6,7 @@ history always give the same suggestions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -26,7 +26,7 @@ from smartlab_kernel.planner.model import (
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
-from smartlab_kernel.planner.settings import PoolDesign, SearchEffort
+from smartlab_kernel.planner.settings import MixedSearch, ModelFit, PoolDesign, SearchEffort
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
 from smartlab_kernel.planner.transfer import History
 from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
@@ -83,6 +83,11 @@ class Engine:
         design_center: Begin the initial design with the centre of the space.
         search_effort: One of :data:`~smartlab_kernel.planner.settings.SearchEffort`
             (see :func:`settings_for`).
+        history: Earlier campaigns (a multi-task model), or ``None``.
+        pool_design: How the initial design picks pool rows.
+        mixed_search: How mixed spaces are searched (see ``Planner``).
+        model_fit: ``"warm"`` starts each outcome-model fit from the last
+            one's hyperparameters, ``"scratch"`` from the priors' modes.
     """
 
     def __init__(
@@ -98,10 +103,14 @@ class Engine:
         search_effort: SearchEffort = "thorough",
         history: History | None = None,
         pool_design: PoolDesign = "sobol",
+        mixed_search: MixedSearch = "batched",
+        model_fit: ModelFit = "warm",
     ) -> None:
         self.space = space
+        self.model_fit = model_fit
         self.history = history
         self.pool_design = pool_design
+        self.mixed_search = mixed_search
         self.warp_outcomes = warp_outcomes
         self.objectives = objectives
         self.seed = seed
@@ -116,17 +125,27 @@ class Engine:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed * 100_003 + snap.n_batches)
             n_started = len(snap.X_observed) + len(snap.X_failed) + len(snap.X_pending)
-            n_design = n if len(snap.X_observed) < 2 else max(0, self.design_size - n_started)
+            need = self.model_minimum
+            n_design = n if len(snap.X_observed) < need else max(0, self.design_size - n_started)
             proposals = self._design(snap, min(n, n_design))
-            # Below two observations there is no model: a design that ran out
+            # Below the model's minimum there is no model: a design that ran out
             # of pool rows returns fewer points rather than fitting on nothing.
-            if len(proposals) < n and len(snap.X_observed) >= 2:
+            if len(proposals) < n and len(snap.X_observed) >= need:
                 with recorded_warnings() as messages:
                     model_proposals = self._model(snap, n - len(proposals), proposals)
                 for proposal in model_proposals:
                     proposal.model["warnings"] = messages
                 proposals += model_proposals
             return proposals
+
+    @property
+    def model_minimum(self) -> int:
+        """Successful observations before the model suggests.
+
+        Two, or one for a one-point design (whose model then chooses the second
+        experiment, as BayBE's does).
+        """
+        return min(2, self.design_size)
 
     def available(self, snap: Snapshot, extra: Tensor | None = None) -> Tensor:
         """Boolean mask over ``choices`` of points not yet observed, pending, failed or rejected."""
@@ -142,7 +161,10 @@ class Engine:
     def _design(self, snap: Snapshot, n: int) -> list[Proposal]:
         if n == 0:
             return []
-        if self.choices is not None and self.pool_design == "sample":
+        kinds: list[str] = []
+        if self.choices is not None and self.pool_design == "maxmin":
+            rows, kinds = self._maxmin_rows(snap, n)
+        elif self.choices is not None and self.pool_design == "sample":
             free = torch.nonzero(self.available(snap)).flatten()
             draw = torch.Generator().manual_seed(self.seed * 1_000_003 + snap.n_design)
             picks = free[torch.randperm(len(free), generator=draw)[:n]].tolist()
@@ -151,21 +173,63 @@ class Engine:
             rows = initial_design(
                 self.space, self.seed, snap.n_design, n, center=self.design_center
             )
-        if self.choices is not None and self.pool_design != "sample":
+        if self.choices is not None and self.pool_design == "sobol":
             picks = nearest_unused(
                 self.space.encode(rows), self.choices, self.available(snap), self.space.bounds
             )
             rows = self.space.decode(self.choices[picks])
+        if not kinds:
+            kinds = [self._design_kind(snap.n_design + i) for i in range(len(rows))]
         total = max(self.design_size, snap.n_design + n)
         return [
             Proposal(
                 params=row,
                 predicted=None,
-                reason=f"{self._design_kind(snap.n_design + i)} {snap.n_design + i + 1}/{total}",
+                reason=f"{kinds[i]} {snap.n_design + i + 1}/{total}",
                 model={"kind": "initial_design", "n_observations": len(snap.X_observed)},
             )
             for i, row in enumerate(rows)
         ]
+
+    def _maxmin_rows(self, snap: Snapshot, n: int) -> tuple[list[dict[str, Choice]], list[str]]:
+        """``pool_design="maxmin"``: up to ``n`` unused pool rows, greedy max-min.
+
+        With no experiment started yet (observed, failed or pending), the
+        first row is drawn at random (seeded as ``"sample"``, so it is the
+        same row); every further row is the unused row whose distance to the
+        nearest row already started or chosen is largest, in the model's
+        input space (the space's bounds scaled to the unit cube, one-hot
+        categoricals). Rows at the same largest distance (within 1e-9, as
+        one-hot codes often are) are drawn from at random, seeded.
+        """
+        assert self.choices is not None
+        draw = torch.Generator().manual_seed(self.seed * 1_000_003 + snap.n_design)
+        free = self.available(snap)
+        scale = (self.space.bounds[1] - self.space.bounds[0]).clamp_min(1e-12)
+        unit = (self.choices - self.space.bounds[0]) / scale
+        started = torch.cat([snap.X_observed, snap.X_failed, snap.X_pending])
+        nearest = torch.full((len(unit),), torch.inf, dtype=unit.dtype)
+        if len(started):
+            started_unit = (started - self.space.bounds[0]) / scale
+            nearest = torch.cdist(unit, started_unit).min(dim=-1).values
+        picks: list[int] = []
+        kinds: list[str] = []
+        for _ in range(n):
+            index_free = torch.nonzero(free).flatten()
+            if len(index_free) == 0:
+                break
+            if not picks and not len(started):
+                pick = int(index_free[torch.randperm(len(index_free), generator=draw)[0]])
+                kinds.append("Random candidate, initial design")
+            else:
+                gaps = nearest[index_free]
+                far = index_free[gaps >= gaps.max() - 1e-9]
+                pick = int(far[torch.randint(len(far), (1,), generator=draw)])
+                kinds.append("Farthest candidate from those started, initial design")
+            picks.append(pick)
+            free[pick] = False
+            nearest = torch.minimum(nearest, torch.cdist(unit, unit[pick : pick + 1]).squeeze(-1))
+        return self.space.decode(self.choices[picks]), kinds
 
     def _design_kind(self, index: int) -> str:
         if self.choices is not None and self.pool_design == "sample":
@@ -183,7 +247,7 @@ class Engine:
             snap.X_observed,
             warp.forward(snap.Y_observed),
             self.space.bounds,
-            snap.warm_start,
+            snap.warm_start if self.model_fit == "warm" else None,
             self.kernel,
             self.history,
             warp,
@@ -197,7 +261,10 @@ class Engine:
             )
         ref_point = self._ref_point(snap.Y_observed) if len(self.objectives) > 1 else None
         light = bool(self.space.categoricals) or self.choices is not None
-        settings = settings_for(n, q, light=light, effort=self.search_effort)
+        settings = replace(
+            settings_for(n, q, light=light, effort=self.search_effort),
+            mixed_search=self.mixed_search,
+        )
         acquisition = build_acquisition(
             fitted.model,
             snap.X_observed,
@@ -221,6 +288,8 @@ class Engine:
             "kind": "SingleTaskGP" if self.history is None else "MultiTaskGP",
             "kernel": self.kernel,
             "search_effort": self.search_effort,
+            "mixed_search": self.mixed_search,
+            "model_fit": self.model_fit,
             "acquisition": name + weighted,
             "acquisition_value": value,
             "n_observations": n,

@@ -9,6 +9,7 @@ restart.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ import torch
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import MultiTaskGP, SingleTaskGP
 from botorch.models.transforms import Normalize, Standardize
+from gpytorch.constraints import GreaterThan
 from gpytorch.kernels import Kernel, MaternKernel, ScaleKernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import GammaPrior
@@ -38,8 +40,13 @@ RawState = dict[str, Any]
 #:   (mean 0.5 of the unit cube) and an output scale; expects shorter
 #:   lengthscales, which found the best rows of the continuous benchmark
 #:   pools in fewer experiments (``docs/planner/benchmarks.md``).
-KernelChoice = Literal["dimension_scaled", "matern_gamma"]
-KERNELS: tuple[str, ...] = ("dimension_scaled", "matern_gamma")
+#: * ``"matern_scaled"``: Matern-5/2 without an output scale, with a
+#:   Gamma(3, ·) lengthscale prior whose mode, ``exp(sqrt(2) - 3) * sqrt(d)``,
+#:   grows with the square root of the ``d`` inputs (BoTorch's
+#:   dimension-scaled mode, with a Gamma's lighter tails): BayBE 0.15's
+#:   default kernel (``docs/planner/ablations.md``).
+KernelChoice = Literal["dimension_scaled", "matern_gamma", "matern_scaled"]
+KERNELS: tuple[str, ...] = ("dimension_scaled", "matern_gamma", "matern_scaled")
 
 #: L-BFGS-B iterations of a warm-started multi-task refit (see :func:`fit_multitask`).
 MULTITASK_REFIT_ITERATIONS = 15
@@ -57,6 +64,16 @@ def make_kernel(kernel: KernelChoice, d: int) -> Kernel | None:
         return ScaleKernel(
             MaternKernel(nu=1.5, ard_num_dims=d, lengthscale_prior=GammaPrior(3.0, 6.0)),
             outputscale_prior=GammaPrior(2.0, 0.15),
+        )
+    if kernel == "matern_scaled":
+        concentration = 3.0
+        mode = math.exp(math.sqrt(2.0) - 3.0) * math.sqrt(d)
+        prior = GammaPrior(concentration, (concentration - 1.0) / mode)
+        return MaternKernel(
+            nu=2.5,
+            ard_num_dims=d,
+            lengthscale_prior=prior,
+            lengthscale_constraint=GreaterThan(2.5e-2, transform=None, initial_value=mode),
         )
     raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
 

@@ -39,6 +39,8 @@ def planner_config(planner: Planner, include_candidates: bool) -> dict[str, Any]
         "design_center": planner.design_center,
         "search_effort": planner.search_effort,
         "pool_design": planner.pool_design,
+        "mixed_search": planner.mixed_search,
+        "model_fit": planner.model_fit,
         "candidates": candidates,
     }
     if planner.transfer is not None:
@@ -83,6 +85,10 @@ def planner_from_config(
         history=[pd.DataFrame(h["rows"]) for h in config.get("history") or ()],
         # configurations written before pool_design was recorded snapped Sobol points
         pool_design=config.get("pool_design", "sobol"),
+        # and searched mixed spaces one category combination at a time
+        mixed_search=config.get("mixed_search", "per_combination"),
+        # and warm-started every outcome-model fit
+        model_fit=config.get("model_fit", "warm"),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

@@ -29,8 +29,12 @@ from smartlab_kernel.planner.results import (
     validate_outcomes,
 )
 from smartlab_kernel.planner.settings import (
+    MIXED_SEARCHES,
+    MODEL_FITS,
     POOL_DESIGNS,
     SEARCH_EFFORTS,
+    MixedSearch,
+    ModelFit,
     PoolDesign,
     SearchEffort,
 )
@@ -66,6 +70,8 @@ def resolve_kernel(kernel: str, space: SearchSpace, finite: bool) -> KernelChoic
         return "matern_gamma"
     if kernel == "dimension_scaled":
         return "dimension_scaled"
+    if kernel == "matern_scaled":
+        return "matern_scaled"
     raise InvalidConfigError(f"kernel must be 'auto' or one of {KERNELS}, got {kernel!r}")
 
 
@@ -118,12 +124,16 @@ class Planner:
         candidates: Allowed parameter rows (pool mode), or ``None`` for the whole space.
         seed: Seed of the initial design and of every random draw.
         initial_design: Number of initial-design points (default: see
-            :func:`~smartlab_kernel.planner.design.default_design_size`).
+            :func:`~smartlab_kernel.planner.design.default_design_size`; two
+            rows for a pool with ``pool_design="sample"`` or ``"maxmin"``). With 1, the model
+            (fitted to that one observation) chooses the second experiment,
+            as BayBE does.
         outcome_warping: Model a Yeo-Johnson power transform of a single objective,
             fitted to the observed values (see :mod:`smartlab_kernel.planner.warping`).
             Off by default: on the benchmark pools it made no measurable difference.
         kernel: Covariance of the outcome model: ``"matern_gamma"``,
-            ``"dimension_scaled"`` (see :data:`~smartlab_kernel.planner.model.KernelChoice`)
+            ``"dimension_scaled"``, ``"matern_scaled"`` (BayBE's; see
+            :data:`~smartlab_kernel.planner.model.KernelChoice`)
             or ``"auto"`` (default): ``"matern_gamma"`` when the candidates are a
             finite set (a pool or an integer grid) without categorical
             parameters, else ``"dimension_scaled"``. The choice is recorded in
@@ -152,10 +162,27 @@ class Planner:
         pool_design: How the initial design picks pool rows (pool mode only):
             ``"sample"`` (default), unused rows drawn at random (seeded), so the
             design follows where the pool's rows are; or ``"sobol"``, the
-            unused row nearest each Sobol point (the design before 2026-12-04).
-            On the four single-objective benchmark pools, sampling needed
-            fewer experiments on average on all four (``docs/planner/ablations.md``).
-            Recorded in the configuration.
+            unused row nearest each Sobol point (the design before 2026-12-04);
+            or ``"maxmin"``, a random row and then, each time, the unused row
+            farthest from every row already started (greedy max-min distance
+            in the model's input space; with two design rows, a random row and
+            the row farthest from it). On the four single-objective benchmark
+            pools, sampling needed fewer experiments than Sobol on average on
+            all four; ``"maxmin"`` was measured against sampling on 2026-12-05
+            (``docs/planner/ablations.md``). Recorded in the configuration.
+        mixed_search: How a space of categorical and continuous parameters
+            is searched: ``"batched"`` (default) optimises the starts of every
+            promising category combination in one optimiser run;
+            ``"per_combination"`` runs the optimiser once per combination (the
+            search before 2026-12-05, about ten times slower; see
+            :mod:`~smartlab_kernel.planner.mixed`). Recorded in the
+            configuration, so a resumed campaign searches as it did.
+        model_fit: How the outcome model is fitted before each suggestion:
+            ``"warm"`` (default) starts from the previous fit's
+            hyperparameters (at most 75 L-BFGS-B steps); ``"scratch"`` starts
+            from the priors' modes every time (at most 200 steps), as BayBE
+            does. Recorded in the configuration and in every suggestion's
+            model state (see :data:`~smartlab_kernel.planner.settings.ModelFit`).
     """
 
     def __init__(
@@ -172,6 +199,8 @@ class Planner:
         search_effort: SearchEffort = "thorough",
         history: Sequence[pd.DataFrame] = (),
         pool_design: PoolDesign = "sample",
+        mixed_search: MixedSearch = "batched",
+        model_fit: ModelFit = "warm",
     ) -> None:
         names = [o.name for o in objectives]
         if not objectives or len(set(names)) != len(names):
@@ -185,7 +214,8 @@ class Planner:
         self.transfer = encode_history(self.space, self.objectives, history)
         size = initial_design
         if size is None:
-            default = default_design_size(self.space)
+            sampled_pool = candidates is not None and pool_design in ("sample", "maxmin")
+            default = default_design_size(self.space, sampled_pool)
             size = default if self.transfer is None else min(default, TRANSFER_DESIGN)
         if not isinstance(size, int) or size < 1:
             raise InvalidConfigError(f"initial_design must be an int >= 1, got {initial_design!r}")
@@ -211,6 +241,14 @@ class Planner:
                 f"pool_design must be one of {POOL_DESIGNS}, got {pool_design!r}"
             )
         self.pool_design: PoolDesign = pool_design
+        if mixed_search not in MIXED_SEARCHES:
+            raise InvalidConfigError(
+                f"mixed_search must be one of {MIXED_SEARCHES}, got {mixed_search!r}"
+            )
+        self.mixed_search: MixedSearch = mixed_search
+        if model_fit not in MODEL_FITS:
+            raise InvalidConfigError(f"model_fit must be one of {MODEL_FITS}, got {model_fit!r}")
+        self.model_fit: ModelFit = model_fit
         self._engine = Engine(
             self.space,
             self.objectives,
@@ -224,6 +262,8 @@ class Planner:
             history=self.transfer,
             # a grid of integers/categoricals keeps the space-filling Sobol design
             pool_design=pool_design if self.candidate_rows is not None else "sobol",
+            mixed_search=mixed_search,
+            model_fit=model_fit,
         )
         self._state = CampaignState()
         self._lock = threading.RLock()

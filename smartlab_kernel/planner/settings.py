@@ -13,10 +13,31 @@ SEARCH_EFFORTS: tuple[str, ...] = get_args(SearchEffort)
 
 #: How the initial design picks rows of a candidate pool: ``"sobol"`` takes
 #: the unused row nearest each Sobol point; ``"sample"`` draws unused rows at
-#: random (seeded), so the design follows where the pool's rows are.
-PoolDesign = Literal["sobol", "sample"]
+#: random (seeded), so the design follows where the pool's rows are;
+#: ``"maxmin"`` draws the first row at random (the same row as ``"sample"``)
+#: and then takes, each time, the unused row farthest from every row already
+#: started (greedy max-min distance in the model's input space: reals scaled
+#: to the unit cube by the space's bounds, one-hot categoricals).
+PoolDesign = Literal["sobol", "sample", "maxmin"]
 #: The allowed values of :data:`PoolDesign`.
 POOL_DESIGNS: tuple[str, ...] = get_args(PoolDesign)
+
+#: How the outcome model's hyperparameters are fitted before each suggestion:
+#: ``"warm"`` starts from the previous fit's values (75 L-BFGS-B steps at
+#: most); ``"scratch"`` starts from the priors' modes every time (200 steps at
+#: most), as BayBE does.
+ModelFit = Literal["warm", "scratch"]
+#: The allowed values of :data:`ModelFit`.
+MODEL_FITS: tuple[str, ...] = get_args(ModelFit)
+
+#: How a space with categorical and continuous parameters is searched:
+#: ``"batched"`` optimises the starts of every promising category combination
+#: in one L-BFGS-B run; ``"per_combination"`` runs the optimiser once per
+#: combination (the search before 2026-12-05); see
+#: :mod:`~smartlab_kernel.planner.mixed`.
+MixedSearch = Literal["batched", "per_combination"]
+#: The allowed values of :data:`MixedSearch`.
+MIXED_SEARCHES: tuple[str, ...] = get_args(MixedSearch)
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,7 @@ class OptimizerSettings:
         maxiter: Maximum optimiser iterations per start.
         max_combinations: Category combinations optimised in mixed spaces.
         timeout_sec: Wall-time cap of the gradient optimisation (``None``: no cap).
+        mixed_search: How mixed spaces are searched (see :data:`MixedSearch`).
     """
 
     mc_samples: int = 128
@@ -38,6 +60,17 @@ class OptimizerSettings:
     maxiter: int = 100
     max_combinations: int = 12
     timeout_sec: float | None = None
+    mixed_search: MixedSearch = "batched"
 
 
-__all__ = ["POOL_DESIGNS", "SEARCH_EFFORTS", "OptimizerSettings", "PoolDesign", "SearchEffort"]
+__all__ = [
+    "MIXED_SEARCHES",
+    "MODEL_FITS",
+    "POOL_DESIGNS",
+    "SEARCH_EFFORTS",
+    "MixedSearch",
+    "ModelFit",
+    "OptimizerSettings",
+    "PoolDesign",
+    "SearchEffort",
+]

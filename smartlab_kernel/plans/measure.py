@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 import bluesky.plan_stubs as bps
@@ -12,6 +12,7 @@ from bluesky.utils import Msg
 from ophyd import Device
 
 from .recipe import Recipe
+from .units import in_units_of
 
 Plan = Generator[Msg, Any, Any]
 
@@ -28,11 +29,29 @@ def prepare_vial(
     A vial left at the dispense station, reactor or spectrometer by an
     interrupted run is moved to ``waste`` first.
 
+    Each recipe value is given to its device in the device's own units: a
+    reactor whose units are K (an EPICS hotplate's EGU) is sent 333.15 for
+    ``temperature_c=60``, and likewise rpm, mL and s (see
+    :func:`~smartlab_kernel.plans.units.in_units_of`). The run's metadata keeps
+    the recipe in its own units.
+
+    A reactor without ``stir_rpm`` (a plain hotplate) takes recipes with
+    ``stir_rpm=0`` only. A reactor without a ``hold`` timer holds the vial for
+    ``hold_s`` seconds of the RunEngine's clock (``bps.sleep``) once it is at
+    temperature. In a :class:`~smartlab_kernel.session.Lab`, time paused or
+    suspended does not count: the hold goes on for the rest of ``hold_s`` after
+    resume, so a vial is never held for less.
+
     Args:
         recipe: What to make.
         dispenser: Has one settable pump per stock (``dispenser.<stock>``).
-        reactor: Settable to a temperature; has ``stir_rpm`` and ``hold``.
+        reactor: Settable to a temperature; may have ``stir_rpm`` and ``hold``.
         robot: Settable to ``(source, destination)`` station pairs.
+
+    Raises:
+        ValueError: Before anything moves, if the recipe uses a stock the
+            dispenser does not have, stirs on a reactor that cannot, or has a value
+            that cannot be converted to its device's units.
     """
     unknown = [s for s in recipe.volumes_ml if s not in dispenser.component_names]
     if unknown:
@@ -40,17 +59,37 @@ def prepare_vial(
             f"recipe uses stocks {unknown} the dispenser does not have; "
             f"stocks: {list(dispenser.component_names)}"
         )
-    yield from clear_stations(robot)
-    yield from bps.mv(robot, ("supply", "dispense"))
+    stirrer = getattr(reactor, "stir_rpm", None)
+    if stirrer is None and recipe.stir_rpm > 0:
+        raise ValueError(
+            f"recipe stir_rpm is {recipe.stir_rpm:g} rpm but reactor {reactor.name!r} has no "
+            "stir_rpm to set; give the recipe stir_rpm=0 or use a reactor that stirs"
+        )
+    timer = getattr(reactor, "hold", None)
+    temperature = yield from in_units_of(
+        reactor, recipe.temperature_c, "degC", "recipe temperature_c"
+    )
+    heat: list[Any] = [reactor, temperature]
+    if stirrer is not None:
+        rpm = yield from in_units_of(stirrer, recipe.stir_rpm, "rpm", "recipe stir_rpm")
+        heat = [stirrer, rpm, *heat]
     moves: list[Any] = []
     for stock, volume in recipe.volumes_ml.items():
         if volume > 0:
-            moves += [getattr(dispenser, stock), volume]
+            pump = getattr(dispenser, stock)
+            amount = yield from in_units_of(pump, volume, "mL", f"recipe volume of {stock!r}")
+            moves += [pump, amount]
+    yield from clear_stations(robot)
+    yield from bps.mv(robot, ("supply", "dispense"))
     yield from bps.mv(*moves)
     yield from bps.mv(robot, ("dispense", "reactor"))
-    yield from bps.mv(reactor.stir_rpm, recipe.stir_rpm, reactor, recipe.temperature_c)
+    yield from bps.mv(*heat)
     yield from bps.checkpoint()
-    yield from bps.mv(reactor.hold, recipe.hold_s)
+    if timer is None:
+        yield from bps.sleep(recipe.hold_s)
+    else:
+        seconds = yield from in_units_of(timer, recipe.hold_s, "s", "recipe hold_s")
+        yield from bps.mv(timer, seconds)
 
 
 def measure_recipe(
@@ -62,12 +101,15 @@ def measure_recipe(
     spectrometer: Device,
     md: Mapping[str, Any] | None = None,
     dispose: bool = True,
+    readables: Sequence[Any] = (),
 ) -> Plan:
     """Prepare and measure one recipe as one run: dispense -> heat -> hold -> move -> read.
 
     The run's start document carries the recipe (and its ``params``); the
     primary stream has one event with the spectrometer, reactor and
-    dispenser readings, including the vial id.
+    dispenser readings, including the vial id. The spectrometer and
+    ``readables`` are staged around the run, as ``bp.count`` stages its
+    detectors (an areaDetector camera needs it).
 
     Args:
         recipe: What to make.
@@ -77,6 +119,8 @@ def measure_recipe(
         spectrometer: The detector.
         md: Extra start-document metadata (e.g. campaign or suggestion ids).
         dispose: Move the vial to ``waste`` after measuring (else it stays).
+        readables: Further devices read in the same event (a stage, a room
+            sensor), each in its own units.
 
     Returns:
         The run's uid (as ``yield from`` value).
@@ -88,11 +132,13 @@ def measure_recipe(
         **dict(md or {}),
     }
 
+    @bpp.stage_decorator([spectrometer, *readables])  # as bp.count stages its detectors
     @bpp.run_decorator(md=metadata)
     def inner() -> Plan:
         yield from prepare_vial(recipe, dispenser=dispenser, reactor=reactor, robot=robot)
         yield from bps.mv(robot, ("reactor", "spectrometer"))
-        readings = yield from bps.trigger_and_read([spectrometer, reactor, dispenser, robot])
+        measured = [spectrometer, reactor, dispenser, robot, *readables]
+        readings = yield from bps.trigger_and_read(measured)
         check_finite(readings, f"{spectrometer.name}_readout")
         if dispose:
             yield from bps.mv(robot, ("spectrometer", "waste"))
@@ -129,11 +175,13 @@ def recipe_scan(
     robot: Device,
     spectrometer: Device,
     md: Mapping[str, Any] | None = None,
+    readables: Sequence[Any] = (),
 ) -> Plan:
     """Measure a list of recipes, one run each, with per-point metadata.
 
     Each run's start document holds ``scan_index`` and ``scan_length`` so a
-    browser can group them, plus ``md``.
+    browser can group them, plus ``md``. ``readables`` are read with each
+    measurement (see :func:`measure_recipe`).
 
     Returns:
         The list of run uids.
@@ -149,6 +197,7 @@ def recipe_scan(
             robot=robot,
             spectrometer=spectrometer,
             md=point_md,
+            readables=readables,
         )
         uids.append(uid)
     return uids

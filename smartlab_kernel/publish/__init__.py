@@ -18,7 +18,7 @@ from ..session.attachments import register_attachment
 from .bundle import Bundle, RecordedRun
 from .bundle_lab import BundleLab, open_bundle
 from .compare import output_differences
-from .errors import BundleError, BundleTamperedError, NotRecordedError
+from .errors import BundleError, BundleTamperedError, KernelStartError, NotRecordedError
 from .manifest import MANIFEST_NAME, verify_bundle
 from .notebook_run import execute_notebook
 from .recorded_plans import RecordedRunFailed, Recording
@@ -37,6 +37,7 @@ __all__ = [
     "BundleError",
     "BundleLab",
     "BundleTamperedError",
+    "KernelStartError",
     "NotRecordedError",
     "RecordedRun",
     "RecordedRunFailed",

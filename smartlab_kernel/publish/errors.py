@@ -15,4 +15,8 @@ class NotRecordedError(RuntimeError):
     """A replayed notebook submitted a plan the bundle holds no run of."""
 
 
-__all__ = ["BundleError", "BundleTamperedError", "NotRecordedError"]
+class KernelStartError(RuntimeError):
+    """A notebook's kernel did not answer within its start-up allowance."""
+
+
+__all__ = ["BundleError", "BundleTamperedError", "KernelStartError", "NotRecordedError"]

@@ -9,6 +9,7 @@ collection.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import BundleError
+from .errors import BundleError, KernelStartError
 
 #: Marks the probe's output line.
 _PROBE_MARK = "smartlab-figures:"
@@ -58,6 +59,7 @@ def execute_notebook(
     cwd: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 600.0,
+    startup_timeout: float = 300.0,
 ) -> tuple[dict[str, Any], list[Any]]:
     """Run every cell of a notebook on its kernel; return it executed, and its figures' data.
 
@@ -66,6 +68,10 @@ def execute_notebook(
         cwd: The kernel's working directory (relative paths in cells start here).
         env: Extra environment variables of the kernel process.
         timeout: Seconds each cell may take.
+        startup_timeout: Seconds the kernel may take to start and answer. Starting
+            imports the whole lab stack, which takes seconds on an idle machine
+            and far longer on a busy one, so the allowance is generous
+            (nbclient's own default, 60 s, was overrun on a loaded CI machine).
 
     Returns:
         The executed notebook (as a JSON dict, the probe cell removed) and the
@@ -73,19 +79,33 @@ def execute_notebook(
 
     Raises:
         BundleError: If the probe finds no figure data (the kernel printed nothing).
+        KernelStartError: If the kernel does not answer within ``startup_timeout``.
     """
     import nbformat
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(_PROBE))
+    kernel_name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
     client = NotebookClient(
         notebook,
         timeout=int(timeout),
-        kernel_name=notebook.metadata.get("kernelspec", {}).get("name", "python3"),
+        startup_timeout=max(1, int(startup_timeout)),
+        kernel_name=kernel_name,
         resources={"metadata": {"path": str(cwd)}},
     )
-    client.execute(env={**os.environ, **dict(env or {})})
+    try:
+        client.execute(env={**os.environ, **dict(env or {})})
+    except RuntimeError as exc:
+        if "didn't respond" not in str(exc):  # nbclient's words for a kernel that never answered
+            raise
+        # nbclient has already shut that kernel down but leaves its at-exit clean-up
+        # registered, which then fails at interpreter exit with an AssertionError.
+        atexit.unregister(client._cleanup_kernel)
+        raise KernelStartError(
+            f"the notebook's kernel {kernel_name!r} did not answer within {startup_timeout:g} s "
+            "of starting; on a busy machine allow it longer (--startup-timeout)"
+        ) from exc
     probe = notebook.cells.pop()
     figures = _probed(probe)
     executed = json.loads(nbformat.writes(notebook))

@@ -59,6 +59,7 @@ def publish(
     execute: bool = False,
     title: str | None = None,
     timeout: float = 600.0,
+    startup_timeout: float = 300.0,
 ) -> Path:
     """Write a bundle of ``notebook`` and the runs it used into ``output``.
 
@@ -75,6 +76,7 @@ def publish(
             and keep the data of its figures (``figures.json``).
         title: A title for the bundle (default: the notebook's first heading).
         timeout: Seconds each cell may take when ``execute`` is set.
+        startup_timeout: Seconds the kernel may take to start when ``execute`` is set.
 
     Returns:
         The bundle's folder.
@@ -93,7 +95,9 @@ def publish(
         raise BundleError(f"bundle folder {root} exists and is not empty; choose a new folder")
     figures: list[Any] | None = None
     if execute:
-        executed, figures = execute_notebook(source, cwd=source.parent, timeout=timeout)
+        executed, figures = execute_notebook(
+            source, cwd=source.parent, timeout=timeout, startup_timeout=startup_timeout
+        )
         text = json.dumps(executed, indent=1, ensure_ascii=False) + "\n"
     else:
         text = source.read_text()

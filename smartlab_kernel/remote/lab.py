@@ -55,8 +55,8 @@ class RemoteRun:
     def __repr__(self) -> str:
         return f"<RemoteRun {self.plan_name} {self.item_uid[:8]} {self.state}>"
 
-    def _result(self) -> dict[str, Any] | None:
-        item = self._lab._history_item(self.item_uid)
+    def _result(self, reload: bool = False) -> dict[str, Any] | None:
+        item = self._lab._history_item(self.item_uid, reload=reload)
         return None if item is None else dict(item.get("result", {}))
 
     @property
@@ -70,7 +70,9 @@ class RemoteRun:
             place = self._lab._waiting().get(self.item_uid)
             if place is not None:
                 return place
-            result = self._result()  # it may have ended between the two reads
+            # it may have ended between the two reads: read the history afresh, since
+            # the cached status may predate the queue read and name an older history
+            result = self._result(reload=True)
         if result is None:
             return "removed"
         return _FINAL.get(str(result.get("exit_status")), "aborted")
@@ -390,6 +392,19 @@ class RemoteLab:
         ``catalog[uid]`` would fall back to a search by partial uid, retried
         with back-off, while the run is not there yet.
         """
+        body = self._catalog_get(f"metadata/runs/{uid}")
+        if body is None:
+            return False  # not there, busy or restarting: ask again
+        return bool(body["data"]["attributes"]["metadata"].get("stop"))
+
+    def _catalog_get(
+        self, path: str, params: Mapping[str, Any] | None = None, timeout: float | None = None
+    ) -> Any:
+        """One GET of ``path`` under the catalog's API with this key, no retries.
+
+        Returns:
+            The JSON body, or ``None`` if the catalog did not answer 200.
+        """
         import httpx
 
         base = self.catalog_uri.rstrip("/")
@@ -397,16 +412,14 @@ class RemoteLab:
             base += "/api/v1"
         try:
             response = httpx.get(
-                f"{base}/metadata/runs/{uid}",
+                f"{base}/{path}",
+                params=dict(params) if params is not None else None,
                 headers={"Authorization": f"Apikey {self._key}"},
-                timeout=self._timeout,
+                timeout=self._timeout if timeout is None else timeout,
             )
         except httpx.HTTPError:
-            return False  # busy or restarting: ask again
-        if response.status_code != 200:
-            return False
-        metadata = response.json()["data"]["attributes"]["metadata"]
-        return bool(metadata.get("stop"))
+            return None
+        return response.json() if response.status_code == 200 else None
 
     @property
     def catalog(self) -> Any:
@@ -451,8 +464,8 @@ class RemoteLab:
             places[str(running)] = "running"
         return places
 
-    def _history_item(self, item_uid: str) -> dict[str, Any] | None:
-        for item in reversed(self._call("history_get")["items"]):
+    def _history_item(self, item_uid: str, reload: bool = False) -> dict[str, Any] | None:
+        for item in reversed(self._call("history_get", reload=reload)["items"]):
             if item.get("item_uid") == item_uid:
                 return dict(item)
         return None

@@ -36,11 +36,12 @@ RUNS_SPEC = "CatalogOfBlueskyRuns"
 OWNER_KEY = "start.operator"
 #: What a student's key may do anywhere it can see.
 READ_SCOPES = frozenset({"read:metadata", "read:data"})
-_ADMIN_SCOPE = "admin:apikeys"
+#: The scope that makes a key or token an administrator's (who reads and writes all).
+ADMIN_SCOPE = "admin:apikeys"
 
 
 def _is_admin(authn_scopes: Any) -> bool:
-    return _ADMIN_SCOPE in set(authn_scopes or ())
+    return ADMIN_SCOPE in set(authn_scopes or ())
 
 
 def _holds_runs(node: Any) -> bool:

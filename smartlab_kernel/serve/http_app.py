@@ -15,7 +15,10 @@ build the application, run it with uvicorn), with these changes:
   (:mod:`~smartlab_kernel.serve.queue_policy`): students hold
   ``write:queue:edit`` so stock clients work, but edit their own items only;
 * the server's connection to the RE Manager refuses queue items that fail
-  :mod:`~smartlab_kernel.serve.validation`, whichever route sent them.
+  :mod:`~smartlab_kernel.serve.validation`, whichever route sent them;
+* ``GET /api/history/get`` sends one serialized copy of each version of the
+  history (:mod:`~smartlab_kernel.serve.history_cache`), not a fresh copy
+  for every student's poll.
 
 Every route answers 401 without a valid key and 403 to a known user who
 lacks the scope (:func:`~smartlab_kernel.serve.http_auth.principal_or_403`
@@ -33,6 +36,7 @@ from typing import Any
 from bluesky_httpserver.settings import get_settings
 from fastapi import Depends, FastAPI, Request
 
+from .history_cache import history_get
 from .http_auth import caller, principal_or_403
 from .limits import MAX_BODY_BYTES, BodyLimit
 from .queue_policy import ROUTES as QUEUE_POLICY_ROUTES
@@ -84,6 +88,7 @@ def patch_app(app: FastAPI) -> FastAPI:
     app.dependency_overrides[get_current_principal] = principal_or_403
     shadow_route(app, "/api/plans/existing", "GET", plans_existing)
     shadow_route(app, "/api/auth/whoami", "GET", whoami)
+    shadow_route(app, "/api/history/get", "GET", history_get)
     for path, method, endpoint in QUEUE_POLICY_ROUTES:
         shadow_route(app, path, method, endpoint)
 

@@ -64,6 +64,9 @@ class BodyLimit:
             uploading runs); a request presenting one of them in its
             ``Authorization: Apikey ...`` header or ``api_key`` query parameter
             is not limited. Checking a hash costs one SHA-256, no database.
+        writer_token: Tells whether a bearer token (``Authorization: Bearer ...``)
+            is a writer's (tiled: the lab service logs in and sends a token, see
+            :mod:`~smartlab_kernel.storage.tiled_login`); without it, no token is.
     """
 
     def __init__(
@@ -71,10 +74,12 @@ class BodyLimit:
         app: ASGIApp,
         max_bytes: int = MAX_BODY_BYTES,
         writer_key_hashes: frozenset[str] = frozenset(),
+        writer_token: Callable[[str], bool] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.writer_key_hashes = writer_key_hashes
+        self.writer_token = writer_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or answer 413 without reading the rest of the body."""
@@ -108,6 +113,10 @@ class BodyLimit:
         await self.app(scope, _replay(b"".join(chunks), receive), send)
 
     def _is_writer(self, scope: Scope) -> bool:
+        if self.writer_token is not None:
+            token = _bearer_token(scope)
+            if token is not None:
+                return self.writer_token(token)
         if not self.writer_key_hashes:
             return False
         key = _api_key(scope)
@@ -119,12 +128,24 @@ class BodyLimit:
             return False
 
 
-def _api_key(scope: Scope) -> str | None:
+def _credential(scope: Scope, scheme_wanted: str) -> str | None:
+    """The ``Authorization: <scheme> <credential>`` header's credential, for that scheme."""
     for name, value in scope.get("headers", ()):
         if name.lower() == b"authorization":
-            scheme, _, key = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "apikey" and key.strip():
-                return key.strip()
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            if scheme.lower() == scheme_wanted and credential.strip():
+                return credential.strip()
+    return None
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    return _credential(scope, "bearer")
+
+
+def _api_key(scope: Scope) -> str | None:
+    key = _credential(scope, "apikey")
+    if key is not None:
+        return key
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     return query["api_key"][0] if query.get("api_key") else None
 

@@ -29,9 +29,10 @@ from smartlab_kernel.management.alarms import AlarmLog
 from smartlab_kernel.serve.queue_engine import UNKNOWN_OPERATOR, QueueRunEngine, queue_item_user
 from smartlab_kernel.serve.queue_plans import make_queue_plans
 from smartlab_kernel.serve.room_service import RoomService
+from smartlab_kernel.serve.service_files import PROVIDER, SERVICE_USER, SHIPPING_LANES
 from smartlab_kernel.session import interruptions as _interruptions
 from smartlab_kernel.session import step_resume as _step_resume
-from smartlab_kernel.storage import DurableCapture, ServedCatalog
+from smartlab_kernel.storage import DurableCapture, ServedCatalog, TiledLogin
 
 ENV_PREFIX = "SMARTLAB_SERVE_"
 
@@ -57,8 +58,17 @@ reactor = bench.devices["reactor"]
 spectrometer = bench.devices["spectrometer"]
 robot = bench.devices["robot"]
 
+# The service logs in (a token tiled checks without its database, see
+# storage/tiled_login.py) rather than sending a key with every request.
+# Runs are shipped in SHIPPING_LANES threads side by side: after a class's
+# burst the catalog is otherwise one run's round trips at a time behind.
 capture = DurableCapture(
-    ServedCatalog(_env("CATALOG_URI"), _env("SERVICE_KEY")), _env("JOURNAL_DIR")
+    ServedCatalog(
+        _env("CATALOG_URI"),
+        login=TiledLogin(PROVIDER, SERVICE_USER, _env("SERVICE_PASSWORD")),
+    ),
+    _env("JOURNAL_DIR"),
+    lanes=SHIPPING_LANES,
 )
 RE = QueueRunEngine({"bench": bench.settings, "seed": _seed, "lab_server": _env("NAME")})
 RE.subscribe(capture)

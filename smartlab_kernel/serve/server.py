@@ -81,6 +81,7 @@ class LabServer:
         self.state = config.state_path
         self.services: dict[str, _Service] = {}
         self.service_key = new_key()
+        self.service_password = new_key()  # the service's tiled login (ships runs with a token)
         self._extra_env = dict(extra_env or {})
         self._zmq_public = self._zmq_private = ""  # the persisted pair, read in start()
         self._redis_address = config.redis.address  # with the lab's account, from start()
@@ -123,7 +124,8 @@ class LabServer:
         grants += [KeyGrant(u.name, u.key_hash, u.role == "instructor") for u in config.users]
 
         # The three start at once (each takes seconds to import); keys go in once each answers.
-        tiled_yml = write_yaml(self.state / "tiled.yml", tiled_config(config))
+        tiled_settings = tiled_config(config, self.service_password)
+        tiled_yml = write_yaml(self.state / "tiled.yml", tiled_settings)
         http_yml = write_yaml(self.state / "http-server.yml", http_server_config(config))
         self._spawn(  # `tiled serve config` behind a body limit for all but writers (tiled_app)
             "tiled",
@@ -207,7 +209,7 @@ class LabServer:
             "SMARTLAB_SERVE_TIME_SCALE": str(bench.time_scale),
             "SMARTLAB_SERVE_STOCK_ML": str(bench.stock_ml),
             "SMARTLAB_SERVE_CATALOG_URI": f"{self.config.catalog_url}/api/v1",
-            "SMARTLAB_SERVE_SERVICE_KEY": self.service_key,
+            "SMARTLAB_SERVE_SERVICE_PASSWORD": self.service_password,
             "SMARTLAB_SERVE_JOURNAL_DIR": str(self.state / "journal"),
             "SMARTLAB_SERVE_ALARM_LOG": str(self.state / "alarms.jsonl"),
             "SMARTLAB_SERVE_REDIS_ADDRESS": self._redis_address,

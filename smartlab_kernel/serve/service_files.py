@@ -32,6 +32,10 @@ PROVIDER = "smartlab"
 SERVICE_USER = "smartlab-service"
 #: The queueserver user group every user's items run in.
 USER_GROUP = "primary"
+#: Threads the lab service ships runs to the catalog with, side by side
+#: (:class:`~smartlab_kernel.storage.shipper.Shipper`); measured in
+#: ``benchmarks/queue_benchmark.py``, see docs/serve/operations.md.
+SHIPPING_LANES = 3
 
 #: Queue-server scopes of a student: watch everything and edit the queue, no queue or plan
 #: control. ``write:queue:edit`` lets stock clients (``REManagerAPI``, the bluesky-widgets
@@ -57,8 +61,17 @@ def catalog_async_uri(postgres_uri: str) -> str:
     return f"postgresql+asyncpg://{rest}" if scheme in ("postgresql", "postgres") else postgres_uri
 
 
-def tiled_config(config: ServeConfig) -> dict[str, Any]:
-    """Return tiled's ``config.yml`` content."""
+def tiled_config(config: ServeConfig, service_password: str) -> dict[str, Any]:
+    """Return tiled's ``config.yml`` content.
+
+    Args:
+        config: The lab's configuration.
+        service_password: The lab service's password for this start: the only
+            password login the server accepts. The service ships runs with the
+            token it gets (tiled checks a token without a database look-up, a
+            key with three; see :mod:`~smartlab_kernel.storage.tiled_login`).
+            Users have keys only.
+    """
     state = config.state_path
     return {
         "authentication": {
@@ -66,7 +79,7 @@ def tiled_config(config: ServeConfig) -> dict[str, Any]:
                 {
                     "provider": PROVIDER,
                     "authenticator": "tiled.authenticators:DictionaryAuthenticator",
-                    "args": {"users_to_passwords": {}},
+                    "args": {"users_to_passwords": {SERVICE_USER: service_password}},
                 }
             ],
             "secret_keys": [secrets.token_hex(32)],

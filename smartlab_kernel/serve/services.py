@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import psutil
 
+from ..storage.shipper import STATUS_FILE as SHIPPING_STATUS_FILE
 from .errors import ServeError
 
 if TYPE_CHECKING:
@@ -707,6 +708,27 @@ def lab_monitor(server: LabServer) -> ServiceMonitor:
     )
 
 
+def shipping_failure(status_file: Path) -> str | None:
+    """The RE worker's shipping error, if it failed since it last stored a run.
+
+    Args:
+        status_file: The shipper's status (``journal/shipping.json``).
+
+    Returns:
+        Its last error, or ``None`` if it has none since its last stored run
+        (or wrote no status).
+    """
+    try:
+        status = json.loads(status_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(status, dict) or not status.get("last_error"):
+        return None
+    if (status.get("error_at") or 0) <= (status.get("stored_at") or 0):
+        return None
+    return str(status["last_error"])
+
+
 def lab_report(server: LabServer) -> dict[str, Any]:
     """The queue's state and the storage backlog, for the status."""
     report: dict[str, Any] = {}
@@ -714,6 +736,9 @@ def lab_report(server: LabServer) -> dict[str, Any]:
     pending = server.state / "journal" / "pending"
     with contextlib.suppress(OSError):
         report["unshipped_runs"] = sum(1 for _ in pending.glob("*.jnl"))
+    failing = shipping_failure(server.state / "journal" / SHIPPING_STATUS_FILE)
+    if failing and report.get("unshipped_runs"):
+        problems.append(f"runs are not reaching the catalog: {failing}")
     supervisor = server.supervisor
     if supervisor is not None:
         queue, age = supervisor.last_status, time.monotonic() - supervisor.last_status_at

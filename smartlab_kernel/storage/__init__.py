@@ -7,6 +7,7 @@ from .journal import JournalFile, pack_record, read_journal
 from .lock import LabDirectoryLock, LabInUseError
 from .run_journal import DURABILITY_MODES, Durability, RunJournal
 from .shipper import DIED_REASON, Shipper
+from .tiled_login import TiledLogin
 from .tiled_sink import RunSink
 from .verify import verify_run
 
@@ -25,6 +26,7 @@ __all__ = [
     "ServedCatalog",
     "Shipper",
     "StorageError",
+    "TiledLogin",
     "VerificationError",
     "pack_record",
     "read_journal",

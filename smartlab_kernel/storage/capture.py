@@ -29,6 +29,8 @@ class DurableCapture:
         on_error: Called when a document cannot be journaled (a full disk); the
             document is then held in memory instead of raised to the RunEngine.
             See :class:`RunJournal`.
+        lanes: Threads that ship runs side by side (see :class:`Shipper`): more
+            than one pays off against a served catalog during a burst of runs.
     """
 
     def __init__(
@@ -39,9 +41,14 @@ class DurableCapture:
         retry_interval: float = 1.0,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         on_error: Callable[[StorageError], None] | None = None,
+        lanes: int = 1,
     ) -> None:
         self.shipper = Shipper(
-            catalog, journal_dir, retry_interval=retry_interval, flush_interval=flush_interval
+            catalog,
+            journal_dir,
+            retry_interval=retry_interval,
+            flush_interval=flush_interval,
+            lanes=lanes,
         )
         self.journal = RunJournal(
             journal_dir, durability=durability, listener=self.shipper.submit, on_error=on_error

@@ -10,6 +10,8 @@ from tiled.client import from_uri
 from tiled.client.base import BaseClient
 from tiled.structures.core import Spec
 
+from .tiled_login import TiledLogin, TokenAuth
+
 RUNS_KEY = "runs"
 
 ServerMode = Literal["process", "thread"]
@@ -85,17 +87,32 @@ class ServedCatalog:
     Args:
         uri: The server's API address, e.g. ``http://127.0.0.1:8000/api/v1``.
         api_key: The user's key.
+        login: Log in with a password instead of sending a key (see
+            :mod:`~smartlab_kernel.storage.tiled_login`: the server checks the
+            resulting token without a database look-up, so each request costs
+            it less; the lab service that ships runs uses this).
     """
 
-    def __init__(self, uri: str, api_key: str | None = None) -> None:
+    def __init__(
+        self, uri: str, api_key: str | None = None, *, login: TiledLogin | None = None
+    ) -> None:
+        if api_key is not None and login is not None:
+            raise ValueError("give a ServedCatalog an api_key or a login, not both")
         self.uri = uri
         self._api_key = api_key
-        self.root = from_uri(uri, api_key=api_key)
+        self._login = login
+        self.root = self._connect()
         self.runs = _runs_container(self.root)
 
+    def _connect(self) -> BaseClient:
+        if self._login is None:
+            return from_uri(self.uri, api_key=self._api_key)
+        auth = TokenAuth(self._login.token_url(self.uri), self._login)
+        return from_uri(self.uri, auth=auth, remember_me=False)
+
     def reconnect(self) -> BaseClient:
-        """Return a fresh client on the runs container."""
-        return _runs_container(from_uri(self.uri, api_key=self._api_key))
+        """Return a fresh client on the runs container (logging in afresh, with a login)."""
+        return _runs_container(self._connect())
 
     def close(self) -> None:
         """Nothing to stop: the server is not ours."""

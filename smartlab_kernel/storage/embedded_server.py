@@ -20,6 +20,7 @@ server outlives its lab.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import importlib.metadata
@@ -61,6 +62,51 @@ def _template_catalog() -> Path:
                     raise RuntimeError(f"could not initialise a tiled catalog: {done.stderr}")
                 os.replace(fresh, template)  # atomic: concurrent processes never see half a file
     return template
+
+
+#: Requests that may use the DuckDB tables: anything that writes, and reads of tables.
+_TABLE_READS = ("/api/v1/table/", "/api/v1/container/")
+
+
+class TableRequestsInTurn:
+    """ASGI middleware: requests that may use the DuckDB tables run one at a time.
+
+    The embedded catalog keeps runs' tables in one DuckDB file, and tiled
+    shares DuckDB's single connection among its request threads: a table
+    read while the shipper appended to another table failed with 500
+    ("Attempting to execute an unsuccessful or closed pending query
+    result") or timed out (``tests/storage/test_embedded_concurrency.py``).
+    A served lab keeps its tables in PostgreSQL instead, whose connections
+    tiled pools; one user's embedded catalog takes turns, which costs it
+    nothing while only the shipper writes. Metadata reads and array reads
+    (files) still run side by side.
+
+    Args:
+        app: tiled's application.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._lock: asyncio.Lock | None = None  # made on the server's loop
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Run the request, in turn if it may use a table."""
+        if not self._may_use_tables(scope):
+            await self.app(scope, receive, send)
+            return
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # until the whole response is sent
+            await self.app(scope, receive, send)
+
+    @staticmethod
+    def _may_use_tables(scope: Any) -> bool:
+        if scope.get("type") != "http":
+            return False
+        if scope.get("method") not in ("GET", "HEAD"):
+            return True
+        path = str(scope.get("path", ""))
+        return any(part in path for part in _TABLE_READS)
 
 
 class _ThreadedServer(uvicorn.Server):
@@ -105,7 +151,9 @@ class EmbeddedTiledServer:
             init_if_not_exists=False,
             cache_config=StreamingCacheConfig(uri="memory").model_dump(),
         )
-        app = build_app(self.catalog, authentication=Authentication(single_user_api_key=api_key))
+        app = TableRequestsInTurn(
+            build_app(self.catalog, authentication=Authentication(single_user_api_key=api_key))
+        )
         self._server = _ThreadedServer(
             uvicorn.Config(app, host="127.0.0.1", port=0, loop="asyncio", log_config=log_config)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -31,6 +32,10 @@ DEFAULT_FLUSH_INTERVAL = 0.25
 
 DIED_REASON = "process died before the run finished (closed on recovery from the journal)"
 
+#: The shipper's health, beside ``pending/`` and ``shipped/``: its last error and
+#: when it last stored a run (read by a served lab's status, ``smartlab serve status``).
+STATUS_FILE = "shipping.json"
+
 #: Stream closes sent in one go when the shipper has nothing else to do,
 #: before it looks for new documents again (each is a request to the catalog).
 CLOSE_BATCH = 5
@@ -47,11 +52,27 @@ class RunsCatalog(Protocol):
 @dataclass
 class _RunState:
     path: Path
+    lane: int = 0
     sink: RunSink | None = None
     next_seq: int = 0
     journaled: int = 0
     broken: str | None = None
     event_times: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _Lane:
+    """One shipping thread: its runs' documents in order, its own client and closes owed."""
+
+    index: int
+    queue: queue.Queue[tuple[str, int, str, dict[str, Any]] | None] = field(
+        default_factory=queue.Queue
+    )
+    client: BaseClient | None = None
+    busy: bool = False
+    unclosed: list[str] = field(default_factory=list)  # stream closes for an idle moment
+    closes_after: float = 0.0  # after a failed close, not before this (monotonic)
+    thread: threading.Thread | None = None
 
 
 class Shipper:
@@ -75,12 +96,24 @@ class Shipper:
     else to do, so a burst of runs reaches the catalog sooner; :meth:`close`
     sends those still owed.
 
+    With ``lanes`` above one, that many threads ship side by side, each with
+    its own client: a new run goes to the lane with the fewest runs in hand,
+    and all of a run's documents go through its lane, in order. Shipping is
+    mostly waiting for the server's answers, so a burst of runs (a class's
+    queue) reaches a served catalog sooner; every run is verified as with
+    one lane. Recovery of an earlier process's journal files runs in the
+    first lane.
+
     Args:
         catalog: Where runs go.
         journal_dir: The journal folder (``pending/`` and ``shipped/`` inside).
         retry_interval: Seconds between attempts to re-ship a broken run.
         flush_interval: Least seconds between two flushes of held events
             (the first event after a pause is flushed at once).
+        lanes: Threads that ship runs side by side (see above).
+
+    Raises:
+        ValueError: If ``lanes`` is not a whole number of at least 1.
     """
 
     def __init__(
@@ -89,7 +122,10 @@ class Shipper:
         journal_dir: str | Path,
         retry_interval: float = 1.0,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        lanes: int = 1,
     ) -> None:
+        if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
+            raise ValueError(f"lanes must be a whole number of at least 1, not {lanes!r}")
         self.catalog = catalog
         self.pending_dir = Path(journal_dir) / "pending"
         self.shipped_dir = Path(journal_dir) / "shipped"
@@ -99,31 +135,54 @@ class Shipper:
         self.flush_interval = flush_interval
         self.reports: list[str] = []
         self.last_error: str | None = None
+        self.status_file = Path(journal_dir) / STATUS_FILE
+        self._error_at = 0.0  # wall-clock time of the last error (0: none yet)
+        self._stored_at = 0.0  # of the last run stored and verified
         self.latencies: deque[float] = deque(maxlen=100_000)
-        self._queue: queue.Queue[tuple[str, int, str, dict[str, Any]] | None] = queue.Queue()
         self._runs: dict[str, _RunState] = {}
         self._recover: list[Path] = []
         self._lock = threading.Condition()
-        self._busy = False
+        self._status_lock = threading.Lock()  # the status file and the fields it shows
         self._stopping = False
-        self._client: BaseClient | None = None
-        self._unclosed: list[str] = []  # stream close requests for an idle moment
-        self._closes_after = 0.0  # after a failed close, not before this (monotonic)
-        self._thread = threading.Thread(target=self._loop, name="tiled-shipper", daemon=True)
+        self._lanes = [_Lane(i) for i in range(lanes)]
+        for lane in self._lanes:
+            name = "tiled-shipper" if lanes == 1 else f"tiled-shipper-{lane.index}"
+            lane.thread = threading.Thread(target=self._loop, args=(lane,), name=name, daemon=True)
 
     def start(self, live_runs: set[str] | None = None) -> None:
         """Queue the recovery of pending journal files, then start shipping."""
         live = live_runs or set()
         self._recover = sorted(p for p in self.pending_dir.glob("*.jnl") if p.stem not in live)
-        self._thread.start()
+        for lane in self._lanes:
+            assert lane.thread is not None
+            lane.thread.start()
 
     def submit(self, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
         """Hand over one journaled document (called on the RunEngine thread)."""
         with self._lock:  # busy and queued together, so wait_idle never sees one alone
-            state = self._runs.setdefault(run, _RunState(self.pending_dir / f"{run}.jnl"))
+            state = self._runs.get(run)
+            if state is None:
+                state = self._runs[run] = _RunState(
+                    self.pending_dir / f"{run}.jnl", lane=self._quietest_lane()
+                )
             state.journaled = seq + 1
-            self._busy = True
-            self._queue.put((run, seq, name, doc))
+            lane = self._lanes[state.lane]
+            lane.busy = True
+            lane.queue.put((run, seq, name, doc))
+
+    def _quietest_lane(self) -> int:
+        """The lane with the fewest runs in hand (the first of those tied); under the lock."""
+        if len(self._lanes) == 1:
+            return 0
+        load = [0] * len(self._lanes)
+        for state in self._runs.values():
+            load[state.lane] += 1
+        return load.index(min(load))
+
+    @property
+    def closes_owed(self) -> int:
+        """Stream close requests not sent yet (sent when idle, and by :meth:`close`)."""
+        return sum(len(lane.unclosed) for lane in self._lanes)
 
     @property
     def backlog(self) -> int:
@@ -142,7 +201,13 @@ class Shipper:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until everything journaled so far is in the catalog; return False on timeout."""
         return self._wait_until(
-            lambda: not (self._busy or self._recover or any(s.broken for s in self._runs.values())),
+            lambda: (
+                not (
+                    any(lane.busy for lane in self._lanes)
+                    or self._recover
+                    or any(s.broken for s in self._runs.values())
+                )
+            ),
             timeout,
         )
 
@@ -174,116 +239,142 @@ class Shipper:
         deadline = time.monotonic() + timeout
         self.wait_idle(timeout)
         self._stopping = True
-        self._queue.put(None)
-        self._thread.join(timeout=5)
+        for lane in self._lanes:
+            lane.queue.put(None)
+        for lane in self._lanes:
+            assert lane.thread is not None
+            lane.thread.join(timeout=5)
         send_by = max(deadline, time.monotonic() + 5)
-        while self._unclosed and not self._thread.is_alive() and time.monotonic() < send_by:
-            before = len(self._unclosed)
-            self._send_closes()
-            if len(self._unclosed) == before:
-                break
-        if self._unclosed:
-            log.warning("%d stream close requests not sent at close", len(self._unclosed))
+        for lane in self._lanes:
+            assert lane.thread is not None
+            while lane.unclosed and not lane.thread.is_alive() and time.monotonic() < send_by:
+                before = len(lane.unclosed)
+                self._send_closes(lane)
+                if len(lane.unclosed) == before:
+                    break
+        if self.closes_owed:
+            log.warning("%d stream close requests not sent at close", self.closes_owed)
 
     # -- the shipping thread ------------------------------------------------
 
-    def _holding_events(self) -> bool:
-        states = list(self._runs.values())  # a copy: submit() adds runs from another thread
-        return any(s.sink is not None and s.sink.pending_events and not s.broken for s in states)
+    def _lane_runs(self, lane: _Lane) -> list[tuple[str, _RunState]]:
+        """The runs in ``lane``'s hand (a copy: submit() adds runs from another thread)."""
+        return [(run, s) for run, s in list(self._runs.items()) if s.lane == lane.index]
 
-    def _loop(self) -> None:
+    def _holding_events(self, lane: _Lane) -> bool:
+        return any(
+            s.sink is not None and s.sink.pending_events and not s.broken
+            for _, s in self._lane_runs(lane)
+        )
+
+    def _loop(self, lane: _Lane) -> None:
+        """Ship ``lane``'s runs until :meth:`close`; an unforeseen error is reported, not fatal."""
+        while not self._stopping:
+            try:
+                self._ship_until_stopped(lane)
+            except Exception as exc:  # a lane that died would leave its runs pending for good
+                log.exception("shipping lane %d failed; it goes on", lane.index)
+                self._report_error(f"shipping failed: {type(exc).__name__}: {exc}")
+                lane.client = None
+                time.sleep(self.retry_interval)
+
+    def _ship_until_stopped(self, lane: _Lane) -> None:
         last_retry = 0.0
         next_flush = 0.0
         while not self._stopping:
-            if self._recover:
-                self._recover_one(self._recover[0])
+            if lane.index == 0 and self._recover:
+                self._recover_one(lane, self._recover[0])
                 with self._lock:
                     self._recover.pop(0)
                     self._lock.notify_all()
                 continue
-            holding = self._holding_events()
+            holding = self._holding_events(lane)
             wait = max(0.0, next_flush - time.monotonic()) if holding else 0.1
             try:
-                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                item = lane.queue.get(timeout=wait) if wait > 0 else lane.queue.get_nowait()
             except queue.Empty:
                 item = None
             while item is not None:
-                self._ship(*item)
+                self._ship(lane, *item)
                 try:
-                    item = self._queue.get_nowait()
+                    item = lane.queue.get_nowait()
                 except queue.Empty:
                     item = None
-            if time.monotonic() >= next_flush and self._holding_events():
+            if time.monotonic() >= next_flush and self._holding_events(lane):
                 next_flush = time.monotonic() + self.flush_interval
-                self._flush_all()
+                self._flush_all(lane)
             if time.monotonic() - last_retry > self.retry_interval:
                 last_retry = time.monotonic()
-                for run, state in list(self._runs.items()):
+                for run, state in self._lane_runs(lane):
                     if state.broken:
-                        self._reship(run, state)
+                        self._reship(lane, run, state)
             if (
-                self._unclosed
-                and self._queue.empty()
-                and not self._holding_events()
-                and time.monotonic() >= self._closes_after
+                lane.unclosed
+                and lane.queue.empty()
+                and not self._holding_events(lane)
+                and time.monotonic() >= lane.closes_after
             ):
-                self._send_closes()
+                self._send_closes(lane)
             with self._lock:
-                self._busy = not self._queue.empty() or any(
-                    s.sink is not None and s.sink.pending_events for s in self._runs.values()
+                lane.busy = not lane.queue.empty() or any(
+                    s.sink is not None and s.sink.pending_events for _, s in self._lane_runs(lane)
                 )
                 self._lock.notify_all()
 
-    def _client_or_connect(self) -> BaseClient:
-        if self._client is None:
-            self._client = self.catalog.reconnect()
-        return self._client
+    def _client_or_connect(self, lane: _Lane) -> BaseClient:
+        if lane.client is None:
+            # with data sources once per connection: RunSink needs them, and asking
+            # for them on a client without them costs a request for every run
+            lane.client = self.catalog.reconnect().include_data_sources()
+        return lane.client
 
-    def _ship(self, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
+    def _ship(self, lane: _Lane, run: str, seq: int, name: str, doc: dict[str, Any]) -> None:
         state = self._runs[run]
         if state.broken or seq < state.next_seq:
             return  # a broken run is re-shipped whole from its file
         if seq > state.next_seq:
-            self._mark_broken(run, state, f"documents {state.next_seq}-{seq - 1} missing in order")
+            self._mark_broken(
+                lane, run, state, f"documents {state.next_seq}-{seq - 1} missing in order"
+            )
             return
         try:
             if state.sink is None:
-                state.sink = RunSink(self._client_or_connect(), close_streams=False)
+                state.sink = RunSink(self._client_or_connect(lane), close_streams=False)
             state.sink(name, doc)
             if name == "event":
                 state.event_times.append(float(doc["time"]))
             state.next_seq = seq + 1
             if name == "stop":
                 self._record_latencies(state)
-                self._finish(run, state)
+                self._finish(lane, run, state)
         except Exception as exc:  # the catalog failed; the journal still has everything
-            self._mark_broken(run, state, f"{type(exc).__name__}: {exc}")
+            self._mark_broken(lane, run, state, f"{type(exc).__name__}: {exc}")
 
     def _record_latencies(self, state: _RunState) -> None:
         now = time.time()
         self.latencies.extend(now - t for t in state.event_times)
         state.event_times.clear()
 
-    def _flush_all(self) -> None:
-        for run, state in list(self._runs.items()):
+    def _flush_all(self, lane: _Lane) -> None:
+        for run, state in self._lane_runs(lane):
             if state.sink is not None and state.sink.pending_events and not state.broken:
                 try:
                     state.sink.flush()
                     self._record_latencies(state)
                 except Exception as exc:
-                    self._mark_broken(run, state, f"{type(exc).__name__}: {exc}")
+                    self._mark_broken(lane, run, state, f"{type(exc).__name__}: {exc}")
 
-    def _mark_broken(self, run: str, state: _RunState, reason: str) -> None:
+    def _mark_broken(self, lane: _Lane, run: str, state: _RunState, reason: str) -> None:
         state.broken = reason
         state.sink = None
         state.event_times.clear()
-        self._client = None
-        self.last_error = f"run {run}: {reason}"
+        lane.client = None
+        self._report_error(f"run {run}: {reason}")
         log.warning("shipping run %s failed (%s); will re-ship it from the journal", run, reason)
 
-    def _reship(self, run: str, state: _RunState) -> bool:
+    def _reship(self, lane: _Lane, run: str, state: _RunState) -> bool:
         try:
-            client = self._client_or_connect()
+            client = self._client_or_connect(lane)
             if run in client:
                 client.delete_contents(run, recursive=True, external_only=False)
             contents = read_journal(state.path)
@@ -292,24 +383,29 @@ class Shipper:
                 state.sink(name, doc)
             state.sink.flush()
         except Exception as exc:
-            self._client = None
+            lane.client = None
             state.sink = None
-            self.last_error = f"run {run}: re-ship failed: {type(exc).__name__}: {exc}"
+            self._report_error(f"run {run}: re-ship failed: {type(exc).__name__}: {exc}")
             return False
+        finished = bool(contents.records) and contents.records[-1][1] == "stop"
         with self._lock:
-            state.broken = None
             state.next_seq = contents.records[-1][0] + 1 if contents.records else 0
             state.journaled = max(state.journaled, state.next_seq)
-        if contents.records and contents.records[-1][1] == "stop":
-            self._finish(run, state)
+            if not finished:
+                state.broken = None
+        if finished:  # still broken until verified, so wait_idle() does not return before
+            self._finish(lane, run, state)  # forgets the run, or marks it broken again
         return True
 
-    def _finish(self, run: str, state: _RunState) -> None:
+    def _finish(self, lane: _Lane, run: str, state: _RunState) -> None:
         contents = read_journal(state.path)
         try:
-            verify_run(self._client_or_connect()[run], contents.records)
+            verify_run(self._client_or_connect(lane)[run], contents.records)
         except VerificationError as exc:
-            self._mark_broken(run, state, str(exc))
+            self._mark_broken(lane, run, state, str(exc))
+            return
+        except Exception as exc:  # the catalog failed while answering: verify again later
+            self._mark_broken(lane, run, state, f"verifying: {type(exc).__name__}: {exc}")
             return
         try:
             shutil.move(state.path, self.shipped_dir / state.path.name)
@@ -317,24 +413,52 @@ class Shipper:
             self.last_error = f"run {run}: verified, but its journal stays in pending/: {exc}"
             log.warning("%s", self.last_error)
         if state.sink is not None:
-            self._unclosed.extend(state.sink.unclosed_streams)
+            lane.unclosed.extend(state.sink.unclosed_streams)
+        with self._status_lock:
+            recovered = self._error_at > self._stored_at
+            self._stored_at = time.time()
+            if recovered:  # healthy again: say so (a run stored after each error is enough)
+                self._write_status()
         with self._lock:
             self._runs.pop(run, None)
             self._lock.notify_all()
 
-    def _send_closes(self) -> None:
-        """Send up to :data:`CLOSE_BATCH` of the stream closes owed (on the shipping thread)."""
-        batch = self._unclosed[:CLOSE_BATCH]
+    def _report_error(self, message: str) -> None:
+        with self._status_lock:
+            self.last_error = message
+            self._error_at = time.time()
+            self._write_status()
+
+    def _write_status(self) -> None:
+        """Write :data:`STATUS_FILE` (whole, by rename): last error, when, last run stored.
+
+        Called with ``_status_lock`` held (lanes share the file and its temporary).
+        """
+        status = {
+            "last_error": self.last_error,
+            "error_at": self._error_at or None,
+            "stored_at": self._stored_at or None,
+        }
+        temporary = self.status_file.with_name(f".{self.status_file.name}.tmp")
         try:
-            left = close_streams(self._client_or_connect(), batch)
+            temporary.write_text(json.dumps(status))
+            os.replace(temporary, self.status_file)
+        except OSError as exc:  # the status is a courtesy; the journal is what counts
+            log.warning("could not write the shipper's status to %s: %s", self.status_file, exc)
+
+    def _send_closes(self, lane: _Lane) -> None:
+        """Send up to :data:`CLOSE_BATCH` of ``lane``'s stream closes owed (on its thread)."""
+        batch = lane.unclosed[:CLOSE_BATCH]
+        try:
+            left = close_streams(self._client_or_connect(lane), batch)
         except Exception:  # a client that cannot connect: try again later
             left = batch
-        del self._unclosed[: len(batch) - len(left)]
+        del lane.unclosed[: len(batch) - len(left)]
         if left:
-            self._client = None
-            self._closes_after = time.monotonic() + self.retry_interval
+            lane.client = None
+            lane.closes_after = time.monotonic() + self.retry_interval
 
-    def _recover_one(self, path: Path) -> None:
+    def _recover_one(self, lane: _Lane, path: Path) -> None:
         run = path.stem
         data = path.read_bytes()
         contents = parse_journal(data)
@@ -350,10 +474,10 @@ class Shipper:
         if contents.records[-1][1] != "stop":
             self._append_died_stop(path, contents.records, contents.next_seq)
             self.reports.append(f"run {run}: closed as failed ({DIED_REASON})")
-        state = _RunState(path, broken="recovering")
+        state = _RunState(path, lane=lane.index, broken="recovering")
         with self._lock:
             self._runs[run] = state
-        if not self._reship(run, state):
+        if not self._reship(lane, run, state):
             self.reports.append(f"run {run}: could not ship yet ({self.last_error}); will retry")
 
     @staticmethod

@@ -1,17 +1,17 @@
-"""DevicePanel: live readbacks of an ophyd device, validated setpoints and a Stop button."""
+"""DevicePanel: live readbacks of an ophyd or ophyd-async device, validated setpoints, Stop."""
 
 from __future__ import annotations
 
 import html
 import math
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
-from ophyd import Device, Signal
+from ophyd import Signal
 
 from . import _figure, _format
+from .device_panel_signals import ophyd_limits, ophyd_units, panel_signals
 from .marshal import KernelLoop
 
 #: How a refused entry is marked: a red border round the field, a pale red inside.
@@ -41,9 +41,7 @@ def signal_units(signal: Signal) -> str:
     Args:
         signal: The ophyd signal.
     """
-    metadata = getattr(signal, "metadata", None) or {}
-    units = metadata.get("units") if isinstance(metadata, dict) else None
-    return str(units or getattr(signal, "units", "") or "")
+    return ophyd_units(signal)
 
 
 def signal_limits(signal: Signal) -> tuple[float, float] | None:
@@ -54,16 +52,7 @@ def signal_limits(signal: Signal) -> tuple[float, float] | None:
     Args:
         signal: The ophyd signal.
     """
-    try:
-        low, high = signal.limits
-        low, high = float(low), float(high)
-    except (AttributeError, TypeError, ValueError):
-        return None
-    return (low, high) if math.isfinite(low) and math.isfinite(high) and low < high else None
-
-
-def _settable(signal: Signal) -> bool:
-    return bool(getattr(signal, "write_access", False)) and signal_limits(signal) is not None
+    return ophyd_limits(signal)
 
 
 def _css_name(name: str) -> str:
@@ -71,24 +60,26 @@ def _css_name(name: str) -> str:
 
 
 class DevicePanel(w.VBox):
-    """Every signal of an ophyd device with its live value; edit setpoints; stop it.
+    """Every signal of an ophyd or ophyd-async device with its live value; edit setpoints; stop it.
 
     Each row has a label and units from the signal's metadata (ophyd
-    ``metadata["units"]`` or ``units``, and its control ``limits``), the live
-    readback and, for a writable signal with limits, an entry field. Pressing
-    Enter in the field, or its **Set** button, submits it.
+    ``metadata["units"]`` or ``units``, and its control ``limits``; an
+    ophyd-async signal's ``describe()``), the live readback and, for a
+    writable signal with limits, an entry field. Pressing Enter in the field,
+    or its **Set** button, submits it. An ophyd-async device's signals are
+    read together on Bluesky's event loop, and set there.
 
     Readbacks are read on a background thread every ``poll_interval`` seconds
     and shown on the kernel's loop. An entry is checked against the signal's
     limits (and its own ``coerce`` or ``check_value``) before anything moves:
     a refused entry is marked (red border) and the reason, with what is
     allowed ("enter a number from 15 to 150 degC"), is shown beside the
-    field; nothing is written. A device's ``setpoint`` signal is applied with
-    ``device.set(value)`` (so the device moves there); other settable signals
-    with ``signal.set(value)``.
+    field; nothing is written. A device's ``setpoint`` (or ``user_setpoint``,
+    as a motor has) is applied with ``device.set(value)`` (so the device moves
+    there); other settable signals with ``signal.set(value)``.
 
     Args:
-        device: The ophyd device.
+        device: The ophyd or ophyd-async device (an ophyd-async one connected).
         lab: If given, setpoints are refused while the lab runs or pauses a plan.
         poll_interval: Seconds between reads; ``None`` for no background
             polling (call :meth:`poll` yourself).
@@ -96,7 +87,7 @@ class DevicePanel(w.VBox):
 
     def __init__(
         self,
-        device: Device,
+        device: Any,
         *,
         lab: Any = None,
         poll_interval: float | None = 0.25,
@@ -104,11 +95,12 @@ class DevicePanel(w.VBox):
         self.device = device
         self.lab = lab
         self._loop = KernelLoop()
-        self.signals: dict[str, Signal] = {
-            walk.dotted_name: walk.item for walk in device.walk_signals(include_lazy=False)
-        }
+        self._access = panel_signals(device)
+        described = self._access.signals
+        #: Each signal (ophyd or ophyd-async) by its dotted name within the device.
+        self.signals: dict[str, Any] = {n: d.signal for n, d in described.items()}
         #: Units of each signal, from its metadata.
-        self.units: dict[str, str] = {n: signal_units(s) for n, s in self.signals.items()}
+        self.units: dict[str, str] = {n: d.units for n, d in described.items()}
         self.labels: dict[str, w.HTML] = {}
         self.readbacks: dict[str, w.HTML] = {}
         self.entries: dict[str, w.Text] = {}
@@ -116,19 +108,19 @@ class DevicePanel(w.VBox):
         #: Beside each entry: why it was refused, or how its move goes.
         self.field_messages: dict[str, w.HTML] = {}
         rows = []
-        for name, signal in self.signals.items():
+        for name, entry_signal in described.items():
             units = self.units[name]
             text = _figure.label(name, units)
             label = self.labels[name] = w.HTML(
-                f"<span title='{html.escape(signal.name)}'>{html.escape(text)}</span>",
+                f"<span title='{html.escape(entry_signal.full_name)}'>{html.escape(text)}</span>",
                 layout=w.Layout(width="14em", flex="0 0 auto"),
             )
             label.add_class(f"smartlab-label-{_css_name(name)}")
             readback = self.readbacks[name] = w.HTML(layout=w.Layout(width="12em", flex="0 0 auto"))
             readback.add_class(f"smartlab-readback-{_css_name(name)}")
             row: list[w.Widget] = [label, readback]
-            limits = signal_limits(signal)
-            if _settable(signal) and limits is not None:
+            limits = entry_signal.limits
+            if entry_signal.settable and limits is not None:
                 low, high = limits
                 entry = self.entries[name] = w.Text(
                     placeholder=f"{low:g} to {high:g} {units}".strip(),
@@ -178,7 +170,7 @@ class DevicePanel(w.VBox):
         Returns:
             E.g. ``"enter a number from 15 to 150 degC"``.
         """
-        limits = signal_limits(self.signals[name])
+        limits = self._access.limits(name)
         if limits is None:
             return "enter a number"
         low, high = limits
@@ -193,11 +185,11 @@ class DevicePanel(w.VBox):
     def read_all(self) -> dict[str, str]:
         """Read every signal now; a failing read gives its error text (any thread)."""
         values: dict[str, str] = {}
-        for name, signal in self.signals.items():
-            try:
-                values[name] = _format.value(signal.get())
-            except Exception as exc:
-                values[name] = f"unreadable: {_format.exception(exc)}"
+        for name, value in self._access.read().items():
+            if isinstance(value, Exception):
+                values[name] = f"unreadable: {_format.exception(value)}"
+            else:
+                values[name] = _format.value(value)
             units = self.units[name]
             if units and not values[name].startswith(("unreadable", "array")):
                 values[name] += f" {units}"
@@ -248,16 +240,12 @@ class DevicePanel(w.VBox):
         value = float(requested)
         if not math.isfinite(value):
             raise ValueError(f"{text!r} is not a finite number: {allowed}")
-        limits = signal_limits(self.signals[name])
+        limits = self._access.limits(name)
         if limits is not None and not limits[0] <= value <= limits[1]:
             side = "too low" if value < limits[0] else "too high"
             raise ValueError(f"{value:g} {units} is {side}: {allowed}".replace("  ", " "))
-        signal = self.signals[name]
         try:  # the signal's own checks (types, rules beyond its limits)
-            if callable(getattr(signal, "coerce", None)):
-                value = float(signal.coerce(value))
-            else:
-                signal.check_value(value)
+            value = self._access.check(name, value)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{value:g} {units} refused: {_format.exception(exc)}") from exc
         return value
@@ -279,7 +267,6 @@ class DevicePanel(w.VBox):
                 f"{name!r} is not a settable signal of {self.device.name} (settable: {settable})"
             )
             return False
-        signal = self.signals[name]
         try:
             target = self.check_entry(name, text)
         except ValueError as exc:
@@ -293,12 +280,8 @@ class DevicePanel(w.VBox):
                 f"before moving {self.device.name} by hand",
             )
             return False
-        owner = signal.parent
-        mover: Callable[[Any], Any] = signal.set
-        if signal.attr_name == "setpoint" and owner is not None and callable(owner.set):
-            mover = owner.set
         try:
-            status = mover(target)
+            status = self._access.move(name, target)
         except Exception as exc:
             self._field_error(name, f"{self.device.name} refused: {_format.exception(exc)}")
             return False
@@ -345,7 +328,7 @@ class DevicePanel(w.VBox):
     def stop(self) -> None:
         """Stop the device (``device.stop()``); a failure is shown."""
         try:
-            self.device.stop()
+            self._access.stop()
         except Exception as exc:
             self._error(f"stop failed: {_format.exception(exc)}")
         else:

@@ -351,7 +351,7 @@ class RunControl(w.VBox):
             self.time_left = None
             return
         self.plan.value = f"Run #{run.number}: <b>{html.escape(run.plan_name)}</b>"
-        points = self.points(run)
+        points, at_last = self._counted(run)  # together: a point may land meanwhile
         total = run.expected_events
         if total and points > total:
             # The plan opened more runs than the one its count came from (a plan of
@@ -364,7 +364,7 @@ class RunControl(w.VBox):
         self.counts.value = f"{points} / {total if total else '?'} points"
         active = run.active
         self.time_left = (
-            self._time_left(run, points, total, active)
+            self._time_left(run, points, at_last, total, active)
             if total and state in ACTIVE_STATES
             else None
         )
@@ -390,9 +390,18 @@ class RunControl(w.VBox):
         for one already going when the widget was made, the lab's own event
         count (``run.events``).
         """
+        return self._counted(run)[0]
+
+    def _counted(self, run: Run) -> tuple[int, float | None]:
+        """Points of ``run`` done and its active seconds at the last one, read in one go.
+
+        The active seconds are ``None`` for a run this widget did not count.
+        """
         with self._points_lock:
             counted = self._points.get(id(run))
-            return counted.count if counted is not None else run.events
+            if counted is None:
+                return run.events, None
+            return counted.count, counted.at_last
 
     def _document(self, name: str, doc: dict[str, Any]) -> None:
         """Count the current run's points (on the RunEngine thread)."""
@@ -419,11 +428,16 @@ class RunControl(w.VBox):
                 return
         self._throttle.request()
 
-    def _time_left(self, run: Run, points: int, total: int, active: float) -> float | None:
-        """:func:`estimate_time_left` for ``run`` (``None`` before its first point)."""
-        with self._points_lock:
-            counted = self._points.get(id(run))
-            at_last = counted.at_last if counted is not None else None
+    @staticmethod
+    def _time_left(
+        run: Run, points: int, at_last: float | None, total: int, active: float
+    ) -> float | None:
+        """:func:`estimate_time_left` for ``run`` (``None`` before its first point).
+
+        ``points`` and ``at_last`` must come from one :meth:`_counted` read: a
+        point that lands between two reads would pair the old count with the
+        new point's time and make the estimate jump up.
+        """
         if points < 1:
             return None
         if at_last is None:  # not counted here: the lab's estimate

@@ -297,6 +297,9 @@ def test_reconnects_in_the_same_process_after_the_ioc_restarts(
     ioc.start()  # same port, fresh state (293.15 K)
     hotplate.wait_for_connection(timeout=15)
     counter.wait_for_connection(timeout=15)
+    # caproto may call the PVs connected while it is still searching for the new
+    # circuit; a loaded machine can take longer than a read's 2 s to find it.
+    _answers(hotplate.readback, within=15.0)
 
     @bpp.run_decorator(md={"plan_name": "after_restart"})
     def plan():  # type: ignore[no-untyped-def]
@@ -309,3 +312,16 @@ def test_reconnects_in_the_same_process_after_the_ioc_restarts(
     assert stored.metadata["stop"]["exit_status"] == "success"
     assert stored["primary"].read()["hotplate_setpoint"].values[0] == pytest.approx(293.15)
     assert stored["primary"].metadata["data_keys"]["hotplate_readback"]["units"] == "K"
+
+
+def _answers(signal: Any, within: float) -> None:
+    """Wait until ``signal`` answers a read (what ``smartlab devices check`` does by hand)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            signal.get()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

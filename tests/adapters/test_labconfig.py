@@ -321,7 +321,7 @@ def test_generic_epics_classes_build_ophyd_devices_of_their_shape() -> None:
         (
             "{kind: epics, device_class: stepper, prefix: 'A:', setpoint: S}",
             "field 'device_class' = 'stepper' is not allowed; it must be one of ['reactor', "
-            "'setpoint_readback', 'pv_positioner', 'motor', 'detector']",
+            "'setpoint_readback', 'pv_positioner', 'motor', 'detector', 'area_detector']",
         ),
         (
             "{kind: epics, device_class: detector, prefix: 'A:', acquire: ACQ, "

@@ -18,9 +18,10 @@ import importlib.util
 import json
 import sys
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 import pytest
@@ -55,7 +56,7 @@ ALARM_SOURCE = "interlock:hood_1_face_velocity"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-def _notebook(directory: Path) -> dict[str, object]:
+def _notebook(directory: Path) -> dict[str, Any]:
     """The notebook run in the browser; the check and close cells are typed in later."""
     cells = [
         "import time\n"
@@ -71,6 +72,14 @@ def _notebook(directory: Path) -> dict[str, object]:
         'lab.room.room.hoods["hood_1"].faults.inject("fan_failure")\n'
         'print("fan failure injected")',
     ]
+    return python3_notebook(cells)
+
+
+def python3_notebook(cells: list[str]) -> dict[str, Any]:
+    """A notebook of these code cells on the server's python3 kernel (this repository's Python).
+
+    Shared by the browser tests that upload a notebook of their own.
+    """
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -79,7 +88,31 @@ def _notebook(directory: Path) -> dict[str, object]:
     }
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     nbformat.validate(nb)
-    return json.loads(nbformat.writes(nb))
+    return dict(json.loads(nbformat.writes(nb)))
+
+
+def in_chromium(drive: Callable[[Page], None], width: int, height: int, failure: str) -> None:
+    """Run ``drive(page)`` on a page of headless chromium ``width`` x ``height`` px.
+
+    If it raises, a full-page screenshot goes to ``tests/artifacts/<failure>.png``.
+    Shared by the browser tests.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(60_000)
+        try:
+            drive(page)
+        except Exception:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{failure}.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
 
 
 def _upload(base: str, token: str, path: str, content: dict[str, object]) -> None:
@@ -102,29 +135,14 @@ def _shot(locator: Locator, name: str) -> None:
 
 
 def test_lab_monitor_acknowledge_in_jupyterlab(jupyter: tuple[str, str], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, token = jupyter
     _upload(base, token, NOTEBOOK, _notebook(tmp_path / "lab"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        # Tall enough that the whole widget (values, alarms, energy chart) fits on screen.
-        page = browser.new_page(viewport={"width": 1400, "height": 2000})
-        page.set_default_timeout(60_000)
-        try:
-            _drive(page, base, token)
-        except Exception:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "lab_monitor_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    # Tall enough that the whole widget (values, alarms, energy chart) fits on screen.
+    in_chromium(lambda page: _drive(page, base, token), 1400, 2000, "lab_monitor_failure")
 
 
-def _open_and_run_all(page: Page, base: str, token: str) -> None:
-    page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+def _open_and_run_all(page: Page, base: str, token: str, notebook: str = NOTEBOOK) -> None:
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     try:  # JupyterLab may ask which kernel to start: the notebook's own (python3)
         page.click(".jp-Dialog .jp-mod-accept", timeout=10_000)

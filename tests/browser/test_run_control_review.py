@@ -21,7 +21,6 @@ jupyter is missing, unless ``CI=true`` (then it fails).
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import sys
 import time
@@ -29,7 +28,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import nbformat
 import pytest
 
 if TYPE_CHECKING:
@@ -52,8 +50,6 @@ _widgets = _sibling("test_notebook_widgets")
 _monitor = _sibling("test_lab_monitor_browser")
 jupyter = _widgets.jupyter  # the module-scoped JupyterLab server fixture: (base url, token)
 ARTIFACTS: Path = _widgets.ARTIFACTS
-CHROMIUM: Path = _widgets.CHROMIUM
-CHROMIUM_ARGS: list[str] = _widgets.CHROMIUM_ARGS
 expect = _widgets.expect
 
 NOTEBOOK = "run_control_review_browser_test.ipynb"
@@ -87,15 +83,7 @@ def _notebook(directory: Path) -> dict[str, Any]:
         'review.reject(first.id, "vial rack full")\n'
         "review",
     ]
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (smartlab test)",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    nbformat.validate(nb)
-    return dict(json.loads(nbformat.writes(nb)))
+    return dict(_monitor.python3_notebook(cells))
 
 
 def _shot(locator: Locator, name: str) -> None:
@@ -105,24 +93,9 @@ def _shot(locator: Locator, name: str) -> None:
 
 
 def test_run_control_and_review_in_jupyterlab(jupyter: tuple[str, str], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, token = jupyter
     _monitor._upload(base, token, NOTEBOOK, _notebook(tmp_path / "lab"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
-        page.set_default_timeout(60_000)
-        try:
-            _drive(page, base, token)
-        except Exception:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "run_control_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    _monitor.in_chromium(lambda page: _drive(page, base, token), WIDTH, 1000, "run_control_failure")
 
 
 def _drive(page: Page, base: str, token: str) -> None:

@@ -26,13 +26,11 @@ Skipped when chromium or jupyter is missing, unless ``CI=true`` (then it fails).
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import nbformat
 import pytest
 
 if TYPE_CHECKING:
@@ -55,8 +53,6 @@ _widgets = _sibling("test_notebook_widgets")
 _monitor = _sibling("test_lab_monitor_browser")
 jupyter = _widgets.jupyter  # the module-scoped JupyterLab server fixture: (base url, token)
 ARTIFACTS: Path = _widgets.ARTIFACTS
-CHROMIUM: Path = _widgets.CHROMIUM
-CHROMIUM_ARGS: list[str] = _widgets.CHROMIUM_ARGS
 expect = _widgets.expect
 
 NOTEBOOK = "widget_conventions_browser_test.ipynb"
@@ -150,15 +146,7 @@ def _notebook(directory: Path) -> dict[str, Any]:
         'tracker = SampleTracker(lab.lims, operator="ta")\n'
         'tracker.add_class("smartlab-sample-tracker")\ntracker',
     ]
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (smartlab test)",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    nbformat.validate(nb)
-    return dict(json.loads(nbformat.writes(nb)))
+    return dict(_monitor.python3_notebook(cells))
 
 
 def _shot(locator: Locator, name: str) -> None:
@@ -179,24 +167,9 @@ def _ticks(plot: Locator, axis: str) -> list[float]:
 
 
 def test_widget_conventions_in_jupyterlab(jupyter: tuple[str, str], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, token = jupyter
     _monitor._upload(base, token, NOTEBOOK, _notebook(tmp_path / "lab"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
-        page.set_default_timeout(60_000)
-        try:
-            _drive(page, base, token)
-        except Exception:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "conventions_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    _monitor.in_chromium(lambda page: _drive(page, base, token), WIDTH, 1000, "conventions_failure")
 
 
 def _drive(page: Page, base: str, token: str) -> None:

@@ -113,6 +113,26 @@ def test_demo_end_to_end_then_reproduce(tmp_path: Path) -> None:
     assert "MATCH: 4 experiments" in again.stdout
 
 
-def test_demo_refuses_bad_budget(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="budget"):
-        main(["demo", "--budget", "0", "--directory", str(tmp_path)])
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["demo", "--budget", "0"], "argument --budget: must be a whole number >= 1, got '0'"),
+        (["demo", "--time-scale", "-5"], "argument --time-scale: must be a finite number > 0"),
+        (["demo", "--time-scale", "nan"], "argument --time-scale: must be a finite number > 0"),
+        (["devices", "check", "lab.yaml", "--timeout", "0"], "argument --timeout: must be"),
+        (["replay", "b", "--timeout", "-1"], "argument --timeout: must be a finite number > 0"),
+        (["replay", "b", "--startup-timeout", "soon"], "'soon' is not a number"),
+        (["publish", "n.ipynb", "-o", "b", "--startup-timeout", "inf"], "must be a finite"),
+        (["reproduce", "d", "--tolerance", "-0.1"], "must be a finite number >= 0"),
+        (["serve", "--timeout", "-3"], "argument --timeout: must be a finite number > 0"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_bad_numbers_are_refused_naming_the_option(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused when the line is read (exit 2), before anything starts."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert said in capsys.readouterr().err

@@ -48,6 +48,31 @@ def test_stuck_reactor_keeps_its_temperature_and_times_out(bench: SimulatedBench
     reactor.set(30).wait(5)  # unstuck: works again
 
 
+def test_a_failed_step_leaves_the_next_one_alone(
+    bench: SimulatedBench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No late stop() from ophyd's status thread (it cancelled the caller's next move in CI).
+
+    ophyd's DeviceStatus calls ``device.stop()`` after waking the waiter; a
+    move started in between failed as "stopped by the operator".
+    """
+    reactor = bench.reactor
+    reactor.timeout = 0.3
+    stops: list[dict[str, object]] = []
+    stop = reactor.stop
+    monkeypatch.setattr(reactor, "stop", lambda **kw: (stops.append(kw), stop(**kw))[1])
+    with inject(reactor, "stuck"):
+        status = reactor.set(90)
+        with pytest.raises(DeviceTimeoutError):
+            status.wait(5)
+        # the heater holds what it reached, already when the caller hears of the failure
+        assert reactor.setpoint.get() == pytest.approx(25.0)
+    time.sleep(0.3)  # ophyd's callback thread is done with the failed status
+    assert stops == []
+    reactor.set(30).wait(5)
+    assert reactor.temperature.get() == pytest.approx(30.0, abs=0.5)
+
+
 def test_stuck_robot_never_moves(bench: SimulatedBench) -> None:
     bench.world.new_vial("rack_1")
     bench.robot.timeout = 0.2

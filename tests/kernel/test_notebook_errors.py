@@ -50,7 +50,9 @@ def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
     monkeypatch.setenv("SMARTLAB_DIRECTORY", str(tmp_path / "kernel-lab"))
     monkeypatch.setenv("SMARTLAB_ROOM", "0")
-    manager, client = start_new_kernel(kernel_name="smartlab", cwd=str(tmp_path))
+    manager, client = start_new_kernel(
+        kernel_name="smartlab", cwd=str(tmp_path), startup_timeout=300
+    )
     try:
         yield client
     finally:
@@ -177,7 +179,9 @@ def test_a_kernel_whose_lab_is_in_use_still_starts(
     monkeypatch.setenv("SMARTLAB_DIRECTORY", str(tmp_path / "taken"))
     lock = LabDirectoryLock(tmp_path / "taken")
     lock.acquire()  # another notebook's lab
-    manager, client = start_new_kernel(kernel_name="smartlab", cwd=str(tmp_path))
+    manager, client = start_new_kernel(
+        kernel_name="smartlab", cwd=str(tmp_path), startup_timeout=300
+    )
     try:
         status = _run(client, "%lab")
         assert status["status"] == "error"

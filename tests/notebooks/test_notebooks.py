@@ -56,6 +56,7 @@ def _execute(path: Path) -> nbformat.NotebookNode:
     client = NotebookClient(
         notebook,
         timeout=600,  # per cell; generous because CI machines are shared and noisy
+        startup_timeout=300,  # the kernel imports the lab stack; nbclient waits 60 s by default
         kernel_name=notebook.metadata.kernelspec.name,
         resources={"metadata": {"path": str(path.parent)}},
     )

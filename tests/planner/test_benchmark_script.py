@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -108,6 +109,24 @@ def test_the_ablation_compares_variants_seed_by_seed_with_the_plain_loop(
         assert all(1 <= hits <= 9 for hits in res["experiments_to_top1pct"])  # censored at 9
         assert sum(res["wins_ties_losses_vs_plain"]) == 2
     assert results["plain"]["wins_ties_losses_vs_plain"] == [0, 2, 0]
+
+
+def test_an_ablation_file_can_be_the_reference_its_variants_are_methods(
+    ablation: ModuleType, tmp_path: Path
+) -> None:
+    default = {"seeds": [0, 1, 2], "experiments_to_top1pct": [5, 9, 30]}
+    ref = tmp_path / "default.json"
+    ref.write_text(json.dumps({"budget": 50, "results": {"d": {"planner_design2": default}}}))
+    mine: dict[str, dict[str, Any]] = {
+        "v": {"seeds": [0, 1, 2], "experiments_to_top1pct": [4, 9, 40]}
+    }
+    ablation.compare_with_reference("d", mine, ref, censored_at=51)
+    versus = mine["v"]["vs_reference"]["planner_design2"]
+    assert versus["wins_ties_losses"] == [1, 1, 1]
+    assert versus["reference_median"] == 9.0
+    other_budget: dict[str, dict[str, Any]] = {"v": {"seeds": [0], "experiments_to_top1pct": [4]}}
+    ablation.compare_with_reference("d", other_budget, ref, censored_at=61)
+    assert "vs_reference" not in other_budget["v"]  # another budget: not compared
 
 
 def test_the_plain_loop_never_picks_a_pool_row_twice(ablation: ModuleType) -> None:

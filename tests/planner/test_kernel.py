@@ -67,3 +67,36 @@ def test_matern_gamma_fits_a_known_short_lengthscale_function() -> None:
     test = torch.tensor([[0.21], [0.55], [0.83]], dtype=torch.float64)
     mean = fitted.model.posterior(test).mean.detach()
     assert torch.allclose(mean, torch.sin(12 * test), atol=0.15)
+
+
+def test_matern_scaled_is_baybes_kernel_with_a_prior_scaled_to_the_inputs() -> None:
+    # Matern-5/2, no output scale, Gamma(3, .) lengthscale prior whose mode is
+    # exp(sqrt(2) - 3) * sqrt(d): twice the inputs, sqrt(2) times the mode
+    small, large = make_kernel("matern_scaled", 4), make_kernel("matern_scaled", 16)
+    assert isinstance(small, MaternKernel) and small.nu == 2.5
+    modes = []
+    for kernel, d in ((small, 4), (large, 16)):
+        assert isinstance(kernel, MaternKernel)
+        prior = kernel.lengthscale_prior
+        modes.append(float((prior.concentration - 1) / prior.rate))
+        start = torch.full((1, d), modes[-1], dtype=kernel.lengthscale.dtype)
+        assert torch.allclose(kernel.lengthscale, start)
+    assert modes[0] == pytest.approx(np.exp(np.sqrt(2) - 3) * 2)
+    assert modes[1] == pytest.approx(2 * modes[0])
+
+
+def test_matern_scaled_is_accepted_recorded_and_restored() -> None:
+    planner = Planner(
+        [Real("x", 0, 1), Real("y", 0, 1)],
+        [Objective("f", "maximize")],
+        candidates=_pool(),
+        seed=1,
+        kernel="matern_scaled",
+    )
+    for s in planner.suggest(2):
+        planner.observe(s, {"f": float(s.params["x"]) - float(s.params["y"])})
+    (model_suggestion,) = planner.suggest(1)
+    assert model_suggestion.model_state["kernel"] == "matern_scaled"
+    assert model_suggestion.model_state["hyperparameters"]["kernel"] == "MaternKernel"
+    assert "outputscale" not in model_suggestion.model_state["hyperparameters"]
+    assert Planner.restore(planner.to_config(), planner.history).kernel == "matern_scaled"

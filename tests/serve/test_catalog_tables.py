@@ -8,13 +8,12 @@ shippers, or a student reading while the lab writes) crashed the server
 
 from __future__ import annotations
 
-import threading
 import uuid
 
-import pyarrow
 from tiled.client import from_uri
 
 from smartlab_kernel.serve.sandbox import Sandbox
+from smartlab_kernel.testing.table_writers import write_tables_side_by_side
 
 WRITERS = 6
 APPENDS = 8
@@ -23,25 +22,12 @@ APPENDS = 8
 def test_tables_are_in_postgresql_and_concurrent_writes_all_land(sandbox: Sandbox) -> None:
     client = from_uri(sandbox.config.catalog_url, api_key=sandbox.keys["ta"])
     scratch = client.create_container(key=f"concurrency-{uuid.uuid4().hex[:8]}")
-    errors: list[BaseException] = []
-    schema = pyarrow.schema([("seq_num", pyarrow.int64()), ("value", pyarrow.float64())])
-
-    def write(index: int) -> None:
-        try:
-            own = from_uri(sandbox.config.catalog_url, api_key=sandbox.keys["ta"])
-            table = own[scratch.item["id"]].create_appendable_table(schema, key=f"t{index}")
-            for seq in range(APPENDS):
-                rows = pyarrow.table({"seq_num": [seq], "value": [index + seq / 10]})
-                table.append_partition(0, rows)
-                own[scratch.item["id"]][f"t{index}"].read()  # a reader among the writers
-        except BaseException as exc:  # collected: a thread's error must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    errors = write_tables_side_by_side(
+        lambda: from_uri(sandbox.config.catalog_url, api_key=sandbox.keys["ta"]),
+        scratch.item["id"],
+        WRITERS,
+        APPENDS,
+    )
     assert errors == []
     fresh = from_uri(sandbox.config.catalog_url, api_key=sandbox.keys["ta"])
     node = fresh[scratch.item["id"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,12 +15,14 @@ from typing import Any
 import pytest
 from fastapi import HTTPException
 
+from smartlab_kernel.serve.access_policy import ADMIN_SCOPE
 from smartlab_kernel.serve.config import parse_config
 from smartlab_kernel.serve.errors import ConfigError
 from smartlab_kernel.serve.files import open_private, private_dir
 from smartlab_kernel.serve.http_auth import check_scopes
 from smartlab_kernel.serve.keys import hash_key, new_key
 from smartlab_kernel.serve.limits import MAX_ARGUMENTS_BYTES, MAX_META_BYTES, BodyLimit
+from smartlab_kernel.serve.tiled_app import admin_token_check
 from smartlab_kernel.serve.validation import ItemRefused, check_plan_item, refusal
 
 # -- the body limit -----------------------------------------------------------
@@ -96,6 +99,36 @@ def test_a_writer_key_is_not_limited() -> None:
     assert call(limit, big, [b"x" * 20], query=f"api_key={writer}")[0] == 200
     assert call(limit, {**big, "Authorization": f"Apikey {other}"}, [b"x" * 20])[0] == 413
     assert call(limit, {**big, "Authorization": "Apikey not-hex"}, [b"x" * 20])[0] == 413
+
+
+def token(secret: str, scopes: list[str], expires_in: float = 900.0, kind: str = "access") -> str:
+    """A token as tiled mints it (HS256; ``scp`` holds the scopes)."""
+    import jwt
+
+    claims = {"sub": "x", "type": kind, "scp": scopes, "exp": int(time.time() + expires_in)}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def test_an_administrators_token_from_this_server_is_not_limited() -> None:
+    """The lab service ships runs with a login's token (storage/tiled_login.py)."""
+    secret = "s" * 32
+    limit = BodyLimit(
+        lambda *a: None,  # type: ignore[arg-type]
+        max_bytes=10,
+        writer_token=admin_token_check([secret]),
+    )
+    big = {"Content-Length": "20"}
+
+    def status(bearer: str) -> int:
+        return call(limit, {**big, "Authorization": f"Bearer {bearer}"}, [b"x" * 20])[0]
+
+    assert status(token(secret, ["write:data", ADMIN_SCOPE])) == 200
+    # expired: passed on, so tiled answers 401 and the client logs in again
+    assert status(token(secret, [ADMIN_SCOPE], expires_in=-60)) == 200
+    assert status(token(secret, ["read:data", "write:data"])) == 413  # not an administrator
+    assert status(token("t" * 32, [ADMIN_SCOPE])) == 413  # signed by another server
+    assert status(token(secret, [ADMIN_SCOPE], kind="refresh")) == 413
+    assert status("not-a-token") == 413
 
 
 # -- queue items ----------------------------------------------------------------

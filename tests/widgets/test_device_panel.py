@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from ophyd import Component as Cpt
 from ophyd import Device, Signal
 
@@ -179,4 +180,79 @@ def test_device_errors_on_set_are_shown() -> None:
     assert "disconnect" in panel.field_messages["setpoint"].value.lower()
     values = panel.read_all()
     assert all(isinstance(v, str) for v in values.values())
+    panel.close()
+
+
+def _async_heater() -> Any:
+    """An ophyd-async heater on soft signals whose setpoint and power have control limits."""
+    pytest.importorskip("ophyd_async")
+    from ophyd_async.core import (
+        AsyncStatus,
+        StandardReadable,
+        init_devices,
+        soft_signal_r_and_setter,
+        soft_signal_rw,
+    )
+
+    def with_limits(signal: Any, low: float, high: float) -> Any:
+        backend = signal._connector.backend  # as an EPICS PV's DRVL/DRVH would give them
+        backend.metadata["limits"] = {"control": {"low": low, "high": high}}
+        return signal
+
+    class AsyncHeater(StandardReadable):
+        def __init__(self, name: str = "") -> None:
+            self.temperature, self._set_temperature = soft_signal_r_and_setter(
+                float, 300.0, units="K"
+            )
+            self.setpoint = with_limits(soft_signal_rw(float, 300.0, units="K"), 273.15, 573.15)
+            self.power = with_limits(soft_signal_rw(float, 10.0, units="W"), 0.0, 500.0)
+            self.mode = soft_signal_rw(str, "auto")
+            self.stopped = False
+            super().__init__(name=name)
+
+        @AsyncStatus.wrap
+        async def set(self, value: float) -> None:
+            await self.setpoint.set(value)
+            self._set_temperature(value)
+
+        async def stop(self, success: bool = True) -> None:
+            self.stopped = True
+
+    with init_devices():
+        heater = AsyncHeater()
+    return heater
+
+
+def test_an_ophyd_async_device_is_shown_read_set_and_stopped(
+    wait_for: Callable[..., None],
+) -> None:
+    from smartlab_kernel.devices.adapters.ophyd_async_devices import read_now
+
+    heater = _async_heater()
+    panel = DevicePanel(heater, poll_interval=None)
+    assert set(panel.signals) == {"temperature", "setpoint", "power", "mode"}
+    assert panel.units == {"temperature": "K", "setpoint": "K", "power": "W", "mode": ""}
+    assert set(panel.entries) == {"setpoint", "power"}, "writable with limits"
+    assert panel.entries["setpoint"].placeholder == "273.15 to 573.15 K"
+    assert panel.readbacks["temperature"].value == "300 K"
+    assert panel.readbacks["mode"].value == "auto"
+    assert ">Setpoint (K)<" in html.unescape(panel.labels["setpoint"].value)
+    assert "title='heater-setpoint'" in panel.labels["setpoint"].value
+    # refused by the limits: nothing written
+    assert not panel.set_value("setpoint", "1000")
+    assert "1000 K is too high: enter a number from 273.15 to 573.15 K" in (
+        panel.field_messages["setpoint"].value
+    )
+    assert read_now(heater.setpoint, "get_value") == 300.0
+    # the setpoint moves the device (heater.set), another signal is set on its own
+    assert panel.set_value("setpoint", "350")
+    wait_for(lambda: "done: 350 K" in panel.field_messages["setpoint"].value, what="done")
+    assert read_now(heater.temperature, "get_value") == 350.0
+    assert panel.set_value("power", "120")
+    wait_for(lambda: "done: 120 W" in panel.field_messages["power"].value, what="power")
+    assert read_now(heater.power, "get_value") == 120.0
+    panel.poll()
+    assert panel.readbacks["temperature"].value == "350 K"
+    panel.stop_button.click()
+    assert heater.stopped and "heater stopped" in panel.message.value
     panel.close()

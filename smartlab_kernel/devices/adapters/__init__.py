@@ -2,12 +2,14 @@
 
 * EPICS Channel Access: generic kinds built from PV suffixes, each an ophyd
   device: :func:`setpoint_readback_class`, :func:`pv_positioner_class` (an
-  ophyd ``PVPositioner``), :class:`LabEpicsMotor` (ophyd's ``EpicsMotor``) and
-  :func:`detector_class`; :class:`EpicsReactor` is the setpoint/readback drive
-  on a reactor's PVs. Writes wait for the IOC (a refusal raises
+  ophyd ``PVPositioner``), :class:`LabEpicsMotor` (ophyd's ``EpicsMotor``),
+  :func:`detector_class` and :func:`area_detector_class` (ophyd's areaDetector
+  ``SingleTrigger`` with a cam and an image plugin); :class:`EpicsReactor` is
+  the setpoint/readback drive on a reactor's PVs. Writes wait for the IOC (a refusal raises
   :class:`PutRefusedError`), values are in the PV's EGU or pint quantities.
-  Served in tests by :mod:`~smartlab_kernel.devices.adapters.reactor_ioc` and
-  :mod:`~smartlab_kernel.devices.adapters.instruments_ioc`.
+  Served in tests by :mod:`~smartlab_kernel.devices.adapters.reactor_ioc`,
+  :mod:`~smartlab_kernel.devices.adapters.instruments_ioc` and
+  :mod:`~smartlab_kernel.devices.adapters.area_detector_ioc`.
 * SiLA 2: :class:`SilaDevice`, built from a server's feature by
   :func:`connect_sila_device`; :mod:`~smartlab_kernel.devices.adapters.sila_spectrometer`
   serves the simulated spectrometer.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .epics_area_detector import FrameNotReceivedError, LabAreaDetectorBase, area_detector_class
 from .epics_detector import EpicsDetectorBase, detector_class
 from .epics_device import EpicsDeviceBase
 from .epics_layer import ensure_control_layer
@@ -71,6 +74,8 @@ __all__ = [
     "EpicsReactor",
     "EpicsReactorBase",
     "EpicsSetpointReadbackBase",
+    "FrameNotReceivedError",
+    "LabAreaDetectorBase",
     "LabEpicsMotor",
     "LabPVPositionerBase",
     "LiquidHandlerDevice",
@@ -80,6 +85,7 @@ __all__ = [
     "PutRefusedError",
     "SilaDevice",
     "WellVolumes",
+    "area_detector_class",
     "build_liquid_handler",
     "build_ophyd_async_device",
     "connect_sila_device",

@@ -93,12 +93,31 @@ def _detector(name: str, s: dict[str, Any]) -> Device:
     )
 
 
+def _area_detector(name: str, s: dict[str, Any]) -> Device:
+    from ..adapters.epics_area_detector import area_detector_class
+
+    cls = area_detector_class(s["cam"] or "cam1:", s["image"] or "image1:")
+    exposure = s["acquire_time"]
+    detector = cls(
+        s["prefix"],
+        name=name,
+        acquire_time=None if exposure is None else float(exposure),
+        acquire_timeout=float(s["acquire_timeout"]),
+    )
+    for walk in detector.walk_signals():  # ophyd's areaDetector classes take no timeouts
+        if hasattr(walk.item, "_connection_timeout"):
+            walk.item._connection_timeout = float(s["connection_timeout"])
+            walk.item._timeout = float(s["read_timeout"])
+    return detector
+
+
 EPICS_BUILDERS: dict[str, Callable[[str, dict[str, Any]], Device]] = {
     "reactor": _reactor,
     "setpoint_readback": _setpoint_readback,
     "pv_positioner": _pv_positioner,
     "motor": _motor,
     "detector": _detector,
+    "area_detector": _area_detector,
 }
 
 

@@ -29,6 +29,16 @@ def _done_value(doc: str) -> Field:
     return Field("a number or a string", accepts, 1, None, doc)
 
 
+def _exposure(doc: str) -> Field:
+    def accepts(value: Any) -> bool:
+        return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+    def check(value: Any) -> str | None:
+        return None if value is None or positive(value) is None else "a number > 0 s, or null"
+
+    return Field("a number or null", accepts, None, check, doc)
+
+
 EPICS_CLASSES: dict[str, dict[str, Field]] = {
     "reactor": {
         "pvs": table({}, doc="PV suffixes overriding the defaults, by component"),
@@ -64,6 +74,12 @@ EPICS_CLASSES: dict[str, dict[str, Field]] = {
         "acquire": _suffix("suffix of the acquire PV (written with put-completion)"),
         "acquire_value": _done_value("value written to acquire"),
         "reads": table(doc="name -> PV suffix of each value read after an acquisition"),
+        "acquire_timeout": number(60.0, positive, "seconds one acquisition may take"),
+    },
+    "area_detector": {
+        "cam": _suffix("suffix of the camera driver's PVs (cam1:Acquire, ...)", "cam1:"),
+        "image": _suffix("suffix of the image plugin's PVs (image1:ArrayData, ...)", "image1:"),
+        "acquire_time": _exposure("exposure set when staged, s (null: keep the IOC's)"),
         "acquire_timeout": number(60.0, positive, "seconds one acquisition may take"),
     },
 }

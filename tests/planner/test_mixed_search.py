@@ -1,0 +1,64 @@
+"""Mixed spaces (categoricals and reals): the batched search and the one it replaced."""
+
+from __future__ import annotations
+
+import pytest
+
+from smartlab_kernel.planner import Categorical, InvalidConfigError, Objective, Planner, Real
+
+SPACE = [
+    Categorical("solvent", ("water", "ethanol", "toluene")),
+    Categorical("catalyst", ("a", "b", "c", "d", "e")),
+    Real("t", 20.0, 80.0),
+    Real("c", 0.0, 1.0),
+]
+
+
+def _response(params: dict[str, object]) -> float:
+    bonus = {"water": 0.0, "ethanol": 1.0, "toluene": 0.3}[str(params["solvent"])]
+    bonus += {"a": 0.0, "b": 0.2, "c": 0.9, "d": 0.1, "e": 0.4}[str(params["catalyst"])]
+    t, c = float(params["t"]), float(params["c"])  # type: ignore[arg-type]
+    return bonus - ((t - 55.0) / 30.0) ** 2 - (c - 0.3) ** 2
+
+
+def _campaign(mixed_search: str, steps: int = 3) -> Planner:
+    planner = Planner(SPACE, [Objective("y")], seed=5, mixed_search=mixed_search)  # type: ignore[arg-type]
+    while len(planner.history) < 10:
+        for s in planner.suggest(2):
+            planner.observe(s, {"y": _response(s.params)})
+    for _ in range(steps):
+        for s in planner.suggest(1):
+            planner.observe(s, {"y": _response(s.params)})
+    return planner
+
+
+@pytest.mark.parametrize("mixed_search", ["batched", "per_combination"])
+def test_both_searches_give_legal_batches_that_model_improvement(mixed_search: str) -> None:
+    planner = _campaign(mixed_search)
+    batch = planner.suggest(3)
+    assert len(batch) == 3
+    for s in batch:
+        assert s.params["solvent"] in ("water", "ethanol", "toluene")
+        assert s.params["catalyst"] in tuple("abcde")
+        assert 20.0 <= float(s.params["t"]) <= 80.0  # type: ignore[arg-type]
+        assert 0.0 <= float(s.params["c"]) <= 1.0  # type: ignore[arg-type]
+        assert s.model_state["mixed_search"] == mixed_search
+    assert len({tuple(s.params.values()) for s in batch}) == 3
+
+
+def test_batched_is_the_default_recorded_and_old_configs_keep_per_combination() -> None:
+    planner = _campaign("batched", steps=1)
+    assert Planner(SPACE, [Objective("y")]).mixed_search == "batched"
+    config = planner.to_config()
+    assert config["mixed_search"] == "batched"
+    again = Planner.restore(config, planner.history)
+    assert again.mixed_search == "batched"
+    assert again.suggest(1)[0].params == planner.suggest(1)[0].params
+    # written before the setting was recorded: the per-combination search
+    old = {k: v for k, v in config.items() if k != "mixed_search"}
+    assert Planner.restore(old, planner.history).mixed_search == "per_combination"
+
+
+def test_an_unknown_mixed_search_is_refused() -> None:
+    with pytest.raises(InvalidConfigError, match="mixed_search must be one of"):
+        Planner(SPACE, [Objective("y")], mixed_search="greedy")  # type: ignore[arg-type]
