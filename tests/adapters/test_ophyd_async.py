@@ -64,13 +64,15 @@ def heat(hotplate: AsyncEpicsReactor, temperatures: list[float]):  # type: ignor
     return plan()
 
 
-def wait_until_heating(hotplate: AsyncEpicsReactor, above: float = 30.0) -> None:
-    """Return once the temperature passed ``above`` degC: the move is under way."""
+def wait_until_heating(
+    hotplate: AsyncEpicsReactor, above: float = 30.0, within: float = 20.0
+) -> None:
+    """Return once the temperature passed ``above`` degC (within ``within`` s)."""
     import time
 
     from smartlab_kernel.devices.adapters.ophyd_async_devices import read_now
 
-    deadline = time.monotonic() + 20.0
+    deadline = time.monotonic() + within
     while True:
         try:
             if read_now(hotplate.temperature, "get_value") > above:
@@ -305,13 +307,17 @@ def test_a_pause_holds_the_move_and_the_run_records_the_temperature_it_reached(
     """
     import time
 
-    reactor_ioc("OA7:REACTOR:", time_scale=200.0)  # tau = 60 s takes 0.3 s: 60 degC in 1.3 s
+    # tau = 60 s takes 2 s: about 0.5 s from 25 to 30 degC, then 8 s more to 60 degC, room
+    # enough for the pause on a loaded machine (at 200x the run ended before it once in CI)
+    reactor_ioc("OA7:REACTOR:", time_scale=30.0)
     hotplate = build_devices(load_lab_config(write_config(tmp_path, "OA7:REACTOR:")))["hotplate"]
     lab = lab_with({"hotplate": hotplate})
     run = lab.submit(heat(hotplate, [60.0]))
     wait_until_heating(hotplate)
     lab.pause(reason="checking the sash")
-    time.sleep(2.0)  # the move arrives during the pause: held, not ended, by the pause
+    wait_until_heating(hotplate, above=59.5, within=60.0)  # the move arrives during the pause
+    time.sleep(0.5)  # and is held there, not ended, by the pause
+    assert lab.state == "paused"
     lab.resume()
     (uid,) = run.wait(60)
     lab.wait(30)
