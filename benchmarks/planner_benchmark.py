@@ -50,11 +50,18 @@ def pool_lookup(ds: Dataset) -> dict[tuple, np.ndarray]:
 
 
 def pool_planner_run(
-    ds: Dataset, seed: int, budget: int, stop_at: float | None = None
+    ds: Dataset,
+    seed: int,
+    budget: int,
+    stop_at: float | None = None,
+    substances: str | None = None,
 ) -> np.ndarray:
     lookup = pool_lookup(ds)
     planner = Planner(
-        ds.parameters(), ds.objectives(), candidates=ds.frame[ds.parameter_names], seed=seed
+        ds.parameters(substances),
+        ds.objectives(),
+        candidates=ds.frame[ds.parameter_names],
+        seed=seed,
     )
     chosen = []
     while len(chosen) < budget:
@@ -222,7 +229,14 @@ def pool_multi(
     ref = values.min(axis=0)
     total = hypervolume(values, ref)
     out: dict[str, Any] = {"rows": len(values), "reference_point_signed": ref.tolist()}
-    runs = {"planner": pool_planner_run, "random": pool_random_run, "plain": plain_mo_run}
+    runs = {
+        "planner": pool_planner_run,
+        "planner_descriptors": lambda ds, seed, budget: pool_planner_run(
+            ds, seed, budget, substances="descriptors"
+        ),
+        "random": pool_random_run,
+        "plain": plain_mo_run,
+    }
     for method in methods or ["planner", "random"]:
         run = runs[method]
         fractions, f20 = [], []
@@ -244,7 +258,7 @@ def pool_multi(
             "per_seed": fractions,
             "seeds": seeds,
         }
-    for method in out:
+    for method in out if "planner" in out else ():
         if isinstance(out[method], dict) and method != "planner" and "per_seed" in out[method]:
             mine, theirs = np.array(out["planner"]["per_seed"]), np.array(out[method]["per_seed"])
             out[method]["planner_wins_ties_losses"] = [
@@ -289,6 +303,8 @@ def continuous_run(
         return response.true(box_rows(ds, rng.uniform(size=(budget, d)))) * sign
     if method == "ax":
         return ax_run(ds, response, seed, budget, rng)
+    if method == "baybe":
+        return baybe_continuous_run(ds, response, seed, budget, rng)
     planner = Planner(ds.parameters(), ds.objectives(), ds.constraints(), seed=seed)
     true_values = []
     while len(true_values) < budget:
@@ -333,6 +349,56 @@ def ax_run(
     return np.array(true_values)
 
 
+def baybe_continuous_run(
+    ds: Dataset, response: DatasetResponse, seed: int, budget: int, rng: np.random.Generator
+) -> np.ndarray:
+    """BayBE's ``Campaign`` with its defaults over the dataset's box (``pip install baybe``).
+
+    Every parameter is a ``NumericalContinuousParameter`` on its bounds; the
+    simplex dataset gets BayBE's own equality constraint (the fractions sum to
+    1), which BayBE, unlike Ax, supports.
+    """
+    import logging
+
+    from baybe import Campaign
+    from baybe.constraints import ContinuousLinearConstraint
+    from baybe.parameters import NumericalContinuousParameter
+    from baybe.searchspace import SearchSpace as BayBESpace
+    from baybe.targets import NumericalTarget
+    from baybe.utils.random import set_random_seed
+
+    logging.getLogger("baybe").setLevel(logging.ERROR)
+    set_random_seed(seed)
+    names = ds.parameter_names
+    parameters = [
+        NumericalContinuousParameter(name=p["name"], bounds=(float(p["low"]), float(p["high"])))
+        for p in ds.spec["parameters"]
+    ]
+    constraints = (
+        [
+            ContinuousLinearConstraint(
+                parameters=names, operator="=", coefficients=[1.0] * len(names), rhs=1.0
+            )
+        ]
+        if ds.simplex
+        else []
+    )
+    objective = ds.objective_names[0]
+    target = NumericalTarget(
+        objective, minimize=bool(ds.signs()[0] < 0), _enforce_modern_interface=True
+    )
+    space = BayBESpace.from_product(parameters, constraints)
+    campaign = Campaign(space, target.to_objective())
+    true_values = []
+    while len(true_values) < budget:
+        chosen = campaign.recommend(batch_size=1)
+        row = {n: float(chosen.iloc[0][n]) for n in names}
+        chosen[objective] = float(response.measure([row], rng)[0])
+        campaign.add_measurements(chosen)
+        true_values.append(float(response.true([row])[0]) * ds.signs()[0])
+    return np.array(true_values)
+
+
 def quiet_ax() -> None:
     """Ax logs every trial at INFO level on its own loggers; keep the table readable."""
     for name in list(logging.root.manager.loggerDict):
@@ -367,7 +433,7 @@ def continuous(
             acc = np.maximum.accumulate(trace)
             best.append(float(acc[-1] * sign))
             curves.append((acc * sign).tolist())
-            if method in ("planner", "ax"):  # progress of the slow methods, seed by seed
+            if method in ("planner", "ax", "baybe"):  # progress of the slow ones, seed by seed
                 print(f"  {ds.name} {method} seed {seed}: best {best[-1]:.4g}", flush=True)
         print(
             f"  {ds.name} {method}: median best {np.median(best):.4g} "
@@ -381,7 +447,7 @@ def continuous(
             "curve_median": np.median(np.array(curves), axis=0).tolist(),
             "curves": curves,
         }
-    compare_with_ax(out)
+    compare_with_comparators(out)
     return out
 
 
@@ -403,6 +469,32 @@ def compare_with_ax(out: dict[str, Any]) -> None:
     out["planner_at_least_as_good_as_ax"] = bool(planner_median * sign >= ax_median * sign)
     wins = sum(planner[s] * sign >= ax[s] * sign for s in common)
     out["planner_wins_vs_ax_per_seed"] = f"{wins}/{len(common)}"
+
+
+def compare_with_comparators(out: dict[str, Any]) -> None:
+    """Planner vs Ax (flat keys, as before) and vs BayBE (``planner_vs_baybe``), same seeds."""
+    compare_with_ax(out)
+    if "planner" not in out or "baybe" not in out:
+        return
+    sign = out.get("sign", 1.0)
+    planner = dict(zip(out["planner"]["seeds"], out["planner"]["best_true"], strict=True))
+    other = dict(zip(out["baybe"]["seeds"], out["baybe"]["best_true"], strict=True))
+    common = sorted(set(planner) & set(other))
+    if not common:
+        return
+    planner_median = float(np.median([planner[s] for s in common]))
+    other_median = float(np.median([other[s] for s in common]))
+    out["planner_vs_baybe"] = {
+        "common_seeds": common,
+        "planner_median": planner_median,
+        "baybe_median": other_median,
+        "planner_at_least_as_good": bool(planner_median * sign >= other_median * sign),
+        "planner_wins_ties_losses": [
+            sum(planner[s] * sign > other[s] * sign for s in common),
+            sum(planner[s] == other[s] for s in common),
+            sum(planner[s] * sign < other[s] * sign for s in common),
+        ],
+    }
 
 
 # ---------------------------------------------------------------- latency
@@ -526,7 +618,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_ylabel("best percentile (median)")
         ax.legend()
     for ax, (name, res) in zip(flat[len(pool) :], cont.items(), strict=False):
-        for method in ("planner", "sobol", "random", "ax"):
+        for method in ("planner", "sobol", "random", "ax", "baybe"):
             if method in res:
                 curve = res[method]["curve_median"]
                 ax.plot(range(1, len(curve) + 1), curve, label=method)
@@ -597,7 +689,7 @@ def print_table(results: dict[str, Any]) -> None:
         for name, res in results["continuous"].items():
             line = "  ".join(
                 f"{m} {res[m]['median_best_true']:.4g}"
-                for m in ("planner", "sobol", "random", "ax")
+                for m in ("planner", "sobol", "random", "ax", "baybe")
                 if m in res
             )
             extra = (
@@ -665,7 +757,7 @@ def merge(paths: list[Path], out: Path) -> int:
             elif key not in merged or value:
                 merged[key] = value
     for res in merged.get("continuous", {}).values():
-        compare_with_ax(res)
+        compare_with_comparators(res)
     for res in merged.get("pool", {}).values():
         compare_pool(res)
     out.write_text(json.dumps(merged, indent=1))
@@ -693,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--methods",
         default="planner,sobol,random,ax",
-        help="continuous-mode methods to run (comma-separated)",
+        help="continuous-mode methods to run (comma-separated; baybe needs pip install baybe)",
     )
     parser.add_argument(
         "--merge", nargs="+", type=Path, help="combine JSON files of partial runs into --out"
@@ -776,7 +868,8 @@ def main(argv: list[str] | None = None) -> int:
             ds = load(name)
             methods = args.pool_methods or ["planner", "random", *args.pool_comparators]
             if len(ds.objective_names) > 1:
-                multi = [m for m in methods if m in ("planner", "random", "plain")]
+                known = ("planner", "planner_descriptors", "random", "plain")
+                multi = [m for m in methods if m in known]
                 results["pool"][name] = pool_multi(ds, seeds, pool_budget, multi)
             else:
                 results["pool"][name] = pool_single(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ import torch
 from smartlab_kernel.devices.dataset_response import find_datasets
 from smartlab_kernel.planner import Categorical, Objective, Real, SumConstraint
 from smartlab_kernel.planner.model import fit_gp
-from smartlab_kernel.planner.substances import Substance
+from smartlab_kernel.planner.substances import Substance, reduce
 
+#: Tables beside the benchmarks (descriptors of categorical options; see data/README.md).
+DATA_DIR = Path(__file__).resolve().parent / "data"
 DATASETS_DIR = find_datasets()  # $SMARTLAB_DATASETS, else ../shared/benchmarks/datasets
 ALL = ["buchwald_a", "crossed_barrel", "hplc", "photo_pce10", "redoxmers"]
 
@@ -46,11 +49,17 @@ class Dataset:
 
     def parameters(self, substances: str | None = None) -> list[Real | Categorical]:
         """The planner's parameters; with ``substances`` ("rdkit" or "morgan"), a
-        categorical whose options all parse as SMILES becomes a ``Substance``."""
+        categorical whose options all parse as SMILES becomes a ``Substance``; with
+        ``"descriptors"``, a categorical listed in ``benchmarks/data/<name>_descriptors.csv``
+        is encoded from that table's descriptors (standardised, then reduced to
+        principal components as a ``Substance``'s are)."""
+        table = _descriptor_table(self.name) if substances == "descriptors" else {}
         out: list[Real | Categorical] = []
         for p in self.spec["parameters"]:
             if p["type"] == "categorical":
-                if substances and all(_is_smiles(o) for o in p["options"]):
+                if p["name"] in table:
+                    out.append(_described(p["name"], p["options"], table[p["name"]]))
+                elif substances in ("rdkit", "morgan") and all(_is_smiles(o) for o in p["options"]):
                     out.append(Substance(p["name"], p["options"], descriptors=substances))  # type: ignore[arg-type]
                 else:
                     out.append(Categorical(p["name"], p["options"]))
@@ -66,6 +75,31 @@ class Dataset:
 
     def signs(self) -> np.ndarray:
         return np.array([1.0 if o["goal"] == "maximize" else -1.0 for o in self.spec["objectives"]])
+
+
+def _descriptor_table(name: str) -> dict[str, pd.DataFrame]:
+    """Per categorical parameter, a frame of descriptors (options x descriptors)."""
+    path = DATA_DIR / f"{name}_descriptors.csv"
+    if not path.exists():
+        raise SystemExit(f"{name} has no descriptor table ({path} is missing)")
+    long = pd.read_csv(path)
+    return {
+        parameter: part.pivot(index="option", columns="descriptor", values="value")
+        for parameter, part in long.groupby("parameter")
+    }
+
+
+def _described(name: str, options: list[str], table: pd.DataFrame) -> Categorical:
+    missing = [o for o in options if o not in table.index]
+    if missing:
+        raise SystemExit(f"descriptor table has no row for {name} = {missing}")
+    vectors, kept = reduce(table.loc[options].to_numpy(float), components=4)
+    return Categorical(
+        name,
+        tuple(options),
+        encoding=tuple(tuple(float(x) for x in v) for v in vectors),
+        encoding_source=f"descriptor table ({', '.join(table.columns)}), {kept} components",
+    )
 
 
 def _is_smiles(text: str) -> bool:

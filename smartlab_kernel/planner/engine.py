@@ -26,10 +26,19 @@ from smartlab_kernel.planner.model import (
 from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
-from smartlab_kernel.planner.settings import MixedSearch, ModelFit, PoolDesign, SearchEffort
+from smartlab_kernel.planner.settings import (
+    MixedSearch,
+    ModelFit,
+    PoolDesign,
+    SearchEffort,
+    TransferStart,
+)
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
-from smartlab_kernel.planner.transfer import History
+from smartlab_kernel.planner.transfer import History, best_rows
 from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
+
+#: How a design point taken from an earlier campaign is described.
+BEST_OF_HISTORY = "Best row of an earlier campaign, initial design"
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,9 @@ class Engine:
         mixed_search: How mixed spaces are searched (see ``Planner``).
         model_fit: ``"warm"`` starts each outcome-model fit from the last
             one's hyperparameters, ``"scratch"`` from the priors' modes.
+        transfer_start: With ``history``, whether the design begins with the
+            earlier campaigns' best rows (see
+            :data:`~smartlab_kernel.planner.settings.TransferStart`).
     """
 
     def __init__(
@@ -105,10 +117,14 @@ class Engine:
         pool_design: PoolDesign = "sobol",
         mixed_search: MixedSearch = "batched",
         model_fit: ModelFit = "warm",
+        transfer_start: TransferStart = "best",
     ) -> None:
         self.space = space
         self.model_fit = model_fit
         self.history = history
+        self.transfer_start = transfer_start
+        #: The earlier campaigns' best rows, the first design points with ``"best"``.
+        self.history_best = [] if history is None else best_rows(space, history)
         self.pool_design = pool_design
         self.mixed_search = mixed_search
         self.warp_outcomes = warp_outcomes
@@ -161,25 +177,9 @@ class Engine:
     def _design(self, snap: Snapshot, n: int) -> list[Proposal]:
         if n == 0:
             return []
-        kinds: list[str] = []
-        if self.choices is not None and self.pool_design == "maxmin":
-            rows, kinds = self._maxmin_rows(snap, n)
-        elif self.choices is not None and self.pool_design == "sample":
-            free = torch.nonzero(self.available(snap)).flatten()
-            draw = torch.Generator().manual_seed(self.seed * 1_000_003 + snap.n_design)
-            picks = free[torch.randperm(len(free), generator=draw)[:n]].tolist()
-            rows = self.space.decode(self.choices[picks])
-        else:
-            rows = initial_design(
-                self.space, self.seed, snap.n_design, n, center=self.design_center
-            )
-        if self.choices is not None and self.pool_design == "sobol":
-            picks = nearest_unused(
-                self.space.encode(rows), self.choices, self.available(snap), self.space.bounds
-            )
-            rows = self.space.decode(self.choices[picks])
-        if not kinds:
-            kinds = [self._design_kind(snap.n_design + i) for i in range(len(rows))]
+        starts = self._history_starts(snap, n)
+        rows, kinds = self._design_rows(snap, n - len(starts), starts)
+        rows, kinds = [*starts, *rows], [BEST_OF_HISTORY] * len(starts) + kinds
         total = max(self.design_size, snap.n_design + n)
         return [
             Proposal(
@@ -191,7 +191,54 @@ class Engine:
             for i, row in enumerate(rows)
         ]
 
-    def _maxmin_rows(self, snap: Snapshot, n: int) -> tuple[list[dict[str, Choice]], list[str]]:
+    def _history_starts(self, snap: Snapshot, n: int) -> list[dict[str, Choice]]:
+        """``transfer_start="best"``: the design slots the earlier campaigns' best rows fill.
+
+        Slot ``i`` of the design is the ``i``-th earlier campaign's best row
+        (:func:`~smartlab_kernel.planner.transfer.best_rows`) while there is
+        one; with candidates, the unused candidate nearest to it.
+        """
+        if self.history is None or self.transfer_start != "best":
+            return []
+        slots = range(snap.n_design, min(len(self.history_best), snap.n_design + n))
+        rows = [self.history_best[i] for i in slots]
+        if self.choices is not None and rows:
+            picks = nearest_unused(
+                self.space.encode(rows), self.choices, self.available(snap), self.space.bounds
+            )
+            rows = self.space.decode(self.choices[picks])
+        return rows
+
+    def _design_rows(
+        self, snap: Snapshot, n: int, chosen: list[dict[str, Choice]]
+    ) -> tuple[list[dict[str, Choice]], list[str]]:
+        """``n`` rows of the usual initial design, after the ``chosen`` rows of this call."""
+        if n <= 0:
+            return [], []
+        extra = self.space.encode(chosen) if chosen else None
+        start = snap.n_design + len(chosen)
+        if self.choices is not None and self.pool_design == "maxmin":
+            return self._maxmin_rows(snap, n, extra)
+        if self.choices is not None and self.pool_design == "sample":
+            free = torch.nonzero(self.available(snap, extra)).flatten()
+            draw = torch.Generator().manual_seed(self.seed * 1_000_003 + start)
+            picks = free[torch.randperm(len(free), generator=draw)[:n]].tolist()
+            rows = self.space.decode(self.choices[picks])
+        else:
+            rows = initial_design(self.space, self.seed, start, n, center=self.design_center)
+        if self.choices is not None and self.pool_design == "sobol":
+            picks = nearest_unused(
+                self.space.encode(rows),
+                self.choices,
+                self.available(snap, extra),
+                self.space.bounds,
+            )
+            rows = self.space.decode(self.choices[picks])
+        return rows, [self._design_kind(start + i) for i in range(len(rows))]
+
+    def _maxmin_rows(
+        self, snap: Snapshot, n: int, extra: Tensor | None = None
+    ) -> tuple[list[dict[str, Choice]], list[str]]:
         """``pool_design="maxmin"``: up to ``n`` unused pool rows, greedy max-min.
 
         With no experiment started yet (observed, failed or pending), the
@@ -204,10 +251,11 @@ class Engine:
         """
         assert self.choices is not None
         draw = torch.Generator().manual_seed(self.seed * 1_000_003 + snap.n_design)
-        free = self.available(snap)
+        free = self.available(snap, extra)
         scale = (self.space.bounds[1] - self.space.bounds[0]).clamp_min(1e-12)
         unit = (self.choices - self.space.bounds[0]) / scale
-        started = torch.cat([snap.X_observed, snap.X_failed, snap.X_pending])
+        already = [snap.X_observed, snap.X_failed, snap.X_pending]
+        started = torch.cat(already + ([extra] if extra is not None else []))
         nearest = torch.full((len(unit),), torch.inf, dtype=unit.dtype)
         if len(started):
             started_unit = (started - self.space.bounds[0]) / scale

@@ -41,6 +41,7 @@ def planner_config(planner: Planner, include_candidates: bool) -> dict[str, Any]
         "pool_design": planner.pool_design,
         "mixed_search": planner.mixed_search,
         "model_fit": planner.model_fit,
+        "transfer_start": planner.transfer_start,
         "candidates": candidates,
     }
     if planner.transfer is not None:
@@ -89,6 +90,8 @@ def planner_from_config(
         mixed_search=config.get("mixed_search", "per_combination"),
         # and warm-started every outcome-model fit
         model_fit=config.get("model_fit", "warm"),
+        # and began a campaign with history from the usual design
+        transfer_start=config.get("transfer_start", "design"),
     )
     if stored is not None and planner.candidate_rows is not None:
         digest = cfg.candidates_hash(planner.candidate_rows)

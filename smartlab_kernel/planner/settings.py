@@ -30,6 +30,15 @@ ModelFit = Literal["warm", "scratch"]
 #: The allowed values of :data:`ModelFit`.
 MODEL_FITS: tuple[str, ...] = get_args(ModelFit)
 
+#: How a campaign with ``history`` (earlier campaigns) starts: ``"best"``
+#: makes each earlier campaign's best row, as a point of this space, the
+#: first initial-design points (in pool mode the unused row nearest to it),
+#: then the usual design; ``"design"`` uses the usual design only (the start
+#: before 2026-12-05). Without history both are the same.
+TransferStart = Literal["best", "design"]
+#: The allowed values of :data:`TransferStart`.
+TRANSFER_STARTS: tuple[str, ...] = get_args(TransferStart)
+
 #: How a space with categorical and continuous parameters is searched:
 #: ``"batched"`` optimises the starts of every promising category combination
 #: in one L-BFGS-B run; ``"per_combination"`` runs the optimiser once per
@@ -68,9 +77,11 @@ __all__ = [
     "MODEL_FITS",
     "POOL_DESIGNS",
     "SEARCH_EFFORTS",
+    "TRANSFER_STARTS",
     "MixedSearch",
     "ModelFit",
     "OptimizerSettings",
     "PoolDesign",
     "SearchEffort",
+    "TransferStart",
 ]

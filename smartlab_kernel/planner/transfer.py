@@ -33,7 +33,7 @@ from torch import Tensor
 
 from smartlab_kernel.planner.errors import InvalidConfigError, PlannerError
 from smartlab_kernel.planner.objectives import Objective
-from smartlab_kernel.planner.parameters import Categorical
+from smartlab_kernel.planner.parameters import Categorical, Choice
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
 
 #: Initial-design points of a campaign that has history: the model already
@@ -154,6 +154,25 @@ def encode_history(
     )
 
 
+def best_rows(space: SearchSpace, history: History) -> list[dict[str, Choice]]:
+    """Each earlier campaign's best row that is a point of this space, in campaign order.
+
+    A campaign's best row is left out when it is not a valid point here (a
+    categorical level this space does not list, or a linear constraint it
+    violates) or when an earlier campaign's best row is the same point.
+    """
+    starts: list[dict[str, Choice]] = []
+    for task, rows in enumerate(history.rows):
+        best = int(history.Y[history.task == task, 0].argmax())
+        try:
+            row = space.validate({name: rows[best][name] for name in space.names})
+        except PlannerError:
+            continue
+        if row not in starts:
+            starts.append(row)
+    return starts
+
+
 def _encode_row(space: SearchSpace, record: Mapping[Any, Any]) -> tuple[Tensor | None, str | None]:
     x = torch.zeros(space.dim, dtype=DTYPE)
     for parameter in space.parameters:
@@ -186,4 +205,4 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-__all__ = ["TRANSFER_DESIGN", "History", "encode_history"]
+__all__ = ["TRANSFER_DESIGN", "History", "best_rows", "encode_history"]

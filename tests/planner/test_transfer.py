@@ -105,3 +105,64 @@ def test_bad_history_is_refused_at_construction(
 ) -> None:
     with pytest.raises(InvalidConfigError, match=message):
         Planner(SPACE, objectives, history=history)  # type: ignore[arg-type]
+
+
+def _best(frame: pd.DataFrame) -> dict[str, object]:
+    row = frame.loc[frame["y"].idxmax()]
+    return {"x": float(row["x"]), "base": str(row["base"])}
+
+
+def test_a_campaign_with_history_starts_at_each_earlier_campaigns_best_row() -> None:
+    history = [earlier(1, shift=10.0, scale=3.0), earlier(2, shift=-5.0, scale=0.5)]
+    planner = Planner(SPACE, [Objective("y")], seed=0, history=history)
+    assert planner.transfer_start == "best"
+    first, second = planner.suggest(2)
+    assert first.params == pytest.approx(_best(history[0]))
+    assert second.params == pytest.approx(_best(history[1]))
+    assert first.reason.startswith("Best row of an earlier campaign, initial design 1/2")
+    assert first.predicted is None and first.model_state["kind"] == "initial_design"
+
+
+def test_in_pool_mode_the_start_is_the_unused_candidate_nearest_the_best_row() -> None:
+    history = [earlier(1, shift=0.0, scale=1.0)]
+    best = _best(history[0])
+    pool = pd.DataFrame(
+        [
+            {"x": round(best["x"] + 0.01, 3), "base": best["base"]},  # nearest to the best
+            {"x": 0.05, "base": "A"},
+            {"x": 0.5, "base": "C"},
+            {"x": 0.95, "base": "B"},
+        ]
+    )
+    planner = Planner(SPACE, [Objective("y")], candidates=pool, seed=3, history=history)
+    first, second = planner.suggest(2)
+    assert first.params == pool.iloc[0].to_dict()
+    assert second.params != first.params  # the design goes on with another row
+    assert second.reason.startswith("Random candidate, initial design 2/2")
+
+
+def test_a_best_row_this_space_cannot_take_is_skipped() -> None:
+    other_level = pd.DataFrame(
+        [{"x": 0.7, "base": "D", "y": 9.0}, {"x": 0.2, "base": "A", "y": 1.0}]
+    )
+    planner = Planner(SPACE, [Objective("y")], seed=0, history=[other_level])
+    [s] = planner.suggest(1)
+    assert s.params["base"] != "D"  # "D" is not a level here: the usual design instead
+    assert "earlier campaign" not in s.reason
+
+
+def test_transfer_start_design_keeps_the_usual_design_and_is_recorded() -> None:
+    history = [earlier(1, shift=10.0, scale=3.0)]
+    usual = Planner(SPACE, [Objective("y")], seed=0, history=history, transfer_start="design")
+    [s] = usual.suggest(1)
+    assert s.params != pytest.approx(_best(history[0]))
+    assert "earlier campaign" not in s.reason
+    config = json.loads(json.dumps(usual.to_config()))
+    assert config["transfer_start"] == "design"
+    assert Planner.restore(config, usual.history).transfer_start == "design"
+    # written before the setting was recorded: the usual design
+    best = Planner(SPACE, [Objective("y")], seed=0, history=history)
+    old = {k: v for k, v in best.to_config().items() if k != "transfer_start"}
+    assert Planner.restore(old, []).transfer_start == "design"
+    with pytest.raises(InvalidConfigError, match="transfer_start must be one of"):
+        Planner(SPACE, [Objective("y")], transfer_start="first")  # type: ignore[arg-type]
