@@ -86,6 +86,31 @@ def test_merge_unites_seeds_and_compares_with_ax(bench: ModuleType, tmp_path: Pa
     assert merged["planner_wins_vs_ax_per_seed"] == "2/3"
 
 
+def test_merge_compares_the_planner_with_baybe_in_continuous_mode(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    base = {"noise_std": 1.0, "budget": 2, "sign": -1.0, "dataset_best": 0.0}  # minimised
+    run = {**base, "planner": _run([0, 1, 2], [1.0, 2.0, 3.0]), "baybe": _run([1, 2], [2.0, 1.0])}
+    path, out = tmp_path / "a.json", tmp_path / "merged.json"
+    path.write_text(json.dumps({"pool": {}, "continuous": {"d": run}}))
+    assert bench.merge([path], out) == 0
+    versus = json.loads(out.read_text())["continuous"]["d"]["planner_vs_baybe"]
+    assert versus["common_seeds"] == [1, 2]
+    assert versus["planner_median"] == 2.5 and versus["baybe_median"] == 1.5
+    assert versus["planner_at_least_as_good"] is False  # lower is better here
+    assert versus["planner_wins_ties_losses"] == [0, 1, 1]
+
+
+def test_redoxmers_fragments_are_encoded_from_their_descriptor_table(bench: ModuleType) -> None:
+    from benchmarks.planner_datasets import load
+
+    parameters = load("redoxmers").parameters("descriptors")
+    assert [p.name for p in parameters] == ["r1_label", "r3_label", "r4_label", "r5_label"]
+    assert all(p.encoding is not None for p in parameters)
+    assert sum(p.width for p in parameters) < 29  # 29 one-hot columns
+    assert "descriptor table" in str(parameters[3].encoding_source)
+
+
 @pytest.fixture(scope="module")
 def ablation(bench: ModuleType) -> ModuleType:
     sys.path.insert(0, str(ROOT))
