@@ -754,7 +754,9 @@ def merge(paths: list[Path], out: Path) -> int:
                         target["curves_percentile"] = curves
             elif isinstance(value, dict) and isinstance(merged.get(key), dict):
                 merged[key].update(value)
-            elif key not in merged or value:
+            elif key not in merged or (value and not merged[key]):
+                # the first file's seeds, Ax version and wall time describe the merge's base;
+                # a later part (say BayBE on seeds 5-9 without Ax) must not overwrite them
                 merged[key] = value
     for res in merged.get("continuous", {}).values():
         compare_with_comparators(res)

@@ -92,9 +92,13 @@ def test_merge_compares_the_planner_with_baybe_in_continuous_mode(
     base = {"noise_std": 1.0, "budget": 2, "sign": -1.0, "dataset_best": 0.0}  # minimised
     run = {**base, "planner": _run([0, 1, 2], [1.0, 2.0, 3.0]), "baybe": _run([1, 2], [2.0, 1.0])}
     path, out = tmp_path / "a.json", tmp_path / "merged.json"
-    path.write_text(json.dumps({"pool": {}, "continuous": {"d": run}}))
-    assert bench.merge([path], out) == 0
-    versus = json.loads(out.read_text())["continuous"]["d"]["planner_vs_baybe"]
+    path.write_text(json.dumps({"pool": {}, "continuous": {"d": run}, "seeds": [0, 1, 2]}))
+    part = tmp_path / "b.json"  # a later part, run without Ax on other seeds
+    part.write_text(json.dumps({"pool": {}, "continuous": {}, "seeds": [5], "ax": "no Ax"}))
+    assert bench.merge([path, part], out) == 0
+    merged = json.loads(out.read_text())
+    assert merged["seeds"] == [0, 1, 2] and merged["ax"] == "no Ax"  # the base's seeds stay
+    versus = merged["continuous"]["d"]["planner_vs_baybe"]
     assert versus["common_seeds"] == [1, 2]
     assert versus["planner_median"] == 2.5 and versus["baybe_median"] == 1.5
     assert versus["planner_at_least_as_good"] is False  # lower is better here
