@@ -6,7 +6,7 @@ bundled caproto reactor IOC on 127.0.0.1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import bluesky.plan_stubs as bps
@@ -64,15 +64,23 @@ def heat(hotplate: AsyncEpicsReactor, temperatures: list[float]):  # type: ignor
     return plan()
 
 
-def wait_until_heating(
-    hotplate: AsyncEpicsReactor, above: float = 30.0, within: float = 20.0
-) -> None:
-    """Return once the temperature passed ``above`` degC (within ``within`` s)."""
+def wait_for(condition: Callable[[], bool], within: float, failure: str) -> None:
+    """Return once ``condition()`` holds; fail with ``failure`` after ``within`` s."""
+    import time
+
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
+def wait_until_heating(hotplate: AsyncEpicsReactor, above: float = 30.0) -> None:
+    """Return once the temperature passed ``above`` degC: the move is under way."""
     import time
 
     from smartlab_kernel.devices.adapters.ophyd_async_devices import read_now
 
-    deadline = time.monotonic() + within
+    deadline = time.monotonic() + 20.0
     while True:
         try:
             if read_now(hotplate.temperature, "get_value") > above:
@@ -307,16 +315,23 @@ def test_a_pause_holds_the_move_and_the_run_records_the_temperature_it_reached(
     """
     import time
 
-    # tau = 60 s takes 2 s: about 0.5 s from 25 to 30 degC, then 8 s more to 60 degC, room
-    # enough for the pause on a loaded machine (at 200x the run ended before it once in CI)
-    reactor_ioc("OA7:REACTOR:", time_scale=30.0)
+    from ophyd import EpicsSignalRO
+
+    # tau = 60 s takes 4 s: 25 to 30 degC in 0.6 s, to 59.5 degC in 17 s (settle_timeout 30 s)
+    reactor_ioc("OA7:REACTOR:", time_scale=15.0)
+    # watched as a stock client would (pyepics), not through the RunEngine's event loop: a
+    # read queued behind the lab's work on that loop returned only after the run had ended
+    # (twice in CI: "nothing to pause: the RunEngine is idle")
+    temperature = EpicsSignalRO("OA7:REACTOR:TEMP_RBV", name="temperature")
+    temperature.wait_for_connection(timeout=10)
     hotplate = build_devices(load_lab_config(write_config(tmp_path, "OA7:REACTOR:")))["hotplate"]
     lab = lab_with({"hotplate": hotplate})
     run = lab.submit(heat(hotplate, [60.0]))
-    wait_until_heating(hotplate)
+    wait_for(lambda: temperature.get() > 30.0, 20.0, "the hotplate never started heating")
+    assert lab.state == "running", f"the run ended before the pause: {run.state} {run.error}"
     lab.pause(reason="checking the sash")
-    wait_until_heating(hotplate, above=59.5, within=60.0)  # the move arrives during the pause
-    time.sleep(0.5)  # and is held there, not ended, by the pause
+    wait_for(lambda: temperature.get() > 59.5, 60.0, "the move never arrived during the pause")
+    time.sleep(0.5)  # the move arrived, and is held there, not ended, by the pause
     assert lab.state == "paused"
     lab.resume()
     (uid,) = run.wait(60)
