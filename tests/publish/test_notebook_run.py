@@ -27,13 +27,15 @@ def test_a_kernel_that_does_not_start_in_time_is_named_and_leaves_no_traceback(
     notebook.cells.append(nbformat.v4.new_code_cell("print(1)"))
     nbformat.write(notebook, tmp_path / "n.ipynb")
     script = (
-        "import sys\n"
+        "import sys, time\n"
         "from pathlib import Path\n"
         "from smartlab_kernel.publish import KernelStartError, execute_notebook\n"
+        "started = time.monotonic()\n"
         "try:\n"
         "    execute_notebook(Path('n.ipynb'), cwd=Path('.'), startup_timeout=3)\n"
         "except KernelStartError as exc:\n"
         "    print('refused:', exc)\n"
+        "print(f'waited: {time.monotonic() - started:.1f}')\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -41,10 +43,14 @@ def test_a_kernel_that_does_not_start_in_time_is_named_and_leaves_no_traceback(
         env={**os.environ, "JUPYTER_PATH": str(tmp_path / "share" / "jupyter")},
         capture_output=True,
         text=True,
-        timeout=50,  # the allowance given, not nbclient's own 60 s
+        # importing the lab stack takes 7 s idle and went past the 50 s given before on a
+        # loaded CI machine; what this test is about is timed in the script itself
+        timeout=300,
         check=False,
     )
     assert "refused: the notebook's kernel 'silent' did not answer within 3 s" in done.stdout, (
         done.stdout + done.stderr
     )
+    waited = float(done.stdout.split("waited: ")[1].split()[0])
+    assert waited < 45.0, f"{waited} s: the allowance given, not nbclient's own 60 s"
     assert "Traceback" not in done.stderr, done.stderr
