@@ -74,23 +74,6 @@ def wait_for(condition: Callable[[], bool], within: float, failure: str) -> None
         time.sleep(0.05)
 
 
-def wait_until_heating(hotplate: AsyncEpicsReactor, above: float = 30.0) -> None:
-    """Return once the temperature passed ``above`` degC: the move is under way."""
-    import time
-
-    from smartlab_kernel.devices.adapters.ophyd_async_devices import read_now
-
-    deadline = time.monotonic() + 20.0
-    while True:
-        try:
-            if read_now(hotplate.temperature, "get_value") > above:
-                return
-        except TimeoutError:  # a read held up on a loaded machine (seen once in CI): read again
-            pass
-        assert time.monotonic() < deadline, "the hotplate never started heating"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def own_lab(tmp_path: Path) -> Iterator[Lab]:
     """A Lab of its own on a temporary directory, made after the devices were connected."""
@@ -346,11 +329,16 @@ def test_an_abort_mid_move_holds_the_temperature_where_it_is(
     reactor_ioc: IocFactory, tmp_path: Path, lab_with: LabWith
 ) -> None:
 
+    from ophyd import EpicsSignalRO
+
     reactor_ioc("OA8:REACTOR:", time_scale=50.0)
+    temperature = EpicsSignalRO("OA8:REACTOR:TEMP_RBV", name="temperature")  # as in the pause test
+    temperature.wait_for_connection(timeout=10)
     hotplate = build_devices(load_lab_config(write_config(tmp_path, "OA8:REACTOR:")))["hotplate"]
     lab = lab_with({"hotplate": hotplate})
     run = lab.submit(heat(hotplate, [120.0]))
-    wait_until_heating(hotplate)
+    wait_for(lambda: temperature.get() > 30.0, 20.0, "the hotplate never started heating")
+    assert lab.state == "running", f"the run ended before the abort: {run.state} {run.error}"
     lab.abort("wrong sample")
     run.wait(30)
     lab.wait(30)
