@@ -451,16 +451,26 @@ def continuous(
     return out
 
 
-def compare_with_ax(out: dict[str, Any]) -> None:
-    """Planner vs Ax on the seeds both ran (median best true value after the budget)."""
-    if "planner" not in out or "ax" not in out:
-        return
+def paired_with_planner(
+    out: dict[str, Any], method: str
+) -> tuple[float, dict[int, float], dict[int, float], list[int]] | None:
+    """``(sign, planner by seed, method by seed, common seeds)`` of a continuous result,
+    or ``None`` when either did not run or they share no seed."""
+    if "planner" not in out or method not in out:
+        return None
     sign = out.get("sign", 1.0 if out["dataset_best"] >= 0 else -1.0)
     planner = dict(zip(out["planner"]["seeds"], out["planner"]["best_true"], strict=True))
-    ax = dict(zip(out["ax"]["seeds"], out["ax"]["best_true"], strict=True))
-    common = sorted(set(planner) & set(ax))
-    if not common:
+    other = dict(zip(out[method]["seeds"], out[method]["best_true"], strict=True))
+    common = sorted(set(planner) & set(other))
+    return (sign, planner, other, common) if common else None
+
+
+def compare_with_ax(out: dict[str, Any]) -> None:
+    """Planner vs Ax on the seeds both ran (median best true value after the budget)."""
+    paired = paired_with_planner(out, "ax")
+    if paired is None:
         return
+    sign, planner, ax, common = paired
     planner_median = float(np.median([planner[s] for s in common]))
     ax_median = float(np.median([ax[s] for s in common]))
     out["common_seeds_with_ax"] = common
@@ -474,14 +484,10 @@ def compare_with_ax(out: dict[str, Any]) -> None:
 def compare_with_comparators(out: dict[str, Any]) -> None:
     """Planner vs Ax (flat keys, as before) and vs BayBE (``planner_vs_baybe``), same seeds."""
     compare_with_ax(out)
-    if "planner" not in out or "baybe" not in out:
+    paired = paired_with_planner(out, "baybe")
+    if paired is None:
         return
-    sign = out.get("sign", 1.0)
-    planner = dict(zip(out["planner"]["seeds"], out["planner"]["best_true"], strict=True))
-    other = dict(zip(out["baybe"]["seeds"], out["baybe"]["best_true"], strict=True))
-    common = sorted(set(planner) & set(other))
-    if not common:
-        return
+    sign, planner, other, common = paired
     planner_median = float(np.median([planner[s] for s in common]))
     other_median = float(np.median([other[s] for s in common]))
     out["planner_vs_baybe"] = {
