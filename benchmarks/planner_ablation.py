@@ -87,6 +87,9 @@ PLANNER_VARIANTS: dict[str, dict[str, Any]] = {
         "kernel": "matern_scaled",
         "model_fit": "scratch",
     },
+    # one lengthscale per parameter, not per one-hot column (2026-12-05)
+    "planner_per_parameter": {"kernel": "per_parameter"},
+    "planner_rdkit_per_parameter": {"substances": "rdkit", "kernel": "per_parameter"},
 }
 
 #: Changes to the plain loop, by variant name.

@@ -32,6 +32,7 @@ from smartlab_kernel.planner.settings import (
     PoolDesign,
     SearchEffort,
     TransferStart,
+    refit_due,
 )
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
 from smartlab_kernel.planner.transfer import History, best_rows
@@ -55,6 +56,7 @@ class Snapshot:
         n_design: Initial-design points suggested so far.
         warm_start: Outcome-GP hyperparameters of the last fit.
         feasibility_warm_start: Success-GP hyperparameters of the last fit.
+        fitted_at: Observations when ``warm_start`` was last optimised.
     """
 
     X_observed: Tensor
@@ -66,6 +68,7 @@ class Snapshot:
     n_design: int
     warm_start: RawState | None
     feasibility_warm_start: RawState | None
+    fitted_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,9 @@ class Engine:
         pool_design: How the initial design picks pool rows.
         mixed_search: How mixed spaces are searched (see ``Planner``).
         model_fit: ``"warm"`` starts each outcome-model fit from the last
-            one's hyperparameters, ``"scratch"`` from the priors' modes.
+            one's hyperparameters, ``"scratch"`` from the priors' modes,
+            ``"periodic"`` re-optimises them as
+            :func:`~smartlab_kernel.planner.settings.refit_due` says.
         transfer_start: With ``history``, whether the design begins with the
             earlier campaigns' best rows (see
             :data:`~smartlab_kernel.planner.settings.TransferStart`).
@@ -291,14 +296,18 @@ class Engine:
         X_pending = torch.cat([snap.X_pending] + ([X_new] if X_new is not None else []))
         n = len(snap.X_observed)
         warp = fit_warp(snap.Y_observed, self.warp_outcomes)
+        warm_start = snap.warm_start if self.model_fit != "scratch" else None
+        optimise = warm_start is None or refit_due(self.model_fit, n, snap.fitted_at)
         fitted = fit_outcome_model(
             snap.X_observed,
             warp.forward(snap.Y_observed),
             self.space.bounds,
-            snap.warm_start if self.model_fit == "warm" else None,
+            warm_start,
             self.kernel,
             self.history,
             warp,
+            self.space.column_groups,
+            optimise,
         )
         feasibility = None
         if len(snap.X_failed):
@@ -338,6 +347,8 @@ class Engine:
             "search_effort": self.search_effort,
             "mixed_search": self.mixed_search,
             "model_fit": self.model_fit,
+            # observations when the hyperparameters were last optimised
+            "fitted_at": n if optimise else snap.fitted_at,
             "acquisition": name + weighted,
             "acquisition_value": value,
             "n_observations": n,
@@ -379,17 +390,24 @@ def fit_outcome_model(
     kernel: KernelChoice,
     history: History | None,
     warp: OutcomeWarp,
+    groups: list[int],
+    optimise: bool = True,
 ) -> FittedModel:
     """The outcome GP: a ``SingleTaskGP``, or with ``history`` a ``MultiTaskGP``.
 
     ``Y`` is already warped; the history's outcomes get the same warp.
+    ``groups`` gives each input column's parameter (see
+    :func:`~smartlab_kernel.planner.model.make_kernel`); ``optimise=False``
+    keeps ``warm_start``'s hyperparameters.
     """
     if history is None:
-        return fit_gp(X, Y, bounds, warm_start, kernel=kernel)
+        return fit_gp(X, Y, bounds, warm_start, kernel=kernel, groups=groups, optimise=optimise)
     warped = History(
         X=history.X, Y=warp.forward(history.Y), task=history.task, n_tasks=history.n_tasks
     )
-    return fit_multitask(X, Y, warped, bounds, warm_start, kernel=kernel)
+    return fit_multitask(
+        X, Y, warped, bounds, warm_start, kernel=kernel, groups=groups, optimise=optimise
+    )
 
 
 def settings_for(

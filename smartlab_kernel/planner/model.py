@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +25,8 @@ from gpytorch.kernels import Kernel, MaternKernel, ScaleKernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import GammaPrior
 from torch import Tensor
+
+from smartlab_kernel.planner.kernels import ParameterRBFKernel
 
 if TYPE_CHECKING:
     from smartlab_kernel.planner.transfer import History
@@ -45,21 +47,40 @@ RawState = dict[str, Any]
 #:   grows with the square root of the ``d`` inputs (BoTorch's
 #:   dimension-scaled mode, with a Gamma's lighter tails): BayBE 0.15's
 #:   default kernel (``docs/planner/ablations.md``).
-KernelChoice = Literal["dimension_scaled", "matern_gamma", "matern_scaled"]
-KERNELS: tuple[str, ...] = ("dimension_scaled", "matern_gamma", "matern_scaled")
+#: * ``"per_parameter"``: ``"dimension_scaled"`` with one lengthscale per
+#:   parameter instead of per encoded column: a categorical's one-hot
+#:   columns (or a molecule's descriptors) share one
+#:   (:class:`~smartlab_kernel.planner.kernels.ParameterRBFKernel`).
+KernelChoice = Literal["dimension_scaled", "matern_gamma", "matern_scaled", "per_parameter"]
+KERNELS: tuple[str, ...] = ("dimension_scaled", "matern_gamma", "matern_scaled", "per_parameter")
 
 #: L-BFGS-B iterations of a warm-started multi-task refit (see :func:`fit_multitask`).
 MULTITASK_REFIT_ITERATIONS = 15
 
 
-def make_kernel(kernel: KernelChoice, d: int) -> Kernel | None:
+def make_kernel(
+    kernel: KernelChoice, d: int, groups: Sequence[int] | None = None, m: int = 1
+) -> Kernel | None:
     """The covariance module for ``kernel`` over ``d`` inputs (``None``: BoTorch's default).
+
+    Args:
+        kernel: One of :data:`KERNELS`.
+        d: Number of encoded input columns.
+        groups: The parameter of each column (``"per_parameter"``; default:
+            one parameter per column).
+        m: Number of outputs (``"per_parameter"`` learns hyperparameters for
+            each, as BoTorch's default does).
 
     Raises:
         ValueError: If ``kernel`` is not one of :data:`KERNELS`.
     """
     if kernel == "dimension_scaled":
         return None
+    if kernel == "per_parameter":
+        return ParameterRBFKernel(
+            list(groups) if groups is not None else list(range(d)),
+            batch_shape=torch.Size([m]) if m > 1 else None,
+        )
     if kernel == "matern_gamma":
         return ScaleKernel(
             MaternKernel(nu=1.5, ard_num_dims=d, lengthscale_prior=GammaPrior(3.0, 6.0)),
@@ -103,6 +124,8 @@ def fit_gp(
     standardize: bool = True,
     maxiter: int | None = None,
     kernel: KernelChoice = "dimension_scaled",
+    groups: Sequence[int] | None = None,
+    optimise: bool = True,
 ) -> FittedModel:
     """Fit a ``SingleTaskGP`` by maximising the marginal likelihood.
 
@@ -114,6 +137,9 @@ def fit_gp(
         standardize: Standardise outcomes (``Standardize``); off for 0/1 labels.
         maxiter: Maximum L-BFGS-B iterations (default 75 warm-started, else 200).
         kernel: The covariance (see :data:`KernelChoice`).
+        groups: The parameter of each input column (see :func:`make_kernel`).
+        optimise: ``False`` keeps ``warm_start``'s hyperparameters (the GP is
+            conditioned on every row, nothing is optimised); needs ``warm_start``.
 
     Returns:
         The fitted model and its hyperparameter summary.
@@ -123,15 +149,15 @@ def fit_gp(
         model = SingleTaskGP(
             train_X,
             train_Y,
-            covar_module=make_kernel(kernel, d),
+            covar_module=make_kernel(kernel, d, groups, m),
             input_transform=Normalize(d=d, bounds=bounds),
             outcome_transform=Standardize(m=m) if standardize else None,
         )
-        if warm_start:
-            _load_raw_state(model, warm_start)
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        iterations = maxiter or (75 if warm_start else 200)
-        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
+        loaded = _load_raw_state(model, warm_start) if warm_start else False
+        if optimise or not loaded:
+            mll = ExactMarginalLogLikelihood(model.likelihood, model)
+            iterations = maxiter or (75 if warm_start else 200)
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
     model.eval()
     raw = {name: p.detach().tolist() for name, p in model.named_parameters()}
     return FittedModel(
@@ -149,6 +175,8 @@ def fit_multitask(
     bounds: Tensor,
     warm_start: RawState | None = None,
     kernel: KernelChoice = "dimension_scaled",
+    groups: Sequence[int] | None = None,
+    optimise: bool = True,
 ) -> FittedModel:
     """Fit a ``MultiTaskGP`` of this campaign (the output task) and earlier ones.
 
@@ -164,6 +192,8 @@ def fit_multitask(
         bounds: A ``2 x d`` tensor of input bounds for ``Normalize``.
         warm_start: Raw hyperparameters of an earlier fit of the same shape.
         kernel: The covariance over the parameters (see :data:`KernelChoice`).
+        groups: The parameter of each input column (see :func:`make_kernel`).
+        optimise: ``False`` keeps ``warm_start``'s hyperparameters (see :func:`fit_gp`).
 
     Returns:
         The fitted model (predicting this campaign only) and its summary.
@@ -188,17 +218,17 @@ def fit_multitask(
             torch.cat([Y_hist, train_Y]),
             task_feature=-1,
             output_tasks=[target],
-            covar_module=make_kernel(kernel, d),
+            covar_module=make_kernel(kernel, d, groups),
             input_transform=Normalize(d=d + 1, indices=list(range(d)), bounds=bounds),
             outcome_transform=Standardize(m=1),
         )
-        if warm_start:
-            _load_raw_state(model, warm_start)
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        # Warm-started refits move little (one new observation among hundreds of
-        # earlier ones), and each step costs a Cholesky of every row: few steps.
-        iterations = MULTITASK_REFIT_ITERATIONS if warm_start else 200
-        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
+        loaded = _load_raw_state(model, warm_start) if warm_start else False
+        if optimise or not loaded:
+            mll = ExactMarginalLogLikelihood(model.likelihood, model)
+            # Warm-started refits move little (one new observation among hundreds of
+            # earlier ones), and each step costs a Cholesky of every row: few steps.
+            iterations = MULTITASK_REFIT_ITERATIONS if warm_start else 200
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
     model.eval()
     raw = {name: p.detach().tolist() for name, p in model.named_parameters()}
     summary = summarize(model)
@@ -220,14 +250,18 @@ def recorded_warnings() -> Iterator[list[str]]:
     messages.extend(sorted({f"{w.category.__name__}: {w.message}"[:200] for w in caught}))
 
 
-def _load_raw_state(model: SingleTaskGP, raw_state: RawState) -> None:
+def _load_raw_state(model: SingleTaskGP, raw_state: RawState) -> bool:
+    """Copy the hyperparameters of ``raw_state`` that fit ``model``; ``True`` if all of them."""
     own = dict(model.named_parameters())
+    loaded = 0
     with torch.no_grad():
         for name, value in raw_state.items():
             if name in own:
                 tensor = torch.as_tensor(value, dtype=own[name].dtype)
                 if tensor.shape == own[name].shape:
                     own[name].copy_(tensor)
+                    loaded += 1
+    return loaded == len(own)
 
 
 def summarize(model: SingleTaskGP) -> dict[str, Any]:

@@ -74,6 +74,8 @@ def resolve_kernel(kernel: str, space: SearchSpace, finite: bool) -> KernelChoic
         return "dimension_scaled"
     if kernel == "matern_scaled":
         return "matern_scaled"
+    if kernel == "per_parameter":
+        return "per_parameter"
     raise InvalidConfigError(f"kernel must be 'auto' or one of {KERNELS}, got {kernel!r}")
 
 
@@ -181,11 +183,19 @@ class Planner:
             :mod:`~smartlab_kernel.planner.mixed`). Recorded in the
             configuration, so a resumed campaign searches as it did.
         model_fit: How the outcome model is fitted before each suggestion:
-            ``"warm"`` (default) starts from the previous fit's
-            hyperparameters (at most 75 L-BFGS-B steps); ``"scratch"`` starts
-            from the priors' modes every time (at most 200 steps), as BayBE
-            does. Recorded in the configuration and in every suggestion's
-            model state (see :data:`~smartlab_kernel.planner.settings.ModelFit`).
+            ``"periodic"`` (default) starts from the previous fit's
+            hyperparameters (at most 75 L-BFGS-B steps) at every suggestion
+            below 100 observations, and above that only once the
+            observations have grown by a tenth since the last optimisation
+            (in between the GP is conditioned on every observation with the
+            last hyperparameters, which keeps a suggestion at 300
+            observations under half a second); ``"warm"`` re-optimises at
+            every suggestion (the default before 2026-12-05); ``"scratch"``
+            starts from the priors' modes every time (at most 200 steps), as
+            BayBE does. Recorded in the configuration and in every
+            suggestion's model state, with the observations at the last
+            optimisation (``fitted_at``; see
+            :data:`~smartlab_kernel.planner.settings.ModelFit`).
         transfer_start: With ``history``: ``"best"`` (default) makes each
             earlier campaign's best row the first design points (in pool mode
             the unused candidate nearest to it), ``"design"`` uses the usual
@@ -209,7 +219,7 @@ class Planner:
         history: Sequence[pd.DataFrame] = (),
         pool_design: PoolDesign = "sample",
         mixed_search: MixedSearch = "batched",
-        model_fit: ModelFit = "warm",
+        model_fit: ModelFit = "periodic",
         transfer_start: TransferStart = "best",
     ) -> None:
         names = [o.name for o in objectives]
@@ -291,6 +301,7 @@ class Planner:
             warp_outcomes=outcome_warping,
             kernel=self.kernel,
             history=self.transfer,
+            model_fit=model_fit,
         )
         self.campaign_id = new_campaign_id()
 
@@ -357,6 +368,7 @@ class Planner:
             n_design=state.n_design,
             warm_start=state.warm_start,
             feasibility_warm_start=state.feasibility_warm_start,
+            fitted_at=state.fitted_at,
         )
 
     # -- decisions -----------------------------------------------------------------

@@ -15,6 +15,7 @@ from smartlab_kernel.planner.model import (
     recorded_warnings,
 )
 from smartlab_kernel.planner.objectives import Objective
+from smartlab_kernel.planner.settings import ModelFit, refit_due
 from smartlab_kernel.planner.space import SearchSpace
 from smartlab_kernel.planner.transfer import History
 from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
@@ -28,6 +29,8 @@ class Predictor:
         objectives: The objectives.
         warp_outcomes: Model the same outcome warping as the engine.
         kernel: The same covariance as the engine.
+        history: Earlier campaigns (a multi-task model), or ``None``.
+        model_fit: The engine's :data:`~smartlab_kernel.planner.settings.ModelFit`.
     """
 
     def __init__(
@@ -37,12 +40,14 @@ class Predictor:
         warp_outcomes: bool = False,
         kernel: KernelChoice = "dimension_scaled",
         history: History | None = None,
+        model_fit: ModelFit = "warm",
     ) -> None:
         self.space = space
         self.history = history
         self.objectives = objectives
         self.warp_outcomes = warp_outcomes
         self.kernel = kernel
+        self.model_fit = model_fit
         self._cache: tuple[int, FittedModel, OutcomeWarp] | None = None
 
     def predict(self, snap: Snapshot, params: Mapping[str, Any] | pd.DataFrame) -> Any:
@@ -64,6 +69,8 @@ class Predictor:
                     self.kernel,
                     self.history,
                     warp,
+                    self.space.column_groups,
+                    refit_due(self.model_fit, n, snap.fitted_at),
                 )
                 self._cache = (n, fitted, warp)
             _, fitted, warp = self._cache

@@ -25,10 +25,35 @@ POOL_DESIGNS: tuple[str, ...] = get_args(PoolDesign)
 #: How the outcome model's hyperparameters are fitted before each suggestion:
 #: ``"warm"`` starts from the previous fit's values (75 L-BFGS-B steps at
 #: most); ``"scratch"`` starts from the priors' modes every time (200 steps at
-#: most), as BayBE does.
-ModelFit = Literal["warm", "scratch"]
+#: most), as BayBE does; ``"periodic"`` is ``"warm"`` below
+#: :data:`REFIT_EVERY_BELOW` observations, and above it re-optimises only when
+#: the observations have grown by :data:`REFIT_GROWTH_PERCENT` since the last
+#: optimisation, in between conditioning the GP on every observation with the
+#: last hyperparameters (a suggestion at 300 observations then costs the
+#: search, not the fit).
+ModelFit = Literal["warm", "scratch", "periodic"]
 #: The allowed values of :data:`ModelFit`.
 MODEL_FITS: tuple[str, ...] = get_args(ModelFit)
+#: ``"periodic"`` fits: below this many observations, every suggestion re-optimises.
+REFIT_EVERY_BELOW = 100
+#: ``"periodic"`` fits: re-optimise once the observations have grown by this
+#: many percent since the last optimisation (integer arithmetic: 110 is 10 %
+#: more than 100, which ``100 * 1.1`` in floating point is not).
+REFIT_GROWTH_PERCENT = 10
+
+
+def refit_due(model_fit: ModelFit, n: int, fitted_at: int | None) -> bool:
+    """Whether the hyperparameters are re-optimised for a model of ``n`` observations.
+
+    Args:
+        model_fit: The planner's :data:`ModelFit`.
+        n: Observations of the model about to be fitted.
+        fitted_at: Observations at the last optimisation (``None``: none recorded).
+    """
+    if model_fit != "periodic" or fitted_at is None:
+        return True
+    return n < REFIT_EVERY_BELOW or 100 * n >= (100 + REFIT_GROWTH_PERCENT) * fitted_at
+
 
 #: How a campaign with ``history`` (earlier campaigns) starts: ``"best"``
 #: makes each earlier campaign's best row, as a point of this space, the
@@ -76,6 +101,8 @@ __all__ = [
     "MIXED_SEARCHES",
     "MODEL_FITS",
     "POOL_DESIGNS",
+    "REFIT_EVERY_BELOW",
+    "REFIT_GROWTH_PERCENT",
     "SEARCH_EFFORTS",
     "TRANSFER_STARTS",
     "MixedSearch",
@@ -84,4 +111,5 @@ __all__ = [
     "PoolDesign",
     "SearchEffort",
     "TransferStart",
+    "refit_due",
 ]

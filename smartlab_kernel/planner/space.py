@@ -140,6 +140,11 @@ class SearchSpace:
         return int(self.bounds.shape[-1])
 
     @property
+    def column_groups(self) -> list[int]:
+        """For each encoded column, the index of the parameter it encodes."""
+        return [i for i, p in enumerate(self.parameters) for _ in self.columns[p.name]]
+
+    @property
     def categoricals(self) -> list[Categorical]:
         """The categorical parameters."""
         return [p for p in self.parameters if isinstance(p, Categorical)]

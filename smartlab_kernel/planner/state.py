@@ -37,6 +37,8 @@ class CampaignState:
         n_design: Initial-design points suggested so far.
         warm_start: Raw outcome-GP hyperparameters of the last fit.
         feasibility_warm_start: Raw success-GP hyperparameters of the last fit.
+        fitted_at: Observations when ``warm_start`` was last optimised (``None``:
+            not recorded, by planners before ``model_fit="periodic"``).
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -52,6 +54,7 @@ class CampaignState:
     n_design: int = 0
     warm_start: RawState | None = None
     feasibility_warm_start: RawState | None = None
+    fitted_at: int | None = None
 
     def lookup(self, suggestion_id: str) -> Suggestion:
         """The open suggestion with this id.
@@ -121,6 +124,7 @@ class CampaignState:
             self.n_design += 1
         if model.get("raw_state") is not None:
             self.warm_start = model["raw_state"]
+            self.fitted_at = model.get("fitted_at")
         if model.get("feasibility_raw_state") is not None:
             self.feasibility_warm_start = model["feasibility_raw_state"]
 

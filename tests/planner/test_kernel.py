@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from gpytorch.kernels import MaternKernel, ScaleKernel
+from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
+from gpytorch.kernels import MaternKernel, RBFKernel, ScaleKernel
 
 from smartlab_kernel.planner import Categorical, InvalidConfigError, Objective, Planner, Real
+from smartlab_kernel.planner.kernels import ParameterRBFKernel
 from smartlab_kernel.planner.model import fit_gp, make_kernel
 
 
@@ -100,3 +102,64 @@ def test_matern_scaled_is_accepted_recorded_and_restored() -> None:
     assert model_suggestion.model_state["hyperparameters"]["kernel"] == "MaternKernel"
     assert "outputscale" not in model_suggestion.model_state["hyperparameters"]
     assert Planner.restore(planner.to_config(), planner.history).kernel == "matern_scaled"
+
+
+def test_per_parameter_ties_the_columns_of_each_parameter_to_one_lengthscale() -> None:
+    # the same covariance as an RBF whose per-column lengthscales repeat the
+    # parameter's, with one lengthscale per parameter to learn
+    kernel = make_kernel("per_parameter", 5, groups=[0, 0, 0, 1, 2])
+    assert isinstance(kernel, ParameterRBFKernel)
+    kernel = kernel.double()
+    kernel.lengthscale = torch.tensor([[0.3, 0.7, 1.9]], dtype=torch.float64)
+    assert kernel.lengthscale.shape == (1, 3)
+    reference = RBFKernel(ard_num_dims=5).double()
+    reference.lengthscale = torch.tensor([[0.3, 0.3, 0.3, 0.7, 1.9]], dtype=torch.float64)
+    X = torch.rand(7, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(kernel(X).to_dense(), reference(X).to_dense())
+    # its prior is BoTorch's dimension-scaled one over the five columns
+    default = get_covar_module_with_dim_scaled_prior(ard_num_dims=5)
+    assert float(kernel.lengthscale_prior.loc) == pytest.approx(
+        float(default.lengthscale_prior.loc)
+    )
+    with pytest.raises(ValueError, match=r"every index 0 \.\. k - 1"):
+        ParameterRBFKernel([0, 2])
+
+
+def test_a_one_hot_categorical_gets_one_lengthscale_recorded_and_restored() -> None:
+    levels = [f"L{i}" for i in range(6)]
+    space = [Real("x", 0, 1), Categorical("c", levels), Categorical("d", ["p", "q", "r"])]
+    effect = {level: i / 5 for i, level in enumerate(levels)}
+    rows = pd.DataFrame(
+        [{"x": x, "c": c, "d": d} for x in (0.1, 0.5, 0.9) for c in levels for d in "pqr"]
+    )
+    planner = Planner(space, [Objective("f")], candidates=rows, seed=3, kernel="per_parameter")
+    for s in planner.suggest(6):
+        p = s.params
+        planner.observe(s, {"f": effect[str(p["c"])] - (float(p["x"]) - 0.5) ** 2})
+    (suggestion,) = planner.suggest(1)
+    hyper = suggestion.model_state["hyperparameters"]
+    assert suggestion.model_state["kernel"] == "per_parameter"
+    assert hyper["kernel"] == "ParameterRBFKernel"
+    assert len(hyper["lengthscale"]) == 3  # x, c (6 columns) and d (3 columns)
+    again = Planner.restore(planner.to_config(), planner.history)
+    assert again.kernel == "per_parameter"
+    (after,) = again.suggest(1)
+    assert after.model_state["hyperparameters"]["kernel"] == "ParameterRBFKernel"
+
+
+def test_per_parameter_learns_lengthscales_for_each_objective() -> None:
+    space = [Real("x", 0, 1), Categorical("c", ["a", "b", "c"])]
+    planner = Planner(
+        space,
+        [Objective("f"), Objective("g", "minimize")],
+        seed=2,
+        kernel="per_parameter",
+        initial_design=4,
+    )
+    for s in planner.suggest(4):
+        x, c = float(s.params["x"]), "abc".index(str(s.params["c"]))
+        planner.observe(s, {"f": x + c, "g": (x - 0.3) ** 2 + c})
+    (suggestion,) = planner.suggest(1)
+    lengthscale = suggestion.model_state["hyperparameters"]["lengthscale"]
+    assert len(lengthscale) == 4  # two parameters x two objectives
+    assert suggestion.model_state["acquisition"].startswith("qLogNEHVI")

@@ -1,4 +1,5 @@
-"""``model_fit``: warm-started outcome-model fits (default) or fits from the priors' modes."""
+"""``model_fit``: warm-started outcome-model fits, periodic ones (default) or fits from the priors'
+modes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from smartlab_kernel.planner import InvalidConfigError, Objective, Planner, Real, Suggestion, engine
+from smartlab_kernel.planner.settings import REFIT_EVERY_BELOW, refit_due
 
 POOL = pd.DataFrame(
     {
@@ -50,9 +52,9 @@ def test_model_fit_decides_where_each_fit_starts_and_is_recorded(
     assert Planner.restore(planner.to_config(), planner.history).model_fit == model_fit
 
 
-def test_warm_is_the_default_and_old_configs_resume_warm() -> None:
+def test_periodic_is_the_default_and_old_configs_resume_warm() -> None:
     planner = Planner(PARAMS, [Objective("y")], candidates=POOL)
-    assert planner.model_fit == "warm"
+    assert planner.model_fit == "periodic"
     _run(planner, 3)
     old = {k: v for k, v in planner.to_config().items() if k != "model_fit"}
     again = Planner.restore(old, planner.history)
@@ -63,3 +65,43 @@ def test_warm_is_the_default_and_old_configs_resume_warm() -> None:
 def test_an_unknown_model_fit_is_refused() -> None:
     with pytest.raises(InvalidConfigError, match="model_fit must be one of"):
         Planner(PARAMS, [Objective("y")], model_fit="lazy")  # type: ignore[arg-type]
+
+
+def test_periodic_refits_below_100_observations_and_then_after_a_tenth_more() -> None:
+    assert REFIT_EVERY_BELOW == 100
+    assert refit_due("periodic", 99, 98)
+    assert not refit_due("periodic", 100, 99)
+    assert not refit_due("periodic", 108, 99)
+    assert refit_due("periodic", 109, 99)  # 99 x 1.1 = 108.9
+    assert refit_due("periodic", 110, 100)
+    assert refit_due("periodic", 150, None)  # nothing recorded: optimise
+    assert refit_due("warm", 300, 299) and refit_due("scratch", 300, 299)
+
+
+def test_periodic_fits_keep_the_hyperparameters_between_refits_and_say_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(3)
+    pool = pd.DataFrame({"x": rng.uniform(0, 1, 300).round(5), "z": rng.uniform(0, 1, 300)})
+    planner = Planner(PARAMS, [Objective("y")], candidates=pool, seed=4)
+    for row in pool.iloc[:97].to_dict("records"):
+        planner.observe(row, {"y": _y(row) + 0.01 * float(rng.normal())})
+    optimised: list[bool] = []
+    real_fit = engine.fit_outcome_model
+
+    def spy(*args: Any) -> Any:
+        optimised.append(args[-1])
+        return real_fit(*args)
+
+    monkeypatch.setattr(engine, "fit_outcome_model", spy)
+    states = [_run(planner, 1).model_state for _ in range(14)]  # 97 .. 110 observations
+    # below 100 every suggestion optimises; from 100 on only at 1.1 x the last (99 -> 109)
+    assert optimised == [True] * 3 + [False] * 9 + [True, False]
+    assert [s["fitted_at"] for s in states] == [97, 98, 99] + [99] * 9 + [109, 109]
+    kept, refitted = states[5], states[12]
+    assert kept["raw_state"] == states[2]["raw_state"]  # the same hyperparameters
+    assert refitted["raw_state"] != states[2]["raw_state"]
+    # a restored campaign knows when the last optimisation was, so it suggests the same
+    again = Planner.restore(planner.to_config(), planner.history)
+    assert again.suggest(1)[0].params == planner.suggest(1)[0].params
+    assert optimised[-2:] == [False, False]
