@@ -68,22 +68,26 @@ def make_kernel(
         d: Number of encoded input columns.
         groups: The parameter of each column (``"per_parameter"``; default:
             one parameter per column).
-        m: Number of outputs (``"per_parameter"`` learns hyperparameters for
-            each, as BoTorch's default does).
+        m: Number of outputs: each gets its own hyperparameters, as with
+            BoTorch's default (a ``SingleTaskGP`` of several outputs is a batch
+            of GPs, and its fit needs a kernel of that batch shape).
 
     Raises:
         ValueError: If ``kernel`` is not one of :data:`KERNELS`.
     """
+    batch = torch.Size([m]) if m > 1 else torch.Size([])
     if kernel == "dimension_scaled":
         return None
     if kernel == "per_parameter":
         return ParameterRBFKernel(
-            list(groups) if groups is not None else list(range(d)),
-            batch_shape=torch.Size([m]) if m > 1 else None,
+            list(groups) if groups is not None else list(range(d)), batch_shape=batch
         )
     if kernel == "matern_gamma":
         return ScaleKernel(
-            MaternKernel(nu=1.5, ard_num_dims=d, lengthscale_prior=GammaPrior(3.0, 6.0)),
+            MaternKernel(
+                nu=1.5, ard_num_dims=d, batch_shape=batch, lengthscale_prior=GammaPrior(3.0, 6.0)
+            ),
+            batch_shape=batch,
             outputscale_prior=GammaPrior(2.0, 0.15),
         )
     if kernel == "matern_scaled":
@@ -93,6 +97,7 @@ def make_kernel(
         return MaternKernel(
             nu=2.5,
             ard_num_dims=d,
+            batch_shape=batch,
             lengthscale_prior=prior,
             lengthscale_constraint=GreaterThan(2.5e-2, transform=None, initial_value=mode),
         )

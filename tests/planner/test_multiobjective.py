@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from smartlab_kernel.planner import Objective, Planner, Real
 
 
@@ -36,3 +40,29 @@ def test_multi_objective_suggestions_approach_the_pareto_front() -> None:
         f1, f2 = row["outcomes"]["f1"], row["outcomes"]["f2"]
         assert f2 - (1 - math.sqrt(f1)) < 0.35
     assert planner.best() == front[0]
+
+
+@pytest.mark.parametrize(
+    "kernel", ["auto", "matern_gamma", "matern_scaled", "per_parameter", "dimension_scaled"]
+)
+def test_every_kernel_models_several_objectives_of_a_pool(kernel: str) -> None:
+    # A pool of reals with two objectives: "auto" picks matern_gamma, whose kernel
+    # had no batch shape for the two outputs and made the first model-based
+    # suggestion fail in botorch's fit ("shape '[2, 1]' is invalid").
+    rng = np.random.default_rng(0)
+    pool = pd.DataFrame({"x": rng.uniform(0, 1, 60), "y": rng.uniform(0, 1, 60)})
+    planner = Planner(
+        [Real("x", 0, 1), Real("y", 0, 1)],
+        [Objective("f1", "minimize"), Objective("f2", "minimize")],
+        candidates=pool,
+        seed=1,
+        kernel=kernel,
+    )
+    for _ in range(4):
+        for s in planner.suggest(1):
+            planner.observe(s, zdt_like(s.params))
+    (suggestion,) = planner.suggest(1)
+    state = suggestion.model_state
+    assert state["acquisition"] == "qLogNEHVI"
+    assert len(state["hyperparameters"]["lengthscale"]) == 4  # 2 inputs x 2 objectives
+    assert set(suggestion.predicted or {}) == {"f1", "f2"}
