@@ -55,6 +55,7 @@ def pool_planner_run(
     budget: int,
     stop_at: float | None = None,
     substances: str | None = None,
+    **options: Any,
 ) -> np.ndarray:
     lookup = pool_lookup(ds)
     planner = Planner(
@@ -62,6 +63,7 @@ def pool_planner_run(
         ds.objectives(),
         candidates=ds.frame[ds.parameter_names],
         seed=seed,
+        **options,
     )
     chosen = []
     while len(chosen) < budget:
@@ -233,6 +235,10 @@ def pool_multi(
         "planner": pool_planner_run,
         "planner_descriptors": lambda ds, seed, budget: pool_planner_run(
             ds, seed, budget, substances="descriptors"
+        ),
+        # the descriptors with the Matern-Gamma kernel of the real pools
+        "planner_descriptors_matern": lambda ds, seed, budget: pool_planner_run(
+            ds, seed, budget, substances="descriptors", kernel="matern_gamma"
         ),
         "random": pool_random_run,
         "plain": plain_mo_run,
@@ -876,7 +882,13 @@ def main(argv: list[str] | None = None) -> int:
             ds = load(name)
             methods = args.pool_methods or ["planner", "random", *args.pool_comparators]
             if len(ds.objective_names) > 1:
-                known = ("planner", "planner_descriptors", "random", "plain")
+                known = (
+                    "planner",
+                    "planner_descriptors",
+                    "planner_descriptors_matern",
+                    "random",
+                    "plain",
+                )
                 multi = [m for m in methods if m in known]
                 results["pool"][name] = pool_multi(ds, seeds, pool_budget, multi)
             else:
