@@ -607,7 +607,9 @@ def latency(sizes: list[int], qs: list[int], reps: int, kind: str = "reals") -> 
 
 
 # ---------------------------------------------------------------- report
-def plot(results: dict[str, Any], path: Path) -> None:
+def plot(results: dict[str, Any], path: Path) -> bool:
+    """Best-so-far curves per dataset and, if measured, latency against n; ``False``
+    if there was nothing to plot (no file written)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -615,10 +617,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     pool = {k: v for k, v in results["pool"].items() if "curves_percentile" in v}
     cont = results.get("continuous", {})
-    panels = len(pool) + len(cont)
+    latency_points = results.get("latency", {})
+    panels = len(pool) + len(cont) + (1 if latency_points else 0)
     if panels == 0:
-        return
-    cols = 4
+        return False
+    cols = min(4, panels)
     rows = math.ceil(panels / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
     flat = list(axes.flat)
@@ -638,10 +641,26 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("experiments")
         ax.set_ylabel("best true value (median)")
         ax.legend()
+    if latency_points:
+        ax = flat[panels - 1]
+        series: dict[str, list[tuple[int, float]]] = {}
+        for point in latency_points.values():
+            series.setdefault(f"{point['case']}, q={point['q']}", []).append(
+                (point["n"], point["p50_s"])
+            )
+        for label, values in series.items():
+            ns, p50s = zip(*sorted(values), strict=True)
+            ax.plot(ns, p50s, marker="o", label=label)
+        ax.axhline(0.5, color="grey", linestyle="--", label="p50 target")
+        ax.set_title("latency of one suggestion (p50)")
+        ax.set_xlabel("observations")
+        ax.set_ylabel("seconds")
+        ax.legend(fontsize="small")
     for ax in flat[panels:]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    return True
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -915,9 +934,10 @@ def main(argv: list[str] | None = None) -> int:
     results["wall_time_s"] = time.perf_counter() - started
     args.out.write_text(json.dumps(results, indent=1))
     args.out.with_suffix(".partial.json").unlink(missing_ok=True)
-    plot(results, args.out.with_suffix(".png"))
+    plotted = plot(results, args.out.with_suffix(".png"))
     print_table(results)
-    print(f"\nwrote {args.out} and {args.out.with_suffix('.png')} ({results['wall_time_s']:.0f} s)")
+    figure = f" and {args.out.with_suffix('.png')}" if plotted else " (nothing to plot)"
+    print(f"\nwrote {args.out}{figure} ({results['wall_time_s']:.0f} s)")
     return 0
 
 

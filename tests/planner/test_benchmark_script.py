@@ -179,3 +179,39 @@ def test_the_benchmark_runs_the_plain_loop_beside_the_planner_seed_by_seed(
     pool = json.loads(out.read_text())["pool"]["crossed_barrel"]
     assert len(pool["plain"]["experiments_to_top1pct"]) == 2
     assert sum(pool["plain"]["planner_wins_ties_losses"]) == 2
+
+
+def test_a_latency_only_run_plots_latency_and_an_empty_one_says_nothing_was_plotted(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    # the script printed "wrote X.json and X.png" for a latency-only run that drew no figure
+    point = {"case": "reals", "n": 20, "q": 1, "p50_s": 0.4, "p95_s": 0.5}
+    results = {"pool": {}, "continuous": {}, "latency": {"n=20,q=1": point}}
+    assert bench.plot(results, tmp_path / "latency.png")
+    assert (tmp_path / "latency.png").stat().st_size > 1000
+    assert not bench.plot({"pool": {}, "continuous": {}}, tmp_path / "empty.png")
+    assert not (tmp_path / "empty.png").exists()
+
+
+def test_the_held_out_pools_load_like_the_shared_datasets(bench: ModuleType) -> None:
+    from benchmarks.planner_datasets import VALIDATION, load
+
+    sizes = {name: len(load(name).frame) for name in VALIDATION}
+    assert sizes == {
+        "buchwald_b": 792,
+        "buchwald_c": 792,
+        "buchwald_d": 792,
+        "buchwald_e": 792,
+        "suzuki_edbo": 3696,
+        "oer_plate_3496": 2121,
+    }
+    plate = load("oer_plate_3496")
+    assert plate.simplex and plate.objectives()[0].goal == "minimize"
+    suzuki = load("suzuki_edbo")
+    assert [p.name for p in suzuki.parameters()] == [
+        "electrophile",
+        "nucleophile",
+        "base",
+        "ligand",
+        "solvent",
+    ]
