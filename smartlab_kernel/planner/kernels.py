@@ -64,11 +64,6 @@ class ParameterRBFKernel(Kernel):
         self.ard_num_dims = None
         self.register_buffer("groups", index)
 
-    @property
-    def n_parameters(self) -> int:
-        """Number of parameters (distinct lengthscales)."""
-        return int(self.groups.max()) + 1
-
     def forward(self, x1: Tensor, x2: Tensor, diag: bool = False, **params: object) -> Tensor:
         """The covariance of ``x1`` and ``x2`` (columns scaled by their parameter's lengthscale)."""
         scale = self.lengthscale.index_select(-1, self.groups)
