@@ -329,21 +329,75 @@ def baybe_run(
     ``substances`` a ``SubstanceParameter`` when every level is a SMILES.
     Needs ``pip install baybe`` (``bench`` extra).
     """
+    from baybe import Campaign
+    from baybe.targets import NumericalTarget
+
+    _baybe_seed(seed)
+    lookup = pool_lookup(ds)
+    objective = ds.objective_names[0]
+    target = NumericalTarget(
+        objective, minimize=bool(ds.signs()[0] < 0), _enforce_modern_interface=True
+    )
+    campaign = Campaign(_baybe_pool(ds, substances), target.to_objective())
+    values: list[float] = []
+    while len(values) < budget:
+        chosen = campaign.recommend(batch_size=1)
+        y = lookup[row_key(_row_params(ds, chosen), ds.parameter_names)]  # signed
+        chosen[objective] = float(y[0]) * float(ds.signs()[0])  # BayBE gets the measured value
+        campaign.add_measurements(chosen)
+        values.append(float(y[0]))
+        if stop_at is not None and y[0] >= stop_at - 1e-12:
+            break
+    return np.array(values)
+
+
+def baybe_mo_run(ds: Dataset, seed: int, budget: int) -> np.ndarray:
+    """BayBE's ``Campaign`` with its defaults and a ``ParetoObjective`` of every objective
+    over the pool (its multi-objective acquisition, qLogNEHVI, from BayBE's defaults).
+
+    Returns the signed (larger is better) objective rows chosen, in order.
+    """
+    from baybe import Campaign
+    from baybe.objectives import ParetoObjective
+    from baybe.targets import NumericalTarget
+
+    _baybe_seed(seed)
+    lookup = pool_lookup(ds)
+    signs = ds.signs()
+    targets = [
+        NumericalTarget(name, minimize=bool(sign < 0), _enforce_modern_interface=True)
+        for name, sign in zip(ds.objective_names, signs, strict=True)
+    ]
+    campaign = Campaign(_baybe_pool(ds, substances=False), ParetoObjective(targets))
+    rows: list[np.ndarray] = []
+    while len(rows) < budget:
+        chosen = campaign.recommend(batch_size=1)
+        y = lookup[row_key(_row_params(ds, chosen), ds.parameter_names)]  # signed
+        for name, value, sign in zip(ds.objective_names, y, signs, strict=True):
+            chosen[name] = float(value) * float(sign)  # BayBE gets the measured values
+        campaign.add_measurements(chosen)
+        rows.append(np.asarray(y, dtype=float))
+    return np.array(rows)
+
+
+def _baybe_seed(seed: int) -> None:
     import logging
 
-    from baybe import Campaign
+    from baybe.utils.random import set_random_seed
+
+    logging.getLogger("baybe").setLevel(logging.ERROR)
+    set_random_seed(seed)
+
+
+def _baybe_pool(ds: Dataset, substances: bool) -> Any:
+    """BayBE's search space of the pool's rows (``SearchSpace.from_dataframe``)."""
     from baybe.parameters import (
         CategoricalParameter,
         NumericalDiscreteParameter,
         SubstanceParameter,
     )
     from baybe.searchspace import SearchSpace as BayBESpace
-    from baybe.targets import NumericalTarget
-    from baybe.utils.random import set_random_seed
 
-    logging.getLogger("baybe").setLevel(logging.ERROR)
-    set_random_seed(seed)
-    lookup = pool_lookup(ds)
     frame = ds.frame[ds.parameter_names].drop_duplicates().reset_index(drop=True)
     parameters: list[Any] = []
     for spec in ds.spec["parameters"]:
@@ -357,25 +411,13 @@ def baybe_run(
         else:
             levels_num = sorted(float(v) for v in frame[name].unique())
             parameters.append(NumericalDiscreteParameter(name=name, values=levels_num))
-    objective = ds.objective_names[0]
-    target = NumericalTarget(
-        objective, minimize=bool(ds.signs()[0] < 0), _enforce_modern_interface=True
-    )
-    campaign = Campaign(BayBESpace.from_dataframe(frame, parameters), target.to_objective())
-    values: list[float] = []
-    while len(values) < budget:
-        chosen = campaign.recommend(batch_size=1)
-        row = chosen.iloc[0]
-        params = {
-            n: row[n] if isinstance(row[n], str) else float(row[n]) for n in ds.parameter_names
-        }
-        y = float(lookup[row_key(params, ds.parameter_names)][0])  # signed: larger is better
-        chosen[objective] = y * float(ds.signs()[0])  # BayBE gets the measured value
-        campaign.add_measurements(chosen)
-        values.append(y)
-        if stop_at is not None and y >= stop_at - 1e-12:
-            break
-    return np.array(values)
+    return BayBESpace.from_dataframe(frame, parameters)
+
+
+def _row_params(ds: Dataset, chosen: Any) -> dict[str, Any]:
+    """The parameters of BayBE's one recommended row (a DataFrame), as the pool's keys."""
+    row = chosen.iloc[0]
+    return {n: row[n] if isinstance(row[n], str) else float(row[n]) for n in ds.parameter_names}
 
 
 def _smiles(text: str) -> bool:

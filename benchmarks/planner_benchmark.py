@@ -224,8 +224,9 @@ def pool_multi(
     ds: Dataset, seeds: list[int], budget: int, methods: list[str] | None = None
 ) -> dict[str, Any]:
     """Pool mode, several objectives: hypervolume of the chosen rows as a fraction of
-    the whole pool's, per method (``plain``: the plain BoTorch loop with qLogNEHVI)."""
-    from benchmarks.planner_ablation import plain_mo_run
+    the whole pool's, per method (``plain``: the plain BoTorch loop with qLogEHVI;
+    ``baybe``: BayBE's defaults with a ``ParetoObjective``, so qLogNEHVI)."""
+    from benchmarks.planner_ablation import baybe_mo_run, plain_mo_run
 
     values = np.array(list(pool_lookup(ds).values()))
     ref = values.min(axis=0)
@@ -242,6 +243,7 @@ def pool_multi(
         ),
         "random": pool_random_run,
         "plain": plain_mo_run,
+        "baybe": baybe_mo_run,
     }
     for method in methods or ["planner", "random"]:
         run = runs[method]
@@ -907,6 +909,7 @@ def main(argv: list[str] | None = None) -> int:
                     "planner_descriptors_matern",
                     "random",
                     "plain",
+                    "baybe",
                 )
                 multi = [m for m in methods if m in known]
                 results["pool"][name] = pool_multi(ds, seeds, pool_budget, multi)
