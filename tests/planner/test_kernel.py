@@ -149,9 +149,12 @@ def test_a_one_hot_categorical_gets_one_lengthscale_recorded_and_restored() -> N
 
 def test_per_parameter_learns_lengthscales_for_each_objective() -> None:
     space = [Real("x", 0, 1), Categorical("c", ["a", "b", "c"])]
+    # a pool: scored exactly, so the test does not time a mixed-space search
+    rows = pd.DataFrame([{"x": x / 10, "c": c} for x in range(11) for c in "abc"])
     planner = Planner(
         space,
         [Objective("f"), Objective("g", "minimize")],
+        candidates=rows,
         seed=2,
         kernel="per_parameter",
         initial_design=4,
