@@ -348,7 +348,7 @@ class Engine:
             "mixed_search": self.mixed_search,
             "model_fit": self.model_fit,
             # observations when the hyperparameters were last optimised
-            "fitted_at": n if optimise else snap.fitted_at,
+            "fitted_at": n if fitted.optimised else snap.fitted_at,
             "acquisition": name + weighted,
             "acquisition_value": value,
             "n_observations": n,

@@ -113,12 +113,15 @@ class FittedModel:
         raw_state: Raw hyperparameters, to warm-start the next fit.
         summary: Readable hyperparameters (lengthscales, noise, ...).
         warnings: Messages of numerical warnings raised while fitting.
+        optimised: The hyperparameters were optimised (``False``: the warm
+            start's were kept as they were).
     """
 
     model: SingleTaskGP
     raw_state: RawState
     summary: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    optimised: bool = True
 
 
 def fit_gp(
@@ -158,11 +161,8 @@ def fit_gp(
             input_transform=Normalize(d=d, bounds=bounds),
             outcome_transform=Standardize(m=m) if standardize else None,
         )
-        loaded = _load_raw_state(model, warm_start) if warm_start else False
-        if optimise or not loaded:
-            mll = ExactMarginalLogLikelihood(model.likelihood, model)
-            iterations = maxiter or (75 if warm_start else 200)
-            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
+        iterations = maxiter or (75 if warm_start else 200)
+        optimised = _start_and_fit(model, warm_start, optimise, iterations)
     model.eval()
     raw = {name: p.detach().tolist() for name, p in model.named_parameters()}
     return FittedModel(
@@ -170,6 +170,7 @@ def fit_gp(
         raw_state=raw,
         summary=summarize(model),
         warnings=caught,
+        optimised=optimised,
     )
 
 
@@ -227,18 +228,17 @@ def fit_multitask(
             input_transform=Normalize(d=d + 1, indices=list(range(d)), bounds=bounds),
             outcome_transform=Standardize(m=1),
         )
-        loaded = _load_raw_state(model, warm_start) if warm_start else False
-        if optimise or not loaded:
-            mll = ExactMarginalLogLikelihood(model.likelihood, model)
-            # Warm-started refits move little (one new observation among hundreds of
-            # earlier ones), and each step costs a Cholesky of every row: few steps.
-            iterations = MULTITASK_REFIT_ITERATIONS if warm_start else 200
-            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
+        # Warm-started refits move little (one new observation among hundreds of
+        # earlier ones), and each step costs a Cholesky of every row: few steps.
+        iterations = MULTITASK_REFIT_ITERATIONS if warm_start else 200
+        optimised = _start_and_fit(model, warm_start, optimise, iterations)
     model.eval()
     raw = {name: p.detach().tolist() for name, p in model.named_parameters()}
     summary = summarize(model)
     summary["tasks"] = target + 1
-    return FittedModel(model=model, raw_state=raw, summary=summary, warnings=caught)
+    return FittedModel(
+        model=model, raw_state=raw, summary=summary, warnings=caught, optimised=optimised
+    )
 
 
 @contextmanager
@@ -253,6 +253,25 @@ def recorded_warnings() -> Iterator[list[str]]:
         warnings.simplefilter("always")
         yield messages
     messages.extend(sorted({f"{w.category.__name__}: {w.message}"[:200] for w in caught}))
+
+
+def _start_and_fit(
+    model: SingleTaskGP, warm_start: RawState | None, optimise: bool, iterations: int
+) -> bool:
+    """Load ``warm_start`` into ``model`` and maximise the marginal likelihood from there.
+
+    At most ``iterations`` L-BFGS-B steps. With ``optimise=False`` a warm start
+    that sets every hyperparameter is kept as it is.
+
+    Returns:
+        Whether the hyperparameters were optimised.
+    """
+    loaded = _load_raw_state(model, warm_start) if warm_start else False
+    if loaded and not optimise:
+        return False
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": iterations}})
+    return True
 
 
 def _load_raw_state(model: SingleTaskGP, raw_state: RawState) -> bool:

@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from smartlab_kernel.planner import InvalidConfigError, Objective, Planner, Real, Suggestion, engine
+from smartlab_kernel.planner.model import fit_gp
 from smartlab_kernel.planner.settings import REFIT_EVERY_BELOW, refit_due
 
 POOL = pd.DataFrame(
@@ -105,3 +107,18 @@ def test_periodic_fits_keep_the_hyperparameters_between_refits_and_say_so(
     again = Planner.restore(planner.to_config(), planner.history)
     assert again.suggest(1)[0].params == planner.suggest(1)[0].params
     assert optimised[-2:] == [False, False]
+
+
+def test_a_fit_says_whether_it_optimised_and_optimises_a_warm_start_that_does_not_fit() -> None:
+    X = torch.rand(12, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    Y = (X[:, :1] - 0.3) ** 2
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    first = fit_gp(X, Y, bounds)
+    assert first.optimised
+    kept = fit_gp(X, Y, bounds, first.raw_state, optimise=False)
+    assert not kept.optimised and kept.raw_state == first.raw_state
+    # a warm start missing a hyperparameter cannot be kept as it is: the fit
+    # optimises and says so, so the suggestion records a refit (fitted_at) truly
+    partial = {k: v for k, v in first.raw_state.items() if "noise" not in k}
+    refitted = fit_gp(X, Y, bounds, partial, optimise=False)
+    assert refitted.optimised
