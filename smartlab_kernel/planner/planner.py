@@ -68,14 +68,8 @@ def resolve_kernel(kernel: str, space: SearchSpace, finite: bool) -> KernelChoic
     """
     if kernel == "auto":
         return "matern_gamma" if finite and not space.categoricals else "dimension_scaled"
-    if kernel == "matern_gamma":
-        return "matern_gamma"
-    if kernel == "dimension_scaled":
-        return "dimension_scaled"
-    if kernel == "matern_scaled":
-        return "matern_scaled"
-    if kernel == "per_parameter":
-        return "per_parameter"
+    if kernel in KERNELS:
+        return cast(KernelChoice, kernel)
     raise InvalidConfigError(f"kernel must be 'auto' or one of {KERNELS}, got {kernel!r}")
 
 
