@@ -17,6 +17,7 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -220,19 +221,13 @@ def hypervolume(Y: np.ndarray, ref: np.ndarray) -> float:
     return float(Hypervolume(torch.tensor(ref, dtype=torch.float64)).compute(front))
 
 
-def pool_multi(
-    ds: Dataset, seeds: list[int], budget: int, methods: list[str] | None = None
-) -> dict[str, Any]:
-    """Pool mode, several objectives: hypervolume of the chosen rows as a fraction of
-    the whole pool's, per method (``plain``: the plain BoTorch loop with qLogEHVI;
-    ``baybe``: BayBE's defaults with a ``ParetoObjective``, so qLogNEHVI)."""
+def multi_objective_runs() -> dict[str, Callable[[Dataset, int, int], np.ndarray]]:
+    """The pool-mode methods for several objectives, by name (``plain``: the plain
+    BoTorch loop with qLogEHVI; ``baybe``: BayBE's defaults with a ``ParetoObjective``,
+    so qLogNEHVI); each returns the signed objective rows it chose."""
     from benchmarks.planner_ablation import baybe_mo_run, plain_mo_run
 
-    values = np.array(list(pool_lookup(ds).values()))
-    ref = values.min(axis=0)
-    total = hypervolume(values, ref)
-    out: dict[str, Any] = {"rows": len(values), "reference_point_signed": ref.tolist()}
-    runs = {
+    return {
         "planner": pool_planner_run,
         "planner_descriptors": lambda ds, seed, budget: pool_planner_run(
             ds, seed, budget, substances="descriptors"
@@ -245,6 +240,18 @@ def pool_multi(
         "plain": plain_mo_run,
         "baybe": baybe_mo_run,
     }
+
+
+def pool_multi(
+    ds: Dataset, seeds: list[int], budget: int, methods: list[str] | None = None
+) -> dict[str, Any]:
+    """Pool mode, several objectives: hypervolume of the chosen rows as a fraction of
+    the whole pool's, per method (see :func:`multi_objective_runs`)."""
+    values = np.array(list(pool_lookup(ds).values()))
+    ref = values.min(axis=0)
+    total = hypervolume(values, ref)
+    out: dict[str, Any] = {"rows": len(values), "reference_point_signed": ref.tolist()}
+    runs = multi_objective_runs()
     for method in methods or ["planner", "random"]:
         run = runs[method]
         fractions, f20 = [], []
@@ -903,14 +910,7 @@ def main(argv: list[str] | None = None) -> int:
             ds = load(name)
             methods = args.pool_methods or ["planner", "random", *args.pool_comparators]
             if len(ds.objective_names) > 1:
-                known = (
-                    "planner",
-                    "planner_descriptors",
-                    "planner_descriptors_matern",
-                    "random",
-                    "plain",
-                    "baybe",
-                )
+                known = multi_objective_runs()
                 multi = [m for m in methods if m in known]
                 results["pool"][name] = pool_multi(ds, seeds, pool_budget, multi)
             else:
