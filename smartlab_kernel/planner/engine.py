@@ -27,6 +27,7 @@ from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
 from smartlab_kernel.planner.settings import (
+    EARLY_STOP_FTOL,
     MixedSearch,
     ModelFit,
     PoolDesign,
@@ -120,7 +121,7 @@ class Engine:
         search_effort: SearchEffort = "thorough",
         history: History | None = None,
         pool_design: PoolDesign = "sobol",
-        mixed_search: MixedSearch = "batched",
+        mixed_search: MixedSearch = "batched_early_stop",
         model_fit: ModelFit = "warm",
         transfer_start: TransferStart = "best",
     ) -> None:
@@ -321,6 +322,7 @@ class Engine:
         settings = replace(
             settings_for(n, q, light=light, effort=self.search_effort),
             mixed_search=self.mixed_search,
+            ftol=EARLY_STOP_FTOL if self.mixed_search == "batched_early_stop" else None,
         )
         acquisition = build_acquisition(
             fitted.model,

@@ -79,7 +79,7 @@ def _optimize(
             start = feasible_initial_conditions(acquisition, space, q, settings)
             kwargs["batch_initial_conditions"] = start
         X, _ = optimize_acqf(acquisition, **kwargs)  # type: ignore[arg-type]
-    elif settings.mixed_search == "batched":
+    elif settings.mixed_search in ("batched", "batched_early_stop"):
         X = optimize_mixed_batched(acquisition, space, q, settings, kwargs)
     else:
         X = optimize_mixed(acquisition, space, q, settings, kwargs)

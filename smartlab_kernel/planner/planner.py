@@ -170,8 +170,12 @@ class Planner:
             all four; ``"maxmin"`` was measured against sampling on 2026-12-05
             (``docs/planner/ablations.md``). Recorded in the configuration.
         mixed_search: How a space of categorical and continuous parameters
-            is searched: ``"batched"`` (default) optimises the starts of every
-            promising category combination in one optimiser run;
+            is searched: ``"batched_early_stop"`` (default) optimises the
+            starts of every promising category combination in one optimiser
+            run, which stops once an iteration improves the acquisition by
+            less than 1e-4 of its value; ``"batched"`` is the same search run
+            to scipy's default tolerance (the default until 2026-12-05, about
+            1.4 times slower for the same acquisition values);
             ``"per_combination"`` runs the optimiser once per combination (the
             search before 2026-12-05, about ten times slower; see
             :mod:`~smartlab_kernel.planner.mixed`). Recorded in the
@@ -212,7 +216,7 @@ class Planner:
         search_effort: SearchEffort = "thorough",
         history: Sequence[pd.DataFrame] = (),
         pool_design: PoolDesign = "sample",
-        mixed_search: MixedSearch = "batched",
+        mixed_search: MixedSearch = "batched_early_stop",
         model_fit: ModelFit = "periodic",
         transfer_start: TransferStart = "best",
     ) -> None:

@@ -1,10 +1,14 @@
-"""Mixed spaces (categoricals and reals): the batched search and the one it replaced."""
+"""Mixed spaces (categoricals and reals): the batched search and the ones it replaced."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+import smartlab_kernel.planner.mixed as mixed
 from smartlab_kernel.planner import Categorical, InvalidConfigError, Objective, Planner, Real
+from smartlab_kernel.planner.settings import EARLY_STOP_FTOL
 
 SPACE = [
     Categorical("solvent", ("water", "ethanol", "toluene")),
@@ -32,7 +36,7 @@ def _campaign(mixed_search: str, steps: int = 3) -> Planner:
     return planner
 
 
-@pytest.mark.parametrize("mixed_search", ["batched", "per_combination"])
+@pytest.mark.parametrize("mixed_search", ["batched_early_stop", "batched", "per_combination"])
 def test_both_searches_give_legal_batches_that_model_improvement(mixed_search: str) -> None:
     planner = _campaign(mixed_search)
     batch = planner.suggest(3)
@@ -46,17 +50,45 @@ def test_both_searches_give_legal_batches_that_model_improvement(mixed_search: s
     assert len({tuple(s.params.values()) for s in batch}) == 3
 
 
-def test_batched_is_the_default_recorded_and_old_configs_keep_per_combination() -> None:
-    planner = _campaign("batched", steps=1)
-    assert Planner(SPACE, [Objective("y")]).mixed_search == "batched"
+def test_early_stop_is_the_default_recorded_and_old_configs_keep_their_search() -> None:
+    planner = _campaign("batched_early_stop", steps=1)
+    assert Planner(SPACE, [Objective("y")]).mixed_search == "batched_early_stop"
     config = planner.to_config()
-    assert config["mixed_search"] == "batched"
+    assert config["mixed_search"] == "batched_early_stop"
     again = Planner.restore(config, planner.history)
-    assert again.mixed_search == "batched"
+    assert again.mixed_search == "batched_early_stop"
     assert again.suggest(1)[0].params == planner.suggest(1)[0].params
+    # saved while "batched" was the default: it resumes with that search
+    assert Planner.restore(dict(config, mixed_search="batched"), planner.history).mixed_search == (
+        "batched"
+    )
     # written before the setting was recorded: the per-combination search
     old = {k: v for k, v in config.items() if k != "mixed_search"}
     assert Planner.restore(old, planner.history).mixed_search == "per_combination"
+
+
+def test_the_early_stop_tells_lbfgsb_its_tolerance_and_finds_as_good_a_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    original = mixed.gen_candidates_scipy
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(dict(kwargs["options"]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(mixed, "gen_candidates_scipy", recording)
+    campaign = _campaign("batched", steps=0)
+    values = {}
+    for search in ("batched", "batched_early_stop"):
+        # the same observations and seed, so the same model; only the search differs
+        planner = Planner.restore(dict(campaign.to_config(), mixed_search=search), campaign.history)
+        seen.clear()
+        batch = planner.suggest(3)
+        tolerances = {options.get("ftol") for options in seen}
+        assert tolerances == ({EARLY_STOP_FTOL} if search == "batched_early_stop" else {None})
+        values[search] = batch[0].model_state["acquisition_value"]
+    assert values["batched_early_stop"] == pytest.approx(values["batched"], abs=0.05)
 
 
 def test_an_unknown_mixed_search_is_refused() -> None:
