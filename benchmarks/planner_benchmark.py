@@ -86,6 +86,13 @@ def pool_planner_run(
     return np.array(chosen)
 
 
+def _identity_plus_structure_run(ds: Dataset, seed: int, budget: int) -> np.ndarray:
+    from benchmarks.identity_plus_structure import identity_plus_structure
+
+    with identity_plus_structure(ds.parameters("descriptors+onehot")):
+        return pool_planner_run(ds, seed, budget, substances="descriptors+onehot")
+
+
 def pool_random_run(
     ds: Dataset, seed: int, budget: int, stop_at: float | None = None
 ) -> np.ndarray:
@@ -236,6 +243,12 @@ def multi_objective_runs() -> dict[str, Callable[[Dataset, int, int], np.ndarray
         "planner_descriptors_matern": lambda ds, seed, budget: pool_planner_run(
             ds, seed, budget, substances="descriptors", kernel="matern_gamma"
         ),
+        # one-hot codes followed by the descriptors (2026-12-05)
+        "planner_descriptors_onehot": lambda ds, seed, budget: pool_planner_run(
+            ds, seed, budget, substances="descriptors+onehot"
+        ),
+        # the one-hot model plus the descriptor model, summed (2026-12-05)
+        "planner_descriptors_additive": _identity_plus_structure_run,
         "random": pool_random_run,
         "plain": plain_mo_run,
         "baybe": baybe_mo_run,
@@ -519,6 +532,14 @@ def compare_with_comparators(out: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------- latency
+#: Latency cases with molecules, and the mixed search each asks for (``None``: the default).
+SUBSTANCE_SEARCHES: dict[str, str | None] = {
+    "substance": None,
+    "substance_batched": "batched",
+    "substance_per_combination": "per_combination",
+}
+
+
 class LatencyCase:
     """Six parameters and a noisy test response for the latency benchmark.
 
@@ -526,8 +547,10 @@ class LatencyCase:
     ``"substance"``: two structure-aware molecule parameters (buchwald_a's 22
     additives and 4 ligands, RDKit descriptors) and four reals; the response
     is the negated 4-D Hartmann function of the reals plus a fixed, seeded
-    effect of each molecule. ``"substance_per_combination"``: the same with
-    the mixed-space search of planners made before 2026-12-05.
+    effect of each molecule. ``"substance_per_combination"`` and
+    ``"substance_batched"``: the same with the mixed-space searches of planners
+    made before 2026-12-05 (``mixed_search="per_combination"``) and before the
+    early stop (``mixed_search="batched"``).
     """
 
     def __init__(self, kind: str) -> None:
@@ -538,7 +561,7 @@ class LatencyCase:
             self.parameters: list[Any] = [Real(f"x{i}", 0.0, 1.0) for i in range(6)]
             self.reals = [f"x{i}" for i in range(6)]
             self.molecules: dict[str, list[str]] = {}
-        elif kind in ("substance", "substance_per_combination"):
+        elif kind in SUBSTANCE_SEARCHES:
             from smartlab_kernel.planner.substances import Substance
 
             options = {p["name"]: p["options"] for p in load("buchwald_a").spec["parameters"]}
@@ -548,7 +571,8 @@ class LatencyCase:
             self.parameters += [Real(name, 0.0, 1.0) for name in self.reals]
         else:
             raise ValueError(f"unknown latency case {kind!r}")
-        self.options = {"mixed_search": "per_combination"} if kind.endswith("combination") else {}
+        search = SUBSTANCE_SEARCHES.get(kind)
+        self.options = {"mixed_search": search} if search else {}
         self.hartmann = Hartmann(dim=len(self.reals))
         gen = np.random.default_rng(7)
         self.effect = {
@@ -849,6 +873,7 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda text: [m for m in text.split(",") if m],
         default=["reals", "substance"],
         help="latency cases: reals (six reals), substance (two molecules, four reals), "
+        "substance_batched (the same without the early stop), "
         "substance_per_combination (the same, searched as before 2026-12-05)",
     )
     parser.add_argument(
