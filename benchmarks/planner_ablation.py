@@ -33,7 +33,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,10 @@ PLANNER_VARIANTS: dict[str, dict[str, Any]] = {
     # one lengthscale per parameter, not per one-hot column (2026-12-05)
     "planner_per_parameter": {"kernel": "per_parameter"},
     "planner_rdkit_per_parameter": {"substances": "rdkit", "kernel": "per_parameter"},
+    # one-hot codes followed by the RDKit descriptors (2026-12-05)
+    "planner_rdkit_onehot": {"substances": "rdkit+onehot"},
+    # the one-hot model plus the RDKit-descriptor model, summed (2026-12-05)
+    "planner_rdkit_additive": {"substances": "rdkit+onehot", "patch": "identity_plus_structure"},
 }
 
 #: Changes to the plain loop, by variant name.
@@ -181,7 +185,13 @@ def planner_run(
     )
     sign = ds.signs()[0]
     values: list[float] = []
-    with engine_patch(patch):
+    with ExitStack() as stack:
+        if patch == "identity_plus_structure":
+            from benchmarks.identity_plus_structure import identity_plus_structure
+
+            stack.enter_context(identity_plus_structure(ds.parameters(substances)))
+        else:
+            stack.enter_context(engine_patch(patch))
         while len(values) < budget:
             suggestions = planner.suggest(1)
             if not suggestions:

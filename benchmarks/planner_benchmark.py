@@ -639,6 +639,55 @@ def latency(sizes: list[int], qs: list[int], reps: int, kind: str = "reals") -> 
     return out
 
 
+# ---------------------------------------------------------------- refits
+#: Observations at which :func:`refit_quality` reads the best true value.
+REFIT_CHECKPOINTS = (50, 100, 150, 200)
+
+
+def refit_quality(
+    seeds: list[int], fits: list[str], budget: int = 200, q: int = 4, kind: str = "reals"
+) -> dict[str, Any]:
+    """Campaigns beyond :data:`~smartlab_kernel.planner.settings.REFIT_EVERY_BELOW`
+    observations, per ``model_fit``: the best true value among the observations at
+    each of :data:`REFIT_CHECKPOINTS` (noisy observations, noise-free score), and
+    the campaign's planner time.
+
+    ``kind`` is a :class:`LatencyCase` (six reals: the negated 6-D Hartmann
+    function, whose maximum is 3.32237), observed with noise of sd 0.05.
+    """
+    case = LatencyCase(kind)
+    out: dict[str, Any] = {"case": kind, "budget": budget, "q": q, "checkpoints": {}}
+    checkpoints = [c for c in REFIT_CHECKPOINTS if c <= budget]
+    for fit in fits:
+        best: dict[int, list[float]] = {c: [] for c in checkpoints}
+        seconds = []
+        for seed in seeds:
+            planner = Planner(case.parameters, [Objective("y")], seed=seed, model_fit=fit)
+            noise = np.random.default_rng(seed)
+            true: list[float] = []
+            t0 = time.perf_counter()
+            while len(true) < budget:
+                for s in planner.suggest(min(q, budget - len(true))):
+                    value = case.response(s.params)
+                    planner.observe(s, {"y": value + 0.05 * float(noise.normal())})
+                    true.append(value)
+            seconds.append(time.perf_counter() - t0)
+            for c in checkpoints:
+                best[c].append(max(true[:c]))
+            print(
+                f"  refits {fit} seed {seed}: best "
+                + ", ".join(f"{max(true[:c]):.4f} @{c}" for c in checkpoints)
+                + f" ({seconds[-1]:.0f} s)",
+                flush=True,
+            )
+        out["checkpoints"][fit] = {
+            str(c): {"median": float(np.median(v)), "mean": float(np.mean(v)), "per_seed": v}
+            for c, v in best.items()
+        }
+        out.setdefault("seconds", {})[fit] = seconds
+    return out
+
+
 # ---------------------------------------------------------------- report
 def plot(results: dict[str, Any], path: Path) -> bool:
     """Best-so-far curves per dataset and, if measured, latency against n; ``False``
@@ -762,6 +811,12 @@ def print_table(results: dict[str, Any]) -> None:
                 else ""
             )
             print(f"{name:15s} {line}{extra}")
+    if results.get("refits"):
+        res = results["refits"]
+        print(f"\n== refits: best true value (median over seeds), q = {res['q']} ==")
+        for fit, points in res["checkpoints"].items():
+            line = "  ".join(f"@{c} {v['median']:.4f}" for c, v in points.items())
+            print(f"{fit:10s} {line}  ({np.median(res['seconds'][fit]):.0f} s a campaign)")
     if results.get("latency"):
         print("\n== latency (one suggestion, seconds) ==")
         for key, res in results["latency"].items():
@@ -880,6 +935,12 @@ def main(argv: list[str] | None = None) -> int:
         "--pool-budget", type=int, default=None, help="pool-mode budget (default 50; quick 30)"
     )
     parser.add_argument(
+        "--refit-fits",
+        type=lambda text: [m for m in text.split(",") if m],
+        default=["periodic", "warm"],
+        help="model_fit values the refits part compares (campaigns of 200 observations)",
+    )
+    parser.add_argument(
         "--stop-at-top",
         type=lambda text: {m for m in text.split(",") if m},
         default=set(),
@@ -959,6 +1020,9 @@ def main(argv: list[str] | None = None) -> int:
         print("latency", flush=True)
         for kind in args.latency_cases:
             results["latency"].update(latency([20, 100, 300], [1, 4], 4 if quick else 12, kind))
+    if "refits" in parts:
+        print("refits", flush=True)
+        results["refits"] = refit_quality(seeds, args.refit_fits)
     results["wall_time_s"] = time.perf_counter() - started
     args.out.write_text(json.dumps(results, indent=1))
     args.out.with_suffix(".partial.json").unlink(missing_ok=True)

@@ -8,7 +8,7 @@ level the measurement noise. It is reusable by any simulated instrument.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +65,21 @@ class Dataset:
         ``"descriptors"``, a categorical listed in ``benchmarks/data/<name>_descriptors.csv``
         is encoded from that table's descriptors (standardised, then reduced to
         principal components as a ``Substance``'s are)."""
-        table = _descriptor_table(self.name) if substances == "descriptors" else {}
+        kind, _, extra = (substances or "").partition("+")
+        if extra not in ("", "onehot"):
+            raise SystemExit(f"unknown substances {substances!r}: add '+onehot' or nothing")
+        table = _descriptor_table(self.name) if kind == "descriptors" else {}
         out: list[Real | Categorical] = []
         for p in self.spec["parameters"]:
             if p["type"] == "categorical":
                 if p["name"] in table:
-                    out.append(_described(p["name"], p["options"], table[p["name"]]))
-                elif substances in ("rdkit", "morgan") and all(_is_smiles(o) for o in p["options"]):
-                    out.append(Substance(p["name"], p["options"], descriptors=substances))  # type: ignore[arg-type]
+                    described = _described(p["name"], p["options"], table[p["name"]])
+                elif kind in ("rdkit", "morgan") and all(_is_smiles(o) for o in p["options"]):
+                    described = Substance(p["name"], p["options"], descriptors=kind)  # type: ignore[arg-type]
                 else:
                     out.append(Categorical(p["name"], p["options"]))
+                    continue
+                out.append(_with_one_hot(described) if extra else described)
             else:
                 out.append(Real(p["name"], float(p["low"]), float(p["high"])))
         return out
@@ -111,6 +116,21 @@ def _described(name: str, options: list[str], table: pd.DataFrame) -> Categorica
         tuple(options),
         encoding=tuple(tuple(float(x) for x in v) for v in vectors),
         encoding_source=f"descriptor table ({', '.join(table.columns)}), {kept} components",
+    )
+
+
+def _with_one_hot(parameter: Categorical) -> Categorical:
+    """The parameter's one-hot code followed by its descriptor encoding: choices
+    that share no identity can still be near by their descriptors, and the model
+    can fall back on identity where the descriptors mislead."""
+    assert parameter.encoding is not None
+    k = len(parameter.choices)
+    vectors = tuple(
+        tuple(1.0 if i == j else 0.0 for i in range(k)) + tuple(code)
+        for j, code in enumerate(parameter.encoding)
+    )
+    return replace(
+        parameter, encoding=vectors, encoding_source=f"one-hot + {parameter.encoding_source}"
     )
 
 

@@ -115,6 +115,64 @@ def test_redoxmers_fragments_are_encoded_from_their_descriptor_table(bench: Modu
     assert "descriptor table" in str(parameters[3].encoding_source)
 
 
+def test_plus_onehot_puts_each_choice_s_identity_before_its_descriptors(
+    bench: ModuleType,
+) -> None:
+    from benchmarks.identity_plus_structure import column_roles
+    from benchmarks.planner_datasets import load
+
+    described = load("redoxmers").parameters("descriptors")
+    both = load("redoxmers").parameters("descriptors+onehot")
+    for alone, joined in zip(described, both, strict=True):
+        k = len(joined.choices)
+        assert joined.width == k + alone.width
+        for j, (code, vector) in enumerate(zip(alone.encoding, joined.encoding, strict=True)):
+            assert vector[:k] == tuple(1.0 if i == j else 0.0 for i in range(k))
+            assert vector[k:] == code
+        assert str(joined.encoding_source).startswith("one-hot + ")
+    identity, structure = column_roles(both)
+    assert len(identity) == 29  # the one-hot model's columns: every choice's code
+    assert len(structure) == sum(p.width for p in described)
+    assert not set(identity) & set(structure)  # no reals in redoxmers
+    with pytest.raises(SystemExit, match="unknown substances"):
+        load("redoxmers").parameters("descriptors+pca")
+
+
+def test_the_summed_kernel_is_what_the_planner_fits_inside_the_block(bench: ModuleType) -> None:
+    from benchmarks.identity_plus_structure import identity_plus_structure
+    from benchmarks.planner_datasets import load
+
+    from smartlab_kernel.planner import model
+
+    ds = load("buchwald_a")
+    parameters = ds.parameters("rdkit+onehot")
+    lookup = bench.pool_lookup(ds)
+    original = model.make_kernel
+    with identity_plus_structure(parameters):
+        planner = bench.Planner(
+            parameters, ds.objectives(), candidates=ds.frame[ds.parameter_names], seed=1
+        )
+        for _ in range(4):
+            s = planner.suggest(1)[0]
+            y = lookup[bench.row_key(s.params, ds.parameter_names)]
+            planner.observe(s, {ds.objective_names[0]: float(y[0])})
+    assert s.model_state["hyperparameters"]["kernel"] == "IdentityPlusStructureKernel"
+    assert model.make_kernel is original  # restored after the block
+
+
+def test_the_refits_part_scores_campaigns_past_each_checkpoint(
+    bench: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = bench.refit_quality([0], ["periodic", "warm"], budget=54, q=4)
+    for fit in ("periodic", "warm"):
+        points = result["checkpoints"][fit]
+        assert list(points) == ["50"]  # only the checkpoints within the budget
+        assert 0.0 < points["50"]["median"] <= 3.32237 + 1e-9  # Hartmann-6's maximum
+        assert len(result["seconds"][fit]) == 1
+    bench.print_table({"pool": {}, "continuous": {}, "latency": {}, "refits": result})
+    assert "== refits" in capsys.readouterr().out
+
+
 @pytest.fixture(scope="module")
 def ablation(bench: ModuleType) -> ModuleType:
     sys.path.insert(0, str(ROOT))
