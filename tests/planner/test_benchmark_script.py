@@ -141,7 +141,6 @@ def test_plus_onehot_puts_each_choice_s_identity_before_its_descriptors(
 def test_the_summed_kernel_is_what_the_planner_fits_inside_the_block(bench: ModuleType) -> None:
     from benchmarks.identity_plus_structure import identity_plus_structure
     from benchmarks.planner_datasets import load
-
     from smartlab_kernel.planner import model
 
     ds = load("buchwald_a")
