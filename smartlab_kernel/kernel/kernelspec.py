@@ -10,9 +10,20 @@ from pathlib import Path
 KERNEL_NAME = "smartlab"
 DISPLAY_NAME = "Smart Lab (Python 3)"
 
+#: The kernel's environment, set by Jupyter before the kernel starts (read
+#: once, when the OpenMP runtime loads with torch, so it cannot be set from
+#: inside the kernel). ``OMP_WAIT_POLICY=PASSIVE``: torch's OpenMP threads
+#: sleep between parallel regions instead of spinning. With other processes
+#: busy on the same cores (a test run, other students' kernels on a shared
+#: server) the spinning made the planner's many small GP operations in a
+#: kernel several times slower: tutorial 03 took 123 s instead of 29 s beside
+#: three CPU-bound processes on two cores, and 27.0 s either way on an idle
+#: machine (``benchmarks/kernel_contention.py``).
+KERNEL_ENV: dict[str, str] = {"OMP_WAIT_POLICY": "PASSIVE"}
+
 
 def kernel_json(python: str | None = None) -> dict[str, object]:
-    """The kernel's ``kernel.json``: IPython with the smartlab extension loaded."""
+    """The kernel's ``kernel.json``: IPython with the smartlab extension and :data:`KERNEL_ENV`."""
     return {
         "argv": [
             python or sys.executable,
@@ -25,6 +36,7 @@ def kernel_json(python: str | None = None) -> dict[str, object]:
         "display_name": DISPLAY_NAME,
         "language": "python",
         "metadata": {"debugger": True},
+        "env": dict(KERNEL_ENV),
     }
 
 

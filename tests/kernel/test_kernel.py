@@ -48,6 +48,14 @@ def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         manager.shutdown_kernel(now=False)
 
 
+def test_the_kernel_starts_with_openmp_threads_that_sleep_between_regions(kernel) -> None:
+    # Spinning OpenMP threads made a campaign in a kernel 6-9x slower beside other
+    # busy processes; the policy is read when torch loads, so the kernelspec sets it.
+    out, errors = _run(kernel, "import os, torch; print(os.environ.get('OMP_WAIT_POLICY'))")
+    assert not errors, errors
+    assert out.strip() == "PASSIVE"
+
+
 def test_kernel_namespace_and_magics(kernel) -> None:
     out, errors = _run(
         kernel,
