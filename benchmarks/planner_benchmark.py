@@ -543,7 +543,9 @@ SUBSTANCE_SEARCHES: dict[str, str | None] = {
 class LatencyCase:
     """Six parameters and a noisy test response for the latency benchmark.
 
-    ``"reals"``: six reals in [0, 1], the negated 6-D Hartmann function.
+    ``"reals"``: six reals in [0, 1], the negated 6-D Hartmann function;
+    ``"reals_scratch"``: the same, the model fitted from the priors' modes at
+    every suggestion (``model_fit="scratch"``).
     ``"substance"``: two structure-aware molecule parameters (buchwald_a's 22
     additives and 4 ligands, RDKit descriptors) and four reals; the response
     is the negated 4-D Hartmann function of the reals plus a fixed, seeded
@@ -557,7 +559,7 @@ class LatencyCase:
         from botorch.test_functions import Hartmann
 
         self.kind = kind
-        if kind == "reals":
+        if kind in ("reals", "reals_scratch"):
             self.parameters: list[Any] = [Real(f"x{i}", 0.0, 1.0) for i in range(6)]
             self.reals = [f"x{i}" for i in range(6)]
             self.molecules: dict[str, list[str]] = {}
@@ -572,7 +574,9 @@ class LatencyCase:
         else:
             raise ValueError(f"unknown latency case {kind!r}")
         search = SUBSTANCE_SEARCHES.get(kind)
-        self.options = {"mixed_search": search} if search else {}
+        self.options: dict[str, Any] = {"mixed_search": search} if search else {}
+        if kind == "reals_scratch":
+            self.options["model_fit"] = "scratch"
         self.hartmann = Hartmann(dim=len(self.reals))
         gen = np.random.default_rng(7)
         self.effect = {
@@ -927,7 +931,8 @@ def main(argv: list[str] | None = None) -> int:
         "--latency-cases",
         type=lambda text: [m for m in text.split(",") if m],
         default=["reals", "substance"],
-        help="latency cases: reals (six reals), substance (two molecules, four reals), "
+        help="latency cases: reals (six reals), reals_scratch (the same, fitted from "
+        "scratch at every suggestion), substance (two molecules, four reals), "
         "substance_batched (the same without the early stop), "
         "substance_per_combination (the same, searched as before 2026-12-05)",
     )
