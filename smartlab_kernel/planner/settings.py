@@ -68,9 +68,9 @@ TRANSFER_STARTS: tuple[str, ...] = get_args(TransferStart)
 #: ``"batched"`` optimises the starts of every promising category combination
 #: in one L-BFGS-B run; ``"batched_early_stop"`` is the same search whose
 #: L-BFGS-B runs stop once an iteration improves the log-acquisition by less
-#: than :data:`EARLY_STOP_FTOL` of its value (scipy's ``ftol``; its default,
-#: 2.2e-9, spends about a third of a run's evaluations on changes that no
-#: suggestion shows); ``"per_combination"`` runs the optimiser once per
+#: than :data:`EARLY_STOP_FTOL` times its magnitude, or times 1 below 1
+#: (scipy's ``ftol``; its default, 2.2e-9, spent about 30 % of a run's time
+#: on changes that no suggestion shows); ``"per_combination"`` runs the optimiser once per
 #: combination (the search before 2026-12-05); see
 #: :mod:`~smartlab_kernel.planner.mixed`.
 MixedSearch = Literal["batched_early_stop", "batched", "per_combination"]
