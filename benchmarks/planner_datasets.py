@@ -120,9 +120,9 @@ def _described(name: str, options: list[str], table: pd.DataFrame) -> Categorica
 
 
 def _with_one_hot(parameter: Categorical) -> Categorical:
-    """The parameter's one-hot code followed by its descriptor encoding: choices
-    that share no identity can still be near by their descriptors, and the model
-    can fall back on identity where the descriptors mislead."""
+    """The parameter's one-hot code followed by its descriptor encoding, one vector
+    per choice (under an RBF kernel: the product of a one-hot kernel and a
+    descriptor kernel; see docs/planner/ablations.md)."""
     assert parameter.encoding is not None
     k = len(parameter.choices)
     vectors = tuple(

@@ -37,7 +37,7 @@ def _campaign(mixed_search: str, steps: int = 3) -> Planner:
 
 
 @pytest.mark.parametrize("mixed_search", ["batched_early_stop", "batched", "per_combination"])
-def test_both_searches_give_legal_batches_that_model_improvement(mixed_search: str) -> None:
+def test_every_search_gives_legal_batches_that_model_improvement(mixed_search: str) -> None:
     planner = _campaign(mixed_search)
     batch = planner.suggest(3)
     assert len(batch) == 3
