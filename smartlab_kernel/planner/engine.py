@@ -27,7 +27,6 @@ from smartlab_kernel.planner.objectives import Objective
 from smartlab_kernel.planner.optimize import OptimizerSettings, optimize
 from smartlab_kernel.planner.parameters import Choice
 from smartlab_kernel.planner.settings import (
-    EARLY_STOP_FTOL,
     MixedSearch,
     ModelFit,
     PoolDesign,
@@ -322,7 +321,6 @@ class Engine:
         settings = replace(
             settings_for(n, q, light=light, effort=self.search_effort),
             mixed_search=self.mixed_search,
-            ftol=EARLY_STOP_FTOL if self.mixed_search == "batched_early_stop" else None,
         )
         acquisition = build_acquisition(
             fitted.model,

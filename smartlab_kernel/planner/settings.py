@@ -92,8 +92,6 @@ class OptimizerSettings:
         max_combinations: Category combinations optimised in mixed spaces.
         timeout_sec: Wall-time cap of the gradient optimisation (``None``: no cap).
         mixed_search: How mixed spaces are searched (see :data:`MixedSearch`).
-        ftol: L-BFGS-B's relative-improvement stop of the mixed search
-            (``None``: scipy's default).
     """
 
     mc_samples: int = 128
@@ -103,7 +101,11 @@ class OptimizerSettings:
     max_combinations: int = 12
     timeout_sec: float | None = None
     mixed_search: MixedSearch = "batched"
-    ftol: float | None = None
+
+    @property
+    def ftol(self) -> float | None:
+        """L-BFGS-B's relative-improvement stop of the mixed search (``None``: scipy's default)."""
+        return EARLY_STOP_FTOL if self.mixed_search == "batched_early_stop" else None
 
 
 __all__ = [
