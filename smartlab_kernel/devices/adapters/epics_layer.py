@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+from typing import Any
 
 import ophyd
+
+logger = logging.getLogger(__name__)
 
 #: Environment variables that decide where Channel Access searches for PVs.
 CA_ENVIRONMENT = (
@@ -36,8 +40,44 @@ def ensure_control_layer() -> str:
             ) from exc
         layer = ophyd.get_cl()
     if layer.name == "caproto":
+        _keep_caproto_searching()
         _disconnect_caproto_before_shutdown()
     return str(layer.name)
+
+
+_searching_kept = False
+
+
+def _keep_caproto_searching() -> None:
+    """Keep caproto's search thread alive when a search fails to go out.
+
+    caproto's threading client sends every search for a PV from one thread
+    per process (``retry``), through ``SharedBroadcaster.send``, which raises
+    on a failed ``sendto`` (``ENOBUFS`` on a busy machine, say). That ended
+    the thread, and from then on no PV in the process was ever found again:
+    every device timed out "searching" until Python restarted. This logs the
+    error instead; the searches stay unanswered, so the thread sends them
+    again on its next round. ``send`` is looked up on each call, so this also
+    holds for the thread ophyd started when it was imported. Idempotent.
+    """
+    global _searching_kept
+    if _searching_kept:
+        return
+    from caproto import CaprotoNetworkError
+    from caproto.threading.client import SharedBroadcaster
+
+    _searching_kept = True
+    original = getattr(SharedBroadcaster, "send", None)
+    if original is None:  # another caproto: leave it as it is
+        return
+
+    def send(self: Any, *commands: Any) -> None:
+        try:
+            original(self, *commands)
+        except CaprotoNetworkError as exc:
+            logger.warning("Channel Access: %s; the searches go out again on the next round", exc)
+
+    SharedBroadcaster.send = send
 
 
 _registered = False
