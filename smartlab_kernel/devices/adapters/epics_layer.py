@@ -56,7 +56,7 @@ def _keep_caproto_searching() -> None:
     on a failed ``sendto`` (``ENOBUFS`` on a busy machine, say). That ended
     the thread, and from then on no PV in the process was ever found again:
     every device timed out "searching" until Python restarted. This logs the
-    error instead; the searches stay unanswered, so the thread sends them
+    error (any error of ``send``) instead; the searches stay unanswered, so the thread sends them
     again on its next round. ``send`` is looked up on each call, so this also
     holds for the thread ophyd started when it was imported. Idempotent.
     """
@@ -76,6 +76,8 @@ def _keep_caproto_searching() -> None:
             original(self, *commands)
         except CaprotoNetworkError as exc:
             logger.warning("Channel Access: %s; the searches go out again on the next round", exc)
+        except Exception:  # anything raised here would end all searching in the process
+            logger.exception("Channel Access: sending searches failed; they go out again")
 
     SharedBroadcaster.send = send
 
