@@ -2,7 +2,8 @@
 
 caproto sends every search of a process from one thread; an error there used to
 end it, and every EPICS device of the process then timed out "searching" (a CI
-run lost nine adapter tests that way after one failed send).
+run lost nine adapter tests after that thread died). The fault injected here is
+a send that fails once.
 """
 
 from __future__ import annotations

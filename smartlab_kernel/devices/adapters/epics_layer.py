@@ -53,12 +53,14 @@ def _keep_caproto_searching() -> None:
 
     caproto's threading client sends every search for a PV from one thread
     per process (``retry``), through ``SharedBroadcaster.send``, which raises
-    on a failed ``sendto`` (``ENOBUFS`` on a busy machine, say). That ended
-    the thread, and from then on no PV in the process was ever found again:
-    every device timed out "searching" until Python restarted. This logs the
-    error (any error of ``send``) instead; the searches stay unanswered, so the thread sends them
-    again on its next round. ``send`` is looked up on each call, so this also
-    holds for the thread ophyd started when it was imported. Idempotent.
+    on a failed ``sendto``. An error there ended the thread, and from then on
+    no PV in the process was ever found again: every device timed out
+    "searching" until Python restarted (a CI run lost nine tests so; what
+    failed there is not known, an injected ``ENOBUFS`` does the same). This
+    logs any error of ``send`` instead; the searches stay unanswered, so the
+    thread sends them again on its next round. ``send`` is looked up on each
+    call, so this also holds for the thread ophyd started when it was
+    imported. Idempotent.
     """
     global _searching_kept
     if _searching_kept:
