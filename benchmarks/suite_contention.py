@@ -66,8 +66,8 @@ def main() -> None:
             times[policy].append(round(seconds, 1))
             print(f"round {round_ + 1}: {policy}: {seconds:.1f} s", flush=True)
     best = {policy: min(values) for policy, values in times.items()}
-    ratio = best["default"] / best["passive"]
     passive, default = best["passive"], best["default"]
+    ratio = default / passive
     print(f"best of {args.rounds}: passive {passive:.1f} s, default {default:.1f} s")
     print(f"default / passive: {ratio:.2f}")
     report = {
