@@ -535,6 +535,7 @@ def compare_with_comparators(out: dict[str, Any]) -> None:
 #: Latency cases with molecules, and the mixed search each asks for (``None``: the default).
 SUBSTANCE_SEARCHES: dict[str, str | None] = {
     "substance": None,
+    "substance_batched_early_stop": "batched_early_stop",
     "substance_batched": "batched",
     "substance_per_combination": "per_combination",
 }
@@ -552,7 +553,8 @@ class LatencyCase:
     effect of each molecule. ``"substance_per_combination"`` and
     ``"substance_batched"``: the same with the mixed-space searches of planners
     made before 2026-12-05 (``mixed_search="per_combination"``) and before the
-    early stop (``mixed_search="batched"``).
+    early stop (``mixed_search="batched"``); ``"substance_batched_early_stop"``:
+    the search of planners made before the joint batch search (2026-12-06).
     """
 
     def __init__(self, kind: str) -> None:
@@ -933,7 +935,8 @@ def main(argv: list[str] | None = None) -> int:
         default=["reals", "substance"],
         help="latency cases: reals (six reals), reals_scratch (the same, fitted from "
         "scratch at every suggestion), substance (two molecules, four reals), "
-        "substance_batched (the same without the early stop), "
+        "substance_batched_early_stop (the same, each batch point searched in turn, "
+        "the default before 2026-12-06), substance_batched (that without the early stop), "
         "substance_per_combination (the same, searched as before 2026-12-05)",
     )
     parser.add_argument(

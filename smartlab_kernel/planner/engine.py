@@ -120,7 +120,7 @@ class Engine:
         search_effort: SearchEffort = "thorough",
         history: History | None = None,
         pool_design: PoolDesign = "sobol",
-        mixed_search: MixedSearch = "batched_early_stop",
+        mixed_search: MixedSearch = "joint",
         model_fit: ModelFit = "warm",
         transfer_start: TransferStart = "best",
     ) -> None:

@@ -17,7 +17,11 @@ from botorch.acquisition import AcquisitionFunction
 from botorch.optim import optimize_acqf, optimize_acqf_discrete
 from torch import Tensor
 
-from smartlab_kernel.planner.mixed import optimize_mixed, optimize_mixed_batched
+from smartlab_kernel.planner.mixed import (
+    optimize_mixed,
+    optimize_mixed_batched,
+    optimize_mixed_joint,
+)
 from smartlab_kernel.planner.repair import feasible_initial_conditions, snap
 from smartlab_kernel.planner.settings import OptimizerSettings
 from smartlab_kernel.planner.space import SearchSpace
@@ -79,6 +83,8 @@ def _optimize(
             start = feasible_initial_conditions(acquisition, space, q, settings)
             kwargs["batch_initial_conditions"] = start
         X, _ = optimize_acqf(acquisition, **kwargs)  # type: ignore[arg-type]
+    elif settings.mixed_search == "joint":
+        X = optimize_mixed_joint(acquisition, space, q, settings, kwargs)
     elif settings.mixed_search in ("batched", "batched_early_stop"):
         X = optimize_mixed_batched(acquisition, space, q, settings, kwargs)
     else:

@@ -170,16 +170,20 @@ class Planner:
             all four; ``"maxmin"`` was measured against sampling on 2026-12-05
             (``docs/planner/ablations.md``). Recorded in the configuration.
         mixed_search: How a space of categorical and continuous parameters
-            is searched: ``"batched_early_stop"`` (default) optimises the
-            starts of every promising category combination in one optimiser
-            run, which stops once an iteration improves the acquisition by
-            less than 1e-4 of its value; ``"batched"`` is the same search run
-            to scipy's default tolerance (the default until 2026-12-05, about
-            1.4 times slower for the same acquisition values);
-            ``"per_combination"`` runs the optimiser once per combination (the
-            search before 2026-12-05, about ten times slower; see
-            :mod:`~smartlab_kernel.planner.mixed`). Recorded in the
-            configuration, so a resumed campaign searches as it did.
+            is searched: ``"joint"`` (default) optimises a batch of several
+            points jointly, in one optimiser run over every point's
+            continuous values (each point keeps a category combination chosen
+            greedily), and one point as ``"batched_early_stop"`` does;
+            ``"batched_early_stop"`` (the default until 2026-12-06) searches
+            the points of a batch one after another, each by one optimiser
+            run over the starts of every promising category combination that
+            stops once an iteration improves the acquisition by less than
+            1e-4 of its value (a batch of four at 300 observations took about
+            2.5 times as long as with ``"joint"``); ``"batched"`` is that
+            search run to scipy's default tolerance; ``"per_combination"``
+            runs the optimiser once per combination (the search before
+            2026-12-05; see :mod:`~smartlab_kernel.planner.mixed`). Recorded
+            in the configuration, so a resumed campaign searches as it did.
         model_fit: How the outcome model is fitted before each suggestion:
             ``"periodic"`` (default) starts from the previous fit's
             hyperparameters (at most 75 L-BFGS-B steps) at every suggestion
@@ -216,7 +220,7 @@ class Planner:
         search_effort: SearchEffort = "thorough",
         history: Sequence[pd.DataFrame] = (),
         pool_design: PoolDesign = "sample",
-        mixed_search: MixedSearch = "batched_early_stop",
+        mixed_search: MixedSearch = "joint",
         model_fit: ModelFit = "periodic",
         transfer_start: TransferStart = "best",
     ) -> None:

@@ -65,18 +65,21 @@ TransferStart = Literal["best", "design"]
 TRANSFER_STARTS: tuple[str, ...] = get_args(TransferStart)
 
 #: How a space with categorical and continuous parameters is searched:
-#: ``"batched"`` optimises the starts of every promising category combination
-#: in one L-BFGS-B run; ``"batched_early_stop"`` is the same search whose
+#: ``"joint"`` optimises a batch of several points jointly (one L-BFGS-B run
+#: over every point's continuous columns, from starts built greedily), and one
+#: point as ``"batched_early_stop"`` does; ``"batched"`` optimises each batch
+#: point in turn, the starts of every promising category combination in one
+#: L-BFGS-B run; ``"batched_early_stop"`` is the same search whose
 #: L-BFGS-B runs stop once an iteration improves the log-acquisition by less
 #: than :data:`EARLY_STOP_FTOL` times its magnitude, or times 1 below 1
 #: (scipy's ``ftol``; its default, 2.2e-9, spent about 30 % of a run's time
 #: on changes that no suggestion shows); ``"per_combination"`` runs the optimiser once per
 #: combination (the search before 2026-12-05); see
 #: :mod:`~smartlab_kernel.planner.mixed`.
-MixedSearch = Literal["batched_early_stop", "batched", "per_combination"]
+MixedSearch = Literal["joint", "batched_early_stop", "batched", "per_combination"]
 #: The allowed values of :data:`MixedSearch`.
 MIXED_SEARCHES: tuple[str, ...] = get_args(MixedSearch)
-#: ``"batched_early_stop"``: the relative improvement below which L-BFGS-B stops.
+#: ``"joint"`` and ``"batched_early_stop"``: the relative improvement below which L-BFGS-B stops.
 EARLY_STOP_FTOL = 1e-4
 
 
@@ -105,7 +108,7 @@ class OptimizerSettings:
     @property
     def ftol(self) -> float | None:
         """L-BFGS-B's relative-improvement stop of the mixed search (``None``: scipy's default)."""
-        return EARLY_STOP_FTOL if self.mixed_search == "batched_early_stop" else None
+        return EARLY_STOP_FTOL if self.mixed_search in ("joint", "batched_early_stop") else None
 
 
 __all__ = [

@@ -272,3 +272,29 @@ def test_the_held_out_pools_load_like_the_shared_datasets(bench: ModuleType) -> 
         "ligand",
         "solvent",
     ]
+
+
+def test_the_mixed_search_benchmark_times_searches_on_the_same_acquisition(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import mixed_search_benchmark
+    finally:
+        sys.path.remove(str(ROOT))
+    out = tmp_path / "mixed.json"
+    argv = ["--seeds", "2", "--sizes", "20", "--qs", "2", "--threads", "1", "--out", str(out)]
+    assert mixed_search_benchmark.main(argv) == 0
+    results = json.loads(out.read_text())
+    problems = results["problems"]
+    assert set(problems) == {"batched_early_stop", "joint"}
+    for search in problems.values():
+        assert set(search) == {"n=20,q=2,seed=0", "n=20,q=2,seed=1"}
+        for figures in search.values():
+            assert figures["seconds"] > 0 and figures["value"] == figures["value"]  # not NaN
+    [(label, points)] = results["summary"].items()
+    assert label == "joint vs batched_early_stop"
+    point = points["n=20,q=2"]
+    assert sum(point["value_higher_level_lower"]) == 2
+    seconds = point["median_seconds"]
+    assert point["time_ratio"] == pytest.approx(seconds["batched_early_stop"] / seconds["joint"])
