@@ -74,6 +74,24 @@ def run_problem(search: str, n: int, q: int, seed: int, case: LatencyCase) -> di
     return {"seconds": log[-1], "value": float(batch[0].model_state["acquisition_value"])}
 
 
+def run_campaign(search: str, seed: int, budget: int, q: int, case: LatencyCase) -> float:
+    """A campaign of ``budget`` experiments in batches of ``q``: the best true value found.
+
+    Observations carry noise of sd 0.05; the score is the noise-free response.
+    """
+    planner = Planner(case.parameters, [Objective("y")], seed=seed, mixed_search=search)
+    noise = np.random.default_rng(seed)
+    best = -float("inf")
+    done = 0
+    while done < budget:
+        for suggestion in planner.suggest(min(q, budget - done)):
+            value = case.response(suggestion.params)
+            planner.observe(suggestion, {"y": value + 0.05 * float(noise.normal())})
+            best = max(best, value)
+            done += 1
+    return best
+
+
 def compare(results: dict[str, dict[str, dict[str, float]]], searches: list[str]) -> dict:
     """Per search against the first: median time ratio and value W/T/L per (n, q)."""
     reference = searches[0]
@@ -106,8 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--searches", default="batched_early_stop,joint")
     parser.add_argument("--sizes", default="20,100,300")
     parser.add_argument("--qs", default="2,4")
-    parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=6, help="problems per size and batch")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--campaigns",
+        type=int,
+        default=0,
+        help="also run this many seeded campaigns per search (batches of --campaign-q)",
+    )
+    parser.add_argument("--campaign-budget", type=int, default=40)
+    parser.add_argument("--campaign-q", type=int, default=4)
+    parser.add_argument("--campaign-first-seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/mixed_search.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -139,6 +166,40 @@ def main(argv: list[str] | None = None) -> int:
                 f"higher/level/lower {figures['value_higher_level_lower']}, median difference "
                 f"{figures['value_difference_median']:+.4f}"
             )
+    campaigns: dict[str, Any] = {}
+    if args.campaigns:
+        best = {s: [] for s in searches}
+        seeds = list(range(args.campaign_first_seed, args.campaign_first_seed + args.campaigns))
+        for seed in seeds:
+            for search in searches if seed % 2 == 0 else searches[::-1]:
+                best[search].append(
+                    run_campaign(search, seed, args.campaign_budget, args.campaign_q, case)
+                )
+            print(
+                f"  campaign seed {seed}: "
+                + ", ".join(f"{s} best {best[s][-1]:.4f}" for s in searches),
+                flush=True,
+            )
+        reference = searches[0]
+        campaigns = {
+            "budget": args.campaign_budget,
+            "q": args.campaign_q,
+            "seeds": seeds,
+            "best_true": best,
+            "median": {s: float(np.median(v)) for s, v in best.items()},
+            "wins_ties_losses_vs_first": {
+                s: [
+                    sum(a > b + LEVEL for a, b in zip(best[s], best[reference], strict=True)),
+                    sum(abs(a - b) <= LEVEL for a, b in zip(best[s], best[reference], strict=True)),
+                    sum(a < b - LEVEL for a, b in zip(best[s], best[reference], strict=True)),
+                ]
+                for s in searches[1:]
+            },
+        }
+        print(
+            f"campaigns: median best {campaigns['median']}, W/T/L vs {reference}: "
+            f"{campaigns['wins_ties_losses_vs_first']}"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "case": "substance",
@@ -147,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "level_tolerance": LEVEL,
         "problems": results,
         "summary": summary,
+        "campaigns": campaigns,
     }
     args.out.write_text(json.dumps(payload, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -190,7 +190,8 @@ def optimize_mixed_joint(
     :data:`JOINT_SCREEN_ITERATIONS` L-BFGS-B steps; the ``num_restarts`` best
     then run to convergence, over the continuous columns of all ``q`` points
     at once (the batch's joint acquisition, as BoTorch's ``optimize_acqf``
-    does for reals), each point keeping its combination. One point (``q = 1``) and spaces with linear constraints use
+    does for reals), each point keeping its combination. One point
+    (``q = 1``) and spaces with linear constraints use
     :func:`optimize_mixed_batched`, so their suggestions are the same.
 
     Returns:
