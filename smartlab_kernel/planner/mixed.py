@@ -203,7 +203,8 @@ def optimize_mixed_joint(
     layout = _Layout(space, combos)
     if not layout.free:
         return _best_combinations(acquisition, space, combos, q)
-    X_raw, values = layout.score_raw(acquisition, settings)
+    # at least two candidates for every batch point, so each start's points differ
+    X_raw, values = layout.score_raw(acquisition, settings, at_least=2 * q)
     n_raw = X_raw.shape[1]
     top = _candidate_order(values)[: max(JOINT_CANDIDATES, 2 * q)]
     free_part = X_raw.reshape(-1, X_raw.shape[-1])[top]
@@ -312,15 +313,21 @@ class _Layout:
         return assemble(X_free, codes, self.order)
 
     def score_raw(
-        self, acquisition: AcquisitionFunction, settings: OptimizerSettings
+        self, acquisition: AcquisitionFunction, settings: OptimizerSettings, at_least: int = 0
     ) -> tuple[Tensor, Tensor]:
         """``max(32, raw_samples // 4)`` random points of each combination, and their values.
+
+        Args:
+            acquisition: The acquisition over all columns.
+            settings: ``raw_samples`` sets the number of points.
+            at_least: More points per combination if needed for this many in all.
 
         Returns:
             A ``k x n x f`` tensor of the points' continuous columns and a ``k x n``
             tensor of their single-point acquisition values.
         """
-        k, n_raw = len(self.codes), max(32, settings.raw_samples // 4)
+        k = len(self.codes)
+        n_raw = max(32, settings.raw_samples // 4, -(-at_least // k))
         span = self.highs - self.lows
         X_raw = self.lows + torch.rand(k, n_raw, len(self.free), dtype=DTYPE) * span
         points = self.points(X_raw, self.codes.unsqueeze(1).expand(k, n_raw, -1))

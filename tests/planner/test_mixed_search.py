@@ -161,3 +161,27 @@ def test_greedy_starts_add_the_best_candidate_not_yet_in_each_start() -> None:
     # start i opens with candidate i; each candidate at most once in a start
     assert starts.tolist() == [[0, 1, 2], [1, 0, 2], [2, 0, 1]]
     assert values.tolist() == [12.0, 12.0, 12.0]
+
+
+def test_a_batch_larger_than_the_usual_candidates_gets_distinct_starting_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smartlab_kernel.planner.settings import OptimizerSettings
+    from smartlab_kernel.planner.space import SearchSpace
+
+    space = SearchSpace([Categorical("c", ("a", "b")), Real("x", 0.0, 1.0)])
+    seen: list[torch.Tensor] = []
+    original = mixed._greedy_starts
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        starts, values = original(*args, **kwargs)
+        seen.append(starts)
+        return starts, values
+
+    monkeypatch.setattr(mixed, "_greedy_starts", recording)
+    # two combinations x 32 random points would be 64 candidates for 70 points
+    settings = OptimizerSettings(raw_samples=128, num_restarts=2, maxiter=5)
+    X = mixed.optimize_mixed_joint(_Additive(), space, 70, settings, {})
+    assert X.shape == (70, space.dim)
+    [starts] = seen
+    assert all(len(set(row.tolist())) == 70 for row in starts)
