@@ -298,3 +298,39 @@ def test_the_mixed_search_benchmark_times_searches_on_the_same_acquisition(
     assert sum(point["value_higher_level_lower"]) == 2
     seconds = point["median_seconds"]
     assert point["time_ratio"] == pytest.approx(seconds["batched_early_stop"] / seconds["joint"])
+
+
+def test_the_encoding_evidence_leave_one_out_is_the_gp_conditioned_on_the_others() -> None:
+    import math
+
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.encoding_evidence import criteria
+    finally:
+        sys.path.remove(str(ROOT))
+    from smartlab_kernel.planner.model import fit_gp
+
+    gen = torch.Generator().manual_seed(3)
+    X = torch.rand(12, 2, generator=gen, dtype=torch.float64)
+    y = torch.sin(6 * X[:, :1]) + 0.1 * torch.rand(12, 1, generator=gen, dtype=torch.float64)
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    model = fit_gp(X, y, bounds).model
+    figures = criteria(model, X[:3], y[:3, 0])
+    # the same leave-one-out density by brute force, on the model's own (standardised) scale
+    Xt, yt = model.train_inputs[0], model.train_targets
+    kernel, noise = model.covar_module, model.likelihood.noise
+    constant = model.mean_module.constant
+    densities = []
+    with torch.no_grad():
+        for i in range(len(Xt)):
+            rest = [j for j in range(len(Xt)) if j != i]
+            K = kernel(Xt[rest]).to_dense() + noise * torch.eye(len(rest), dtype=Xt.dtype)
+            k = kernel(Xt[rest], Xt[i : i + 1]).to_dense()
+            mean = constant + (k.T @ torch.linalg.solve(K, yt[rest] - constant)).squeeze()
+            var = kernel(Xt[i : i + 1]).to_dense().squeeze() + noise.squeeze()
+            var = var - (k.T @ torch.linalg.solve(K, k)).squeeze()
+            densities.append(-0.5 * ((yt[i] - mean) ** 2 / var + torch.log(2 * math.pi * var)))
+    assert figures["loo"] == pytest.approx(float(torch.stack(densities).mean()), rel=1e-6)
+    assert math.isfinite(figures["evidence"]) and math.isfinite(figures["held_out"])
