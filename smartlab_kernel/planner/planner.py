@@ -179,7 +179,7 @@ class Planner:
             run over the starts of every promising category combination that
             stops once an iteration improves the acquisition by less than
             1e-4 of its value (a batch of four at 300 observations took about
-            2.5 times as long as with ``"joint"``); ``"batched"`` is that
+            2.2 times as long as with ``"joint"``); ``"batched"`` is that
             search run to scipy's default tolerance; ``"per_combination"``
             runs the optimiser once per combination (the search before
             2026-12-05; see :mod:`~smartlab_kernel.planner.mixed`). Recorded
