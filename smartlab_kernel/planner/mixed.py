@@ -96,17 +96,15 @@ class _WithCodes(nn.Module):
         acquisition: The acquisition over all ``d`` columns.
         codes: A ``b x q x c`` tensor, the category columns' values of each
             start's ``q`` points.
-        free: The ``f`` continuous columns (optimised).
-        fixed: The ``c`` category columns.
+        order: Permutation putting continuous then category columns back in
+            the space's order (:attr:`_Layout.order`).
     """
 
-    def __init__(
-        self, acquisition: AcquisitionFunction, codes: Tensor, free: list[int], fixed: list[int]
-    ) -> None:
+    def __init__(self, acquisition: AcquisitionFunction, codes: Tensor, order: Tensor) -> None:
         super().__init__()
         self.acquisition = acquisition
         self.codes = codes
-        self.order = torch.argsort(torch.tensor(free + fixed))
+        self.order = order
 
     def forward(self, X: Tensor) -> Tensor:
         """``X``: a ``b x q x f`` tensor; returns the ``b`` acquisition values."""
@@ -358,7 +356,7 @@ class _Layout:
         Returns:
             The optimised ``b x q x f`` continuous columns and the ``b`` values.
         """
-        wrapped = _WithCodes(acquisition, codes, self.free, self.fixed)
+        wrapped = _WithCodes(acquisition, codes, self.order)
         return gen_candidates_scipy(
             starts,
             wrapped,  # type: ignore[arg-type]
