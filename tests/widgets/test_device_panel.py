@@ -186,6 +186,7 @@ def test_device_errors_on_set_are_shown() -> None:
 def _async_heater() -> Any:
     """An ophyd-async heater on soft signals whose setpoint and power have control limits."""
     pytest.importorskip("ophyd_async")
+    from bluesky import RunEngine
     from ophyd_async.core import (
         AsyncStatus,
         StandardReadable,
@@ -218,6 +219,10 @@ def _async_heater() -> Any:
         async def stop(self, success: bool = True) -> None:
             self.stopped = True
 
+    # ophyd-async connects on the loop a RunEngine starts: make one first, as
+    # ophyd-async's docs (and a notebook with a lab open) do. Without it this
+    # test passed only after another test in the same process had made one.
+    RunEngine()
     with init_devices():
         heater = AsyncHeater()
     return heater
