@@ -13,11 +13,13 @@ import argparse
 import json
 import logging
 import math
+import os
 import platform
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -555,12 +557,18 @@ class LatencyCase:
     made before 2026-12-05 (``mixed_search="per_combination"``) and before the
     early stop (``mixed_search="batched"``); ``"substance_batched_early_stop"``:
     the search of planners made before the joint batch search (2026-12-06).
+    Any case with the suffix ``"_all_threads"`` computes every suggestion on
+    the threads torch has, as before 2026-12-06 (since then a suggestion from
+    fewer than :data:`~smartlab_kernel.planner.threads.ONE_THREAD_BELOW`
+    observations runs on one thread).
     """
 
     def __init__(self, kind: str) -> None:
         from botorch.test_functions import Hartmann
 
         self.kind = kind
+        self.all_threads = kind.endswith("_all_threads")
+        kind = kind.removesuffix("_all_threads")
         if kind in ("reals", "reals_scratch"):
             self.parameters: list[Any] = [Real(f"x{i}", 0.0, 1.0) for i in range(6)]
             self.reals = [f"x{i}" for i in range(6)]
@@ -606,6 +614,15 @@ def latency(sizes: list[int], qs: list[int], reps: int, kind: str = "reals") -> 
     """p50 and p95 of one suggestion's wall time (fit + search) at each size and batch."""
     case = LatencyCase(kind)
     out: dict[str, Any] = {}
+    with _thread_rule(one_thread=not case.all_threads):
+        _measure_latency(case, sizes, qs, reps, out)
+    return out
+
+
+def _measure_latency(
+    case: LatencyCase, sizes: list[int], qs: list[int], reps: int, out: dict[str, Any]
+) -> None:
+    kind = case.kind
     for n in sizes:
         for q in qs:
             planner = Planner(case.parameters, [Objective("y")], seed=n + q, **case.options)
@@ -635,6 +652,7 @@ def latency(sizes: list[int], qs: list[int], reps: int, kind: str = "reals") -> 
                 "cold_first_s": cold,
                 "reps": reps,
                 "refit_each": True,  # each timed suggestion follows new observations
+                "torch_threads": batch[0].model_state.get("torch_threads"),
                 "meets_target": p50 <= 0.5 and p95 <= 1.5,
             }
             print(
@@ -642,7 +660,19 @@ def latency(sizes: list[int], qs: list[int], reps: int, kind: str = "reals") -> 
                 f"(cold first {cold:.2f} s)",
                 flush=True,
             )
-    return out
+
+
+@contextmanager
+def _thread_rule(one_thread: bool) -> Iterator[None]:
+    """The planner's one-thread rule as it is, or off (every suggestion on torch's threads)."""
+    from smartlab_kernel.planner import threads
+
+    rule = threads.ONE_THREAD_BELOW
+    threads.ONE_THREAD_BELOW = rule if one_thread else 0
+    try:
+        yield
+    finally:
+        threads.ONE_THREAD_BELOW = rule
 
 
 # ---------------------------------------------------------------- refits
@@ -937,7 +967,9 @@ def main(argv: list[str] | None = None) -> int:
         "scratch at every suggestion), substance (two molecules, four reals), "
         "substance_batched_early_stop (the same, each batch point searched in turn, "
         "the default before 2026-12-06), substance_batched (that without the early stop), "
-        "substance_per_combination (the same, searched as before 2026-12-05)",
+        "substance_per_combination (the same, searched as before 2026-12-05); "
+        "the suffix _all_threads (reals_all_threads, ...) computes every suggestion on "
+        "torch's threads, as before 2026-12-06",
     )
     parser.add_argument(
         "--pool-budget", type=int, default=None, help="pool-mode budget (default 50; quick 30)"
@@ -986,6 +1018,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
             "processor": platform.processor(),
         },
         "pool": {},

@@ -35,6 +35,7 @@ from smartlab_kernel.planner.settings import (
     refit_due,
 )
 from smartlab_kernel.planner.space import DTYPE, SearchSpace
+from smartlab_kernel.planner.threads import threads_for, torch_threads
 from smartlab_kernel.planner.transfer import History, best_rows
 from smartlab_kernel.planner.warping import OutcomeWarp, fit_warp
 
@@ -152,7 +153,8 @@ class Engine:
             # Below the model's minimum there is no model: a design that ran out
             # of pool rows returns fewer points rather than fitting on nothing.
             if len(proposals) < n and len(snap.X_observed) >= need:
-                with recorded_warnings() as messages:
+                threads = threads_for(len(snap.X_observed))
+                with recorded_warnings() as messages, torch_threads(threads):
                     model_proposals = self._model(snap, n - len(proposals), proposals)
                 for proposal in model_proposals:
                     proposal.model["warnings"] = messages
@@ -347,6 +349,7 @@ class Engine:
             "search_effort": self.search_effort,
             "mixed_search": self.mixed_search,
             "model_fit": self.model_fit,
+            "torch_threads": torch.get_num_threads(),
             # observations when the hyperparameters were last optimised
             "fitted_at": n if fitted.optimised else snap.fitted_at,
             "acquisition": name + weighted,

@@ -250,6 +250,19 @@ def test_a_latency_only_run_plots_latency_and_an_empty_one_says_nothing_was_plot
     assert not (tmp_path / "empty.png").exists()
 
 
+def test_latency_cases_record_their_threads_and_all_threads_turns_the_rule_off(
+    bench: ModuleType,
+) -> None:
+    from smartlab_kernel.planner import threads
+
+    rule = threads.ONE_THREAD_BELOW
+    small = bench.latency([20], [1], 1, "reals")["n=20,q=1"]
+    assert small["torch_threads"] == 1
+    before = bench.latency([20], [1], 1, "reals_all_threads")["reals_all_threads:n=20,q=1"]
+    assert before["torch_threads"] == 2 and before["case"] == "reals_all_threads"
+    assert rule == threads.ONE_THREAD_BELOW, "the rule is back after the case"
+
+
 def test_the_held_out_pools_load_like_the_shared_datasets(bench: ModuleType) -> None:
     from benchmarks.planner_datasets import VALIDATION, load
 
