@@ -94,7 +94,15 @@ PLANNER_VARIANTS: dict[str, dict[str, Any]] = {
     "planner_rdkit_onehot": {"substances": "rdkit+onehot"},
     # the one-hot model plus the RDKit-descriptor model, summed (2026-12-05)
     "planner_rdkit_additive": {"substances": "rdkit+onehot", "patch": "identity_plus_structure"},
+    # hyperparameter fits that stop once the likelihood stops improving (2026-12-06)
+    "planner_fit_ftol": {"patch": "fit_ftol"},
+    "planner_fit_converge": {"patch": "fit_converge"},
 }
+
+#: The ``"fit_ftol"`` patch's relative tolerance (scipy's L-BFGS-B ``ftol``).
+FIT_FTOL = 1e-6
+#: The ``"fit_converge"`` patch's most L-BFGS-B steps per fit.
+FIT_CONVERGE_STEPS = 1000
 
 #: Changes to the plain loop, by variant name.
 PLAIN_VARIANTS: dict[str, dict[str, Any]] = {
@@ -115,7 +123,14 @@ def engine_patch(kind: str | None) -> Iterator[None]:
       instead of the previous fit's hyperparameters (BayBE refits from scratch);
     * ``"logei"``: ``qLogExpectedImprovement`` with the best observed value as
       the incumbent (BayBE's default) instead of ``qLogNoisyExpectedImprovement``;
-    * both joined by ``+`` (``"scratch+logei"``).
+    * ``"fit_ftol"``: every L-BFGS-B fit of the model's hyperparameters stops
+      once an iteration improves the loss (the negative marginal log
+      likelihood per observation) by less than :data:`FIT_FTOL` times its
+      magnitude, or times 1 below 1 (scipy's ``ftol``; its default is 2.2e-9);
+    * ``"fit_converge"``: every such fit runs until scipy's own tests stop it
+      (at most :data:`FIT_CONVERGE_STEPS` steps), not at the planner's cap of 75
+      steps for warm-started fits;
+    * several joined by ``+`` (``"scratch+logei"``).
     """
     if kind is None:
         yield
@@ -127,8 +142,23 @@ def engine_patch(kind: str | None) -> Iterator[None]:
         "build": engine.build_acquisition,
     }
     kinds = set(kind.split("+"))
-    if not kinds <= {"scratch", "logei"}:
+    if not kinds <= {"scratch", "logei", "fit_ftol", "fit_converge"}:
         raise SystemExit(f"unknown engine patch {kind!r}")
+    from smartlab_kernel.planner import model as planner_model
+
+    saved_mll_fit = planner_model.fit_gpytorch_mll
+    if kinds & {"fit_ftol", "fit_converge"}:
+        changes: dict[str, Any] = {}
+        if "fit_ftol" in kinds:
+            changes["ftol"] = FIT_FTOL
+        if "fit_converge" in kinds:
+            changes["maxiter"] = FIT_CONVERGE_STEPS
+
+        def fit_changed(mll: Any, optimizer_kwargs: dict[str, Any], **kw: Any) -> Any:
+            options = {**optimizer_kwargs.get("options", {}), **changes}
+            return saved_mll_fit(mll, optimizer_kwargs={**optimizer_kwargs, "options": options})
+
+        planner_model.fit_gpytorch_mll = fit_changed  # type: ignore[assignment]
     if "scratch" in kinds:
         real_fit = engine.fit_outcome_model
 
@@ -155,6 +185,7 @@ def engine_patch(kind: str | None) -> Iterator[None]:
     finally:
         engine.fit_outcome_model = saved["fit_outcome_model"]
         engine.build_acquisition = saved["build"]
+        planner_model.fit_gpytorch_mll = saved_mll_fit
 
 
 def _pool(ds: Dataset) -> tuple[list[dict[str, Any]], np.ndarray]:

@@ -215,6 +215,34 @@ def test_an_ablation_file_can_be_the_reference_its_variants_are_methods(
     assert "vs_reference" not in other_budget["v"]  # another budget: not compared
 
 
+def test_the_fit_patches_change_the_optimisers_options_for_the_block_only(
+    ablation: ModuleType,
+) -> None:
+    import torch
+
+    from smartlab_kernel.planner import model
+
+    seen: list[dict[str, Any]] = []
+    real = model.fit_gpytorch_mll
+
+    def spy(mll: Any, optimizer_kwargs: dict[str, Any], **kw: Any) -> Any:
+        seen.append(optimizer_kwargs["options"])
+        return real(mll, optimizer_kwargs=optimizer_kwargs, **kw)
+
+    X = torch.rand(8, 2, dtype=torch.float64)
+    Y = X.sum(-1, keepdim=True)
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    model.fit_gpytorch_mll = spy  # type: ignore[assignment]
+    try:
+        with ablation.engine_patch("fit_ftol+fit_converge"):
+            model.fit_gp(X, Y, bounds)
+        model.fit_gp(X, Y, bounds)
+    finally:
+        model.fit_gpytorch_mll = real  # type: ignore[assignment]
+    assert seen[0] == {"maxiter": ablation.FIT_CONVERGE_STEPS, "ftol": ablation.FIT_FTOL}
+    assert seen[1] == {"maxiter": 200}, "the planner's own options after the block"
+
+
 def test_the_plain_loop_never_picks_a_pool_row_twice(ablation: ModuleType) -> None:
     from benchmarks.planner_datasets import load
 
