@@ -7,9 +7,9 @@ hundred times), too small to gain from several threads, and each parallel
 region still wakes the pool. With ``OMP_WAIT_POLICY=PASSIVE``, which the
 Smart Lab kernel and the test suite set so that idle threads sleep instead
 of spinning beside other work, every wake-up is a system call: on two cores
-a suggestion from 20 observations took 1.3-1.7x as long on two threads as on
-one with that setting, and up to 1.2x as long with OpenMP's default; from
-100 observations on, one thread was sometimes faster and sometimes slower
+a suggestion from 20 observations took 1.3-2.2x as long on two threads as on
+one with that setting, and 0.9-1.2x as long with OpenMP's default; from 100
+observations on, one thread was sometimes faster and sometimes slower
 (``docs/planner/benchmarks.md``, "One thread for small models").
 
 So a suggestion from fewer than :data:`ONE_THREAD_BELOW` observations (the
@@ -17,9 +17,9 @@ suggestions that re-optimise the model's hyperparameters every time, see
 :data:`~smartlab_kernel.planner.settings.REFIT_EVERY_BELOW`) runs on one
 thread, and larger ones on the threads torch already has. The count
 is never raised above what the process set (``torch.set_num_threads``).
-One thread also makes these suggestions independent of the machine's core
-count: a published notebook replays the same floating-point reductions on
-a laptop and on a 64-core server.
+One thread also takes the machine's core count out of these suggestions'
+arithmetic (how reductions are split among threads); the processor's
+instruction set can still change the last digits.
 """
 
 from __future__ import annotations
