@@ -613,16 +613,15 @@ class LatencyCase:
 def latency(sizes: list[int], qs: list[int], reps: int, kind: str = "reals") -> dict[str, Any]:
     """p50 and p95 of one suggestion's wall time (fit + search) at each size and batch."""
     case = LatencyCase(kind)
-    out: dict[str, Any] = {}
     with _thread_rule(one_thread=not case.all_threads):
-        _measure_latency(case, sizes, qs, reps, out)
-    return out
+        return _measure_latency(case, sizes, qs, reps)
 
 
 def _measure_latency(
-    case: LatencyCase, sizes: list[int], qs: list[int], reps: int, out: dict[str, Any]
-) -> None:
+    case: LatencyCase, sizes: list[int], qs: list[int], reps: int
+) -> dict[str, Any]:
     kind = case.kind
+    out: dict[str, Any] = {}
     for n in sizes:
         for q in qs:
             planner = Planner(case.parameters, [Objective("y")], seed=n + q, **case.options)
@@ -660,6 +659,7 @@ def _measure_latency(
                 f"(cold first {cold:.2f} s)",
                 flush=True,
             )
+    return out
 
 
 @contextmanager
