@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 import threading
+from functools import partial
 from typing import Any
 
 import ipywidgets as w
@@ -13,10 +14,7 @@ from ophyd import Signal
 from . import _figure, _format
 from .device_panel_signals import ophyd_limits, ophyd_units, panel_signals
 from .marshal import KernelLoop
-
-#: How a refused entry is marked: a red border round the field, a pale red inside.
-INVALID_BORDER = "2px solid #b00020"
-INVALID_BACKGROUND = "#fdecee"
+from .setpoint_entry import INVALID_BACKGROUND, INVALID_BORDER, SetpointEntry
 
 
 def _parse(text: str) -> Any:
@@ -103,8 +101,8 @@ class DevicePanel(w.VBox):
         self.units: dict[str, str] = {n: d.units for n, d in described.items()}
         self.labels: dict[str, w.HTML] = {}
         self.readbacks: dict[str, w.HTML] = {}
-        self.entries: dict[str, w.Text] = {}
-        self.set_buttons: dict[str, w.Button] = {}
+        #: Each settable signal's field and Set button (:meth:`SetpointEntry.submit` presses Set).
+        self.entries: dict[str, SetpointEntry] = {}
         #: Beside each entry: why it was refused, or how its move goes.
         self.field_messages: dict[str, w.HTML] = {}
         rows = []
@@ -122,24 +120,20 @@ class DevicePanel(w.VBox):
             limits = entry_signal.limits
             if entry_signal.settable and limits is not None:
                 low, high = limits
-                entry = self.entries[name] = w.Text(
+                # Enter or Set submits, with the text typed in the same message;
+                # submitting on blur instead would move hardware on a stray click.
+                entry = self.entries[name] = SetpointEntry(
+                    partial(self.set_value, name),
                     placeholder=f"{low:g} to {high:g} {units}".strip(),
-                    layout=w.Layout(width="11em", flex="0 0 auto"),
+                    layout=w.Layout(flex="0 0 auto"),
                 )
                 entry.add_class(f"smartlab-entry-{_css_name(name)}")
-                # Enter in the field sends a "submit" message (ipywidgets' Text);
-                # submitting on blur instead would move hardware on a stray click.
-                entry.on_msg(lambda _w, content, _b, n=name: self._on_entry_msg(n, content))
-                button = self.set_buttons[name] = w.Button(
-                    description="Set", layout=w.Layout(width="5em", flex="0 0 auto")
-                )
-                button.on_click(lambda _, n=name: self.set_value(n, self.entries[n].value))
                 # Takes the rest of the row and wraps there: the columns stay aligned.
                 feedback = self.field_messages[name] = w.HTML(
                     layout=w.Layout(flex="1 1 auto", min_width="0")
                 )
                 feedback.add_class(f"smartlab-field-message-{_css_name(name)}")
-                row += [entry, button, feedback]
+                row += [entry, feedback]
             rows.append(w.HBox(row, layout=w.Layout(align_items="center")))
         self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger")
         self.stop_button.add_class("smartlab-device-stop")
@@ -175,10 +169,6 @@ class DevicePanel(w.VBox):
             return "enter a number"
         low, high = limits
         return f"enter a number from {low:g} to {high:g} {self.units[name]}".strip()
-
-    def _on_entry_msg(self, name: str, content: Any) -> None:
-        if isinstance(content, dict) and content.get("event") == "submit":
-            self.set_value(name, self.entries[name].value)
 
     # -- readbacks ------------------------------------------------------------
 
@@ -310,12 +300,11 @@ class DevicePanel(w.VBox):
 
     def _mark(self, name: str, invalid: bool) -> None:
         entry = self.entries[name]
+        entry.invalid = invalid  # the field's red border and pale red inside
         if invalid:
             entry.add_class("smartlab-invalid")
         else:
             entry.remove_class("smartlab-invalid")
-        entry.layout.border = INVALID_BORDER if invalid else None
-        entry.style.background = INVALID_BACKGROUND if invalid else None
 
     def _field_error(self, name: str, message: str) -> None:
         self._mark(name, True)
@@ -343,4 +332,4 @@ class DevicePanel(w.VBox):
         super().close()
 
 
-__all__ = ["DevicePanel"]
+__all__ = ["INVALID_BACKGROUND", "INVALID_BORDER", "DevicePanel"]

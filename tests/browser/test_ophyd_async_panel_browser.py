@@ -58,7 +58,7 @@ expect = _widgets.expect
 
 NOTEBOOK = "ophyd_async_panel_browser_test.ipynb"
 PREFIX = "BRW:"
-RED = "rgb(176, 0, 32)"  # device_panel.INVALID_BORDER
+RED = "rgb(176, 0, 32)"  # setpoint_entry.INVALID_BORDER
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -160,7 +160,7 @@ def _drive(page: Page, base: str, token: str) -> None:
     entry.locator("input").fill("-1")
     entry.locator("input").press("Enter")
     expect(field).to_contain_text("-1 mm is too low", timeout=20_000)
-    expect(entry).to_have_css("border-top-color", RED)
+    expect(entry.locator("input")).to_have_css("border-top-color", RED)
     _shot(panel, "refused")
     page.wait_for_timeout(500)  # a few polls: nothing moved
     assert _readback(panel) == 0.0
@@ -169,7 +169,7 @@ def _drive(page: Page, base: str, token: str) -> None:
     entry.locator("input").fill("2.5")
     entry.locator("input").press("Enter")
     expect(field).to_contain_text("done: 2.5 mm", timeout=30_000)
-    expect(entry).not_to_have_css("border-top-color", RED)
+    expect(entry.locator("input")).not_to_have_css("border-top-color", RED)
     expect(panel.locator(".smartlab-readback-user_readback")).to_have_text("2.5 mm", timeout=20_000)
     _shot(panel, "moved")
 

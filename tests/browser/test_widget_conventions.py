@@ -57,7 +57,7 @@ expect = _widgets.expect
 
 NOTEBOOK = "widget_conventions_browser_test.ipynb"
 WIDTH = 1280
-RED = "rgb(176, 0, 32)"  # device_panel.INVALID_BORDER
+RED = "rgb(176, 0, 32)"  # setpoint_entry.INVALID_BORDER
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -215,7 +215,7 @@ def _device_panel(page: Page) -> None:
     expect(field).to_have_text(
         "'hot' is not a number: enter a number from 15 to 150 degC", timeout=20_000
     )
-    expect(entry).to_have_css("border-top-color", RED)
+    expect(entry.locator("input")).to_have_css("border-top-color", RED)
     expect(panel.locator(".smartlab-device-message")).to_have_text("")  # not beside Stop
     # the message is beside its field, on the same row
     entry_box, field_box = entry.bounding_box(), field.bounding_box()
@@ -226,7 +226,7 @@ def _device_panel(page: Page) -> None:
     entry.locator("input").press("Enter")
     expect(field).to_contain_text("60 degC", timeout=20_000)
     expect(field.locator(".smartlab-error")).to_have_count(0)
-    expect(entry).not_to_have_css("border-top-color", RED)
+    expect(entry.locator("input")).not_to_have_css("border-top-color", RED)
     expect(panel.locator(".smartlab-readback-setpoint")).to_have_text("60 degC")
     _shot(panel, "device_panel_moving")
 
