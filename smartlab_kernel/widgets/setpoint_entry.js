@@ -33,12 +33,17 @@ function render({ model, el }) {
   }
 
   input.addEventListener("input", keep);
+  // Keys typed here are for the field only, as ipywidgets' own Text keeps them
+  // (JupyterLab 4 already leaves a focused input alone; older fronts may not).
   input.addEventListener("keydown", (event) => {
+    event.stopPropagation();
     if (event.key === "Enter") {
       event.preventDefault();
       request();
     }
   });
+  input.addEventListener("keypress", (event) => event.stopPropagation());
+  input.addEventListener("keyup", (event) => event.stopPropagation());
   button.addEventListener("click", request);
   model.on("change:value", show);
   model.on("change:placeholder", show);

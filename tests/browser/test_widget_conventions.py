@@ -210,6 +210,13 @@ def _device_panel(page: Page) -> None:
     field = panel.locator(".smartlab-field-message-setpoint")
     expect(panel.locator(".smartlab-label-setpoint")).to_have_text("Setpoint (degC)")
     expect(panel.locator(".smartlab-label-hold-seconds")).to_have_text("Hold (s)")
+    # Keys typed in the field stay there: in command mode "d d" deletes a cell, "a" adds one.
+    cells = page.locator(".jp-Notebook .jp-Cell").count()
+    entry.locator("input").click()
+    entry.locator("input").press_sequentially("ddab")
+    expect(entry.locator("input")).to_have_value("ddab")
+    page.wait_for_timeout(500)
+    assert page.locator(".jp-Notebook .jp-Cell").count() == cells, "keys reached JupyterLab"
     entry.locator("input").fill("hot")
     entry.locator("input").press("Enter")  # no click on Set
     expect(field).to_have_text(
