@@ -14,7 +14,7 @@ from ophyd import Signal
 from . import _figure, _format
 from .device_panel_signals import ophyd_limits, ophyd_units, panel_signals
 from .marshal import KernelLoop
-from .setpoint_entry import INVALID_BACKGROUND, INVALID_BORDER, SetpointEntry
+from .setpoint_entry import SetpointEntry
 
 
 def _parse(text: str) -> Any:
@@ -295,16 +295,10 @@ class DevicePanel(w.VBox):
 
     def invalid(self, name: str) -> bool:
         """True while the entry of ``name`` is marked as refused."""
-        entry = self.entries[name]
-        return "smartlab-invalid" in entry._dom_classes
+        return self.entries[name].invalid
 
     def _mark(self, name: str, invalid: bool) -> None:
-        entry = self.entries[name]
-        entry.invalid = invalid  # the field's red border and pale red inside
-        if invalid:
-            entry.add_class("smartlab-invalid")
-        else:
-            entry.remove_class("smartlab-invalid")
+        self.entries[name].invalid = invalid  # the field's red border and pale red inside
 
     def _field_error(self, name: str, message: str) -> None:
         self._mark(name, True)
@@ -332,4 +326,4 @@ class DevicePanel(w.VBox):
         super().close()
 
 
-__all__ = ["INVALID_BACKGROUND", "INVALID_BORDER", "DevicePanel"]
+__all__ = ["DevicePanel"]
