@@ -145,6 +145,23 @@ def test_set_applies_the_text_on_screen_when_the_typed_value_is_held_back(
     panel.close()
 
 
+def test_a_malformed_set_message_moves_nothing_it_was_not_asked_to() -> None:
+    reactor = _reactor()
+    panel = DevicePanel(reactor, poll_interval=None)
+    entry = panel.entries["setpoint"]
+    before = reactor.setpoint.get()
+    _from_the_browser(entry, {"method": "custom", "content": {"event": "other", "text": "70"}})
+    _from_the_browser(entry, {"method": "custom", "content": "set"})
+    assert reactor.setpoint.get() == before, "only a set request moves the device"
+    assert panel.field_messages["setpoint"].value == ""
+    # a request without text is for what the field holds: here nothing, which is refused
+    _from_the_browser(entry, {"method": "custom", "content": {"event": "set", "text": 70}})
+    assert "nothing entered" in panel.field_messages["setpoint"].value
+    assert panel.invalid("setpoint")
+    assert reactor.setpoint.get() == before
+    panel.close()
+
+
 def test_good_setpoint_moves_the_device_and_reports_done(wait_for: Callable[..., None]) -> None:
     reactor = _reactor()
     panel = DevicePanel(reactor, poll_interval=None)
